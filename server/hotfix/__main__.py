@@ -1,0 +1,3 @@
+from hotfix.cli import main
+
+raise SystemExit(main())

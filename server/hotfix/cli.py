@@ -1,0 +1,436 @@
+"""The ``hotfix`` command line: a thin adapter over :class:`hotfix.service.HotfixService`.
+
+Exit codes: 0 success, 1 error, 2 usage, 3 conflict, 4 unhealthy. Errors are one
+line on stderr. Every command takes ``--json`` for scripts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import os
+import shlex
+import shutil
+import stat as stat_module
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from hotfix import __version__
+from hotfix.errors import EXIT_ERROR, EXIT_OK, EXIT_UNHEALTHY, EXIT_USAGE, HotfixError
+from hotfix.paths import parse_target
+from hotfix.service import HotfixService, RestartResult
+from hotfix.views import (
+    change_view,
+    checkpoint_view,
+    container_view,
+    journal_view,
+    restart_view,
+    stat_view,
+)
+
+Handler = Callable[[argparse.Namespace, HotfixService, "Output"], int]
+
+
+class Output:
+    """Human text on a terminal, JSON with --json; progress only where a person watches."""
+
+    def __init__(self, as_json: bool) -> None:
+        self.as_json = as_json
+        self.interactive = sys.stderr.isatty() and not as_json
+        self._progress_shown = False
+
+    def result(self, data: Any, text: str | None = None) -> None:
+        self.clear_progress()
+        if self.as_json:
+            json.dump(data, sys.stdout, indent=2, default=str)
+            sys.stdout.write("\n")
+        elif text:
+            sys.stdout.write(text if text.endswith("\n") else text + "\n")
+        sys.stdout.flush()
+
+    def note(self, message: str) -> None:
+        """Information for the person (stderr, so stdout stays clean for pipes)."""
+        self.clear_progress()
+        print(message, file=sys.stderr)
+
+    # Progress protocol (hotfix.service.Progress)
+    def report(self, message: str, percentage: int | None = None) -> None:
+        if self.interactive:
+            width = shutil.get_terminal_size((100, 20)).columns - 1
+            sys.stderr.write("\r\x1b[K" + message[:width])
+            sys.stderr.flush()
+            self._progress_shown = True
+
+    def cancelled(self) -> bool:
+        return False
+
+    def clear_progress(self) -> None:
+        if self._progress_shown:
+            sys.stderr.write("\r\x1b[K")
+            sys.stderr.flush()
+            self._progress_shown = False
+
+
+# --- commands ------------------------------------------------------------------------------
+
+
+def cmd_ps(args: argparse.Namespace, svc: HotfixService, out: Output) -> int:
+    containers = svc.containers(all=args.all)
+    rows = [["NAME", "ID", "IMAGE", "STATE", "PORTS"]]
+    for c in containers:
+        state = c.state + (f" ({c.health})" if c.health else "")
+        rows.append([c.name, c.short_id, c.image, state, ", ".join(c.ports)])
+    out.result({"containers": [container_view(c) for c in containers]}, _table(rows))
+    return EXIT_OK
+
+
+def cmd_ls(args: argparse.Namespace, svc: HotfixService, out: Output) -> int:
+    container, path = parse_target(args.target)
+    entries = svc.list_dir(container, path or "/")
+    lines = []
+    for e in entries:
+        st = e.stat
+        kind = {"dir": "d", "symlink": "l", "fifo": "p", "socket": "s", "device": "c"}.get(
+            st.kind, "-"
+        )
+        when = datetime.fromtimestamp(st.mtime).strftime("%Y-%m-%d %H:%M")
+        name = e.name + (f" -> {st.link_target}" if st.link_target else "")
+        lines.append(
+            [
+                kind + stat_module.filemode(st.mode)[1:],
+                str(st.uid),
+                str(st.gid),
+                str(st.size),
+                when,
+                name,
+            ]
+        )
+    data = {"path": path, "entries": [{"name": e.name, **stat_view(e.stat)} for e in entries]}
+    out.result(data, _table(lines, header=False) if lines else "")
+    return EXIT_OK
+
+
+def cmd_cat(args: argparse.Namespace, svc: HotfixService, out: Output) -> int:
+    container, path = parse_target(args.target)
+    res = svc.read(container, path or "")
+    if out.as_json:
+        out.result(
+            {
+                "container": res.container.name,
+                "path": res.path,
+                "version": res.version,
+                "data": base64.b64encode(res.data).decode(),
+            }
+        )
+    else:
+        sys.stdout.buffer.write(res.data)
+        sys.stdout.flush()
+    return EXIT_OK
+
+
+def cmd_write(args: argparse.Namespace, svc: HotfixService, out: Output) -> int:
+    container, path = parse_target(args.target)
+    if args.src in (None, "-"):
+        data = sys.stdin.buffer.read()
+    else:
+        try:
+            data = Path(args.src).read_bytes()
+        except OSError as exc:
+            raise HotfixError(f"cannot read {args.src}: {exc.strerror}") from exc
+    res = svc.write(container, path or "", data, base_version=args.base_version, force=args.force)
+    for warning in res.warnings:
+        out.note(f"warning: {warning}")
+    cp = " (checkpoint taken first)" if res.checkpointed else ""
+    out.result(
+        {
+            "container": res.container.name,
+            "path": res.path,
+            "version": res.version,
+            "previousVersion": res.previous_version,
+            "checkpointed": res.checkpointed,
+            "warnings": res.warnings,
+        },
+        f"wrote {res.container.name}:{res.path}{cp}",
+    )
+    return EXIT_OK
+
+
+def cmd_edit(args: argparse.Namespace, svc: HotfixService, out: Output) -> int:
+    container, path = parse_target(args.target)
+    original = svc.read(container, path or "")
+    workdir = Path(tempfile.mkdtemp(prefix="hotfix-edit-"))
+    copy = workdir / Path(original.path).name
+    copy.write_bytes(original.data)
+    editor = os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi"
+    status = subprocess.call([*shlex.split(editor), str(copy)])
+    if status != 0:
+        out.note(f"editor exited with {status}; nothing written. Your copy: {copy}")
+        return EXIT_ERROR
+    edited = copy.read_bytes()
+    if edited == original.data:
+        shutil.rmtree(workdir, ignore_errors=True)
+        out.result({"changed": False, "path": original.path}, "no change; nothing written")
+        return EXIT_OK
+    try:
+        res = svc.write(container, original.path, edited, base_version=original.version)
+    except HotfixError as exc:
+        # The edit is the one thing we must never lose: keep the copy and say where.
+        out.note(f"hotfix: error: {exc}")
+        out.note(
+            f"your edited copy is kept at {copy} — write it with "
+            f"`hotfix write {container}:{original.path} {copy}` once resolved"
+        )
+        return exc.exit_code
+    shutil.rmtree(workdir, ignore_errors=True)
+    for warning in res.warnings:
+        out.note(f"warning: {warning}")
+    out.result(
+        {
+            "changed": True,
+            "path": res.path,
+            "version": res.version,
+            "checkpointed": res.checkpointed,
+        },
+        f"wrote {res.container.name}:{res.path}",
+    )
+    return EXIT_OK
+
+
+def cmd_checkpoint(args: argparse.Namespace, svc: HotfixService, out: Output) -> int:
+    by_container: dict[str, list[str]] = {}
+    for target in args.targets:
+        container, path = parse_target(target)
+        by_container.setdefault(container, []).append(path or "")
+    taken = [cp for c, paths in by_container.items() for cp in svc.checkpoint(c, paths)]
+    text = "\n".join(f"checkpoint {cp.container_name}:{cp.path} {cp.version}" for cp in taken)
+    out.result({"checkpoints": [checkpoint_view(cp) for cp in taken]}, text)
+    return EXIT_OK
+
+
+def cmd_diff(args: argparse.Namespace, svc: HotfixService, out: Output) -> int:
+    container, path = parse_target(args.target, path_required=False)
+    diff = svc.diff(container, path)
+    if out.as_json:
+        out.result({"diff": diff})
+    elif diff:
+        sys.stdout.write(diff)
+    return EXIT_OK
+
+
+def cmd_revert(args: argparse.Namespace, svc: HotfixService, out: Output) -> int:
+    container, path = parse_target(args.target, path_required=False)
+    reverted = svc.revert(container, path)
+    text = "\n".join(f"reverted {p}" for p in reverted) or "nothing to revert"
+    out.result({"reverted": reverted}, text)
+    return EXIT_OK
+
+
+def cmd_restart(args: argparse.Namespace, svc: HotfixService, out: Output) -> int:
+    res = svc.restart(
+        args.container,
+        args.probe,
+        signal=args.signal,
+        timeout=args.timeout,
+        revert_on_failure=args.revert_on_failure,
+        expect_status=args.expect_status,
+        progress=out,
+    )
+    return _report_health(res, out)
+
+
+def cmd_probe(args: argparse.Namespace, svc: HotfixService, out: Output) -> int:
+    res = svc.probe(
+        args.container,
+        args.probe,
+        timeout=args.timeout,
+        expect_status=args.expect_status,
+        progress=out,
+    )
+    return _report_health(res, out)
+
+
+def _report_health(res: RestartResult, out: Output) -> int:
+    lines = [_health_line(res)]
+    if res.after_revert:
+        lines.append(f"reverted {', '.join(res.reverted) or 'nothing'}; then:")
+        lines.append(_health_line(res.after_revert))
+    out.result(restart_view(res), "\n".join(lines))
+    return EXIT_OK if res.healthy else EXIT_UNHEALTHY
+
+
+def _health_line(res: RestartResult) -> str:
+    verdict = "healthy" if res.healthy else "UNHEALTHY"
+    return (
+        f"{res.container.name}: {verdict} after {res.seconds:.2f} s ({res.action}; "
+        f"probe {res.probe}: {res.result.detail})"
+    )
+
+
+def cmd_log(args: argparse.Namespace, svc: HotfixService, out: Output) -> int:
+    entries = svc.journal(args.container, limit=args.limit)
+    rows = []
+    for e in entries:
+        when = datetime.fromtimestamp(e.time).strftime("%Y-%m-%d %H:%M:%S")
+        where = (e.container_name or "") + (f":{e.path}" if e.path else "")
+        extra = e.detail.get("error") or e.detail.get("probe_result") or ""
+        rows.append([when, e.user, e.action, where, e.outcome, str(extra)])
+    out.result({"entries": [journal_view(e) for e in entries]}, _table(rows, header=False))
+    return EXIT_OK
+
+
+def cmd_changes(args: argparse.Namespace, svc: HotfixService, out: Output) -> int:
+    changes = svc.changes(args.container)
+    text = "\n".join(f"{c.status:9} {c.container_name}:{c.path}" for c in changes)
+    out.result({"changes": [change_view(c) for c in changes]}, text)
+    return EXIT_OK
+
+
+def cmd_lsp(args: argparse.Namespace, svc: HotfixService | None, out: Output) -> int:
+    from hotfix.lsp.server import run
+
+    run(tcp=args.tcp)
+    return EXIT_OK
+
+
+# --- parser --------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--json", action="store_true", help="print the result as JSON")
+
+    parser = argparse.ArgumentParser(
+        prog="hotfix",
+        description="Hotfix files in live Docker containers: checkpointed, conflict-checked, "
+        "probed, harvested to git.",
+    )
+    parser.add_argument("--version", action="version", version=f"hotfix {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def add(name: str, handler: Handler | Callable[..., int], help: str) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, parents=[common], help=help, description=help)
+        p.set_defaults(handler=handler)
+        return p
+
+    p = add("ps", cmd_ps, "list containers: name, short id, image, state/health, published ports")
+    p.add_argument("--running", dest="all", action="store_false", help="only running containers")
+    p = add("ls", cmd_ls, "list a directory of a container")
+    p.add_argument("target", metavar="CONTAINER:PATH")
+    p = add("cat", cmd_cat, "print a file of a container")
+    p.add_argument("target", metavar="CONTAINER:PATH")
+    p = add("write", cmd_write, "write a file into a container (checkpoints the original first)")
+    p.add_argument("target", metavar="CONTAINER:PATH")
+    p.add_argument("src", metavar="SRC", nargs="?", help="local file; stdin when absent or '-'")
+    p.add_argument("--base-version", help="refuse (exit 3) unless the live file has this version")
+    p.add_argument(
+        "--force", action="store_true", help="write even if the content has syntax errors"
+    )
+    p = add("edit", cmd_edit, "edit a file with $VISUAL/$EDITOR; written back if changed")
+    p.add_argument("target", metavar="CONTAINER:PATH")
+    p = add("checkpoint", cmd_checkpoint, "take checkpoints: the live files become the baseline")
+    p.add_argument("targets", metavar="CONTAINER:PATH", nargs="+")
+    p = add("diff", cmd_diff, "unified diff checkpoint → live; prints nothing when unchanged")
+    p.add_argument("target", metavar="CONTAINER[:PATH]")
+    p = add("revert", cmd_revert, "restore checkpointed files (content, owner, mode)")
+    p.add_argument("target", metavar="CONTAINER[:PATH]")
+    p = add("changes", cmd_changes, "files changed against their checkpoints")
+    p.add_argument("container", metavar="CONTAINER", nargs="?")
+    for name, handler, help in (
+        ("restart", cmd_restart, "restart (or signal) a container, then wait until healthy"),
+        ("probe", cmd_probe, "wait until a container is healthy"),
+    ):
+        p = add(name, handler, help)
+        p.add_argument("container", metavar="CONTAINER")
+        p.add_argument(
+            "--probe",
+            metavar="URL|tcp:HOST:PORT|healthcheck|exec:CMD",
+            help="default: the image's HEALTHCHECK, else HTTP GET / on the first published port",
+        )
+        p.add_argument(
+            "--expect-status",
+            type=int,
+            action="append",
+            metavar="CODE",
+            help="HTTP status (repeatable)",
+        )
+        p.add_argument(
+            "--timeout", type=_seconds, default=60.0 if name == "restart" else 10.0, metavar="S"
+        )
+        if name == "restart":
+            p.add_argument(
+                "--signal", metavar="SIG", help="send SIG (e.g. HUP) instead of restarting"
+            )
+            p.add_argument(
+                "--revert-on-failure",
+                action="store_true",
+                help="when unhealthy: revert to the checkpoint, restart again, report both",
+            )
+    p = add("log", cmd_log, "the journal: who did what, when, with which outcome")
+    p.add_argument("container", metavar="CONTAINER", nargs="?")
+    p.add_argument("--limit", type=int, metavar="N")
+    p = add("lsp", cmd_lsp, "run the language server (stdio)")
+    p.add_argument(
+        "--tcp", metavar="HOST:PORT", help="listen on a loopback TCP port instead (debugging)"
+    )
+    return parser
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError("must be more than 0 seconds")
+    return value
+
+
+def _table(rows: list[list[str]], header: bool = True) -> str:
+    if not rows:
+        return ""
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    return "\n".join(
+        "  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    out = Output(getattr(args, "json", False))
+    try:
+        if args.command == "lsp":
+            return cmd_lsp(args, None, out)
+        svc = make_service()
+        started = time.monotonic()
+        code: int = args.handler(args, svc, out)
+        if out.interactive and time.monotonic() - started > 2:
+            out.note(f"done in {time.monotonic() - started:.1f} s")
+        return code
+    except HotfixError as exc:
+        out.clear_progress()
+        print(f"hotfix: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        out.clear_progress()
+        print("hotfix: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return EXIT_OK
+
+
+def make_service() -> HotfixService:
+    from hotfix.engine import Engine
+    from hotfix.state import StateStore
+
+    return HotfixService(Engine.from_env(), StateStore())
+
+
+__all__ = ["EXIT_USAGE", "build_parser", "main"]

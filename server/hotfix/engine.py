@@ -1,0 +1,534 @@
+"""Docker access: containers and their files, over the Engine API (docker-py).
+
+File work goes through the archive endpoints (``HEAD``/``GET``/``PUT
+/containers/{id}/archive``), the API ``docker cp`` uses, so it works on stopped
+containers and on images without a shell. ``docker exec`` is never used to read
+or write a file. Errors from the Engine become :mod:`hotfix.errors` that name
+the container and path.
+
+Nothing here knows about checkpoints, versions or git: that is the service's job.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import os
+import stat as stat_module
+import tarfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+import docker
+import docker.errors
+import requests
+
+from hotfix import localfs
+from hotfix.errors import (
+    AmbiguousContainer,
+    ContainerNotFound,
+    FileIsADirectory,
+    FileNotADirectory,
+    FileNotFound,
+    HotfixError,
+    NoPermissions,
+    Unavailable,
+)
+from hotfix.model import (
+    ContainerDetails,
+    ContainerInfo,
+    DirEntry,
+    FileContent,
+    FileKind,
+    FileStat,
+    PathChange,
+)
+from hotfix.paths import join, normalize, split
+
+# Go's os.FileMode type bits, as the Engine reports them in X-Docker-Container-Path-Stat.
+_GO_DIR = 1 << 31
+_GO_SYMLINK = 1 << 27
+_GO_DEVICE = 1 << 26
+_GO_PIPE = 1 << 25
+_GO_SOCKET = 1 << 24
+_GO_SETUID = 1 << 23
+_GO_SETGID = 1 << 22
+_GO_STICKY = 1 << 20
+
+_TAR_KINDS: dict[bytes, FileKind] = {
+    tarfile.REGTYPE: "file",
+    tarfile.AREGTYPE: "file",
+    tarfile.LNKTYPE: "file",
+    tarfile.DIRTYPE: "dir",
+    tarfile.SYMTYPE: "symlink",
+    tarfile.FIFOTYPE: "fifo",
+    tarfile.CHRTYPE: "device",
+    tarfile.BLKTYPE: "device",
+}
+
+MAX_SYMLINK_HOPS = 40
+
+
+class Engine:
+    """A Docker Engine reached through docker-py."""
+
+    def __init__(self, client: docker.DockerClient, name: str = "default") -> None:
+        self.client = client
+        # Typed Any: the archive HEAD and streamed GET need docker-py's request helpers
+        # (_url, _get, _raise_for_status), which its public API does not expose.
+        self.api: Any = client.api
+        self.name = name
+
+    @classmethod
+    def from_env(cls) -> Engine:
+        try:
+            client = docker.from_env()
+        except docker.errors.DockerException as exc:
+            raise Unavailable(f"cannot reach the Docker engine: {_reason(exc)}") from exc
+        return cls(client)
+
+    @property
+    def is_local(self) -> bool:
+        """True when the Engine runs on this host (a unix socket), so its PIDs are ours."""
+        return str(self.api.base_url).startswith("http+docker://local")
+
+    @property
+    def host_address(self) -> str:
+        """Where ports published on all interfaces can be reached."""
+        base = str(self.api.base_url)
+        if base.startswith(("http://", "https://")):
+            host = base.split("://", 1)[1].split(":", 1)[0].strip("[]")
+            return host or "127.0.0.1"
+        return "127.0.0.1"
+
+    # --- containers -------------------------------------------------------------------------
+
+    def list_containers(self, all: bool = True) -> list[ContainerInfo]:
+        with _engine_errors():
+            rows = self.api.containers(all=all)
+        return [_info_from_summary(row) for row in rows]
+
+    def inspect(self, ref: str) -> ContainerDetails:
+        """Resolve a container by name, full ID or unique ID prefix."""
+        if not ref:
+            raise ContainerNotFound("no container given")
+        try:
+            with _engine_errors():
+                attrs = self.api.inspect_container(ref)
+        except ContainerNotFound:
+            raise ContainerNotFound(
+                f"no such container: {ref!r} (see `hotfix ps` for names and IDs)"
+            ) from None
+        except HotfixError as exc:
+            if "multiple" in str(exc).lower() or "ambiguous" in str(exc).lower():
+                raise self._ambiguous(ref) from None
+            raise
+        return _details_from_inspect(attrs)
+
+    def _ambiguous(self, ref: str) -> AmbiguousContainer:
+        matches = [c for c in self.list_containers() if c.id.startswith(ref)]
+        names = ", ".join(f"{c.name} ({c.short_id})" for c in matches[:10])
+        return AmbiguousContainer(
+            f"container ID prefix {ref!r} is ambiguous: matches {names}; give more of the ID or a name"
+        )
+
+    def changes(self, container_id: str) -> list[PathChange]:
+        """The Engine's container diff against its image (parents included, as the Engine lists)."""
+        kinds: dict[int, Literal["modified", "added", "deleted"]] = {
+            0: "modified",
+            1: "added",
+            2: "deleted",
+        }
+        with _engine_errors(container_id):
+            rows = self.api.diff(container_id) or []
+        return [PathChange(row["Path"], kinds.get(row["Kind"], "modified")) for row in rows]
+
+    def restart(self, container_id: str, stop_timeout: int | None = None) -> None:
+        with _engine_errors(container_id):
+            if stop_timeout is None:
+                self.api.restart(container_id)
+            else:
+                self.api.restart(container_id, timeout=stop_timeout)
+
+    def signal(self, container_id: str, signal: str) -> None:
+        with _engine_errors(container_id):
+            self.api.kill(container_id, signal=signal)
+
+    def exec(self, container_id: str, argv: list[str], timeout: float = 30) -> tuple[int, bytes]:
+        """Run an argv list (no shell) in the container; used by ``exec:`` probes only."""
+        with _engine_errors(container_id):
+            created = self.api.exec_create(container_id, argv, stdout=True, stderr=True)
+            output = self.api.exec_start(created["Id"])
+            code = self.api.exec_inspect(created["Id"]).get("ExitCode")
+        return (code if code is not None else -1), output or b""
+
+    def logs_tail(self, container_id: str, lines: int = 10) -> str:
+        with _engine_errors(container_id):
+            data: bytes = self.api.logs(container_id, tail=lines)
+        return data.decode("utf-8", "replace")
+
+    def image_attrs(self, ref: str) -> dict[str, Any]:
+        with _engine_errors():
+            attrs: dict[str, Any] = self.api.inspect_image(ref)
+        return attrs
+
+    # --- files ------------------------------------------------------------------------------
+    # Paths are absolute inside the container. Symlinks are not followed here except where
+    # a method says so: the service decides what a link means for each use case.
+
+    def stat(self, container: ContainerInfo, path: str) -> FileStat:
+        """Stat through ``HEAD …/archive`` (about 1 ms): no uid/gid, symlinks not followed."""
+        path = normalize(path)
+        url = self.api._url("/containers/{0}/archive", container.id)
+        with _engine_errors(container, path):
+            res = self.api.head(url, params={"path": path})
+            self.api._raise_for_status(res)
+        header = res.headers.get("X-Docker-Container-Path-Stat")
+        if not header:
+            raise Unavailable(f"{container.name}:{path}: the engine sent no path stat")
+        return _stat_from_header(path, json.loads(base64.b64decode(header)))
+
+    def stat_full(self, container: ContainerInfo, path: str) -> FileStat:
+        """Stat with owner: reads only the first tar header of ``GET …/archive``."""
+        path = normalize(path)
+        with self._archive(container, path) as tar:
+            member = tar.next()
+            if member is None:
+                raise Unavailable(f"{container.name}:{path}: the engine sent an empty archive")
+            return _stat_from_tarinfo(path, member)
+
+    def read(self, container: ContainerInfo, path: str) -> FileContent:
+        """Read a regular file (not following a final symlink)."""
+        path = normalize(path)
+        with self._archive(container, path) as tar:
+            member = tar.next()
+            if member is None:
+                raise Unavailable(f"{container.name}:{path}: the engine sent an empty archive")
+            info = _stat_from_tarinfo(path, member)
+            if info.kind == "file":
+                extracted = tar.extractfile(member)
+                return FileContent(extracted.read() if extracted else b"", info)
+        if info.kind == "dir":
+            raise FileIsADirectory(f"{container.name}:{path} is a directory")
+        raise NoPermissions(f"{container.name}:{path} is a {info.kind}, not a regular file")
+
+    def list_dir(self, container: ContainerInfo, path: str) -> list[DirEntry]:
+        """Direct children of a directory (a symlink to one is followed)."""
+        path = normalize(path)
+        root = local_root(container) if self.is_local else None
+        if root:
+            try:
+                return localfs.list_dir(root, path)
+            except localfs.NotADirectory:
+                raise FileNotADirectory(f"{container.name}:{path} is not a directory") from None
+            except FileNotFoundError:
+                raise FileNotFound(f"{container.name}:{path}: no such directory") from None
+            except OSError:
+                pass  # the process went away meanwhile: the archive API still works
+        return self._list_dir_archive(container, path)
+
+    def _list_dir_archive(self, container: ContainerInfo, path: str) -> list[DirEntry]:
+        # GET of a directory sends its whole subtree; we read headers only and skip contents.
+        top = self.stat(container, path)
+        if top.kind == "symlink" and top.link_target:
+            path = top.link_target
+            top = self.stat(container, path)
+        if top.kind != "dir":
+            raise FileNotADirectory(f"{container.name}:{path} is not a directory")
+        entries: list[DirEntry] = []
+        with self._archive(container, path) as tar:
+            first: str | None = None
+            for member in tar:
+                name = member.name.rstrip("/")
+                if first is None:
+                    first = name  # the directory itself
+                    continue
+                rel = name[len(first) + 1 :] if name.startswith(first + "/") else name
+                if rel and "/" not in rel:
+                    entries.append(DirEntry(rel, _stat_from_tarinfo(join(path, rel), member)))
+        return sorted(entries, key=lambda e: e.name)
+
+    def write(
+        self, container: ContainerInfo, path: str, data: bytes, *, uid: int, gid: int, mode: int
+    ) -> float:
+        """Write a regular file with the given owner and mode; its mtime becomes now.
+
+        The Engine extracts the tar as root and applies the header's owner, mode and
+        mtime (an mtime of 0 would date the file 1970, and editors compare mtimes).
+        Returns the mtime written.
+        """
+        path = normalize(path)
+        parent, name = split(path)
+        mtime = time.time()
+        info = tarfile.TarInfo(name)
+        info.size = len(data)
+        info.mode = mode & 0o7777
+        info.uid, info.gid = uid, gid
+        info.mtime = mtime
+        buf = io.BytesIO()
+        with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as tar:
+            tar.addfile(info, io.BytesIO(data))
+        with _engine_errors(container, path, parent=parent):
+            self.api.put_archive(container.id, parent, buf.getvalue())
+        return mtime
+
+    def delete(self, container: ContainerInfo, path: str) -> None:
+        """Remove a file. The archive API cannot delete, so this needs local access or ``rm``."""
+        path = normalize(path)
+        root = local_root(container) if self.is_local else None
+        if root:
+            try:
+                localfs.unlink(root, path)
+                return
+            except FileNotFoundError:
+                return
+            except OSError as exc:
+                raise NoPermissions(f"{container.name}:{path}: cannot delete: {exc}") from exc
+        code, output = self.exec(container.id, ["rm", "-f", "--", path])
+        if code != 0:
+            raise Unavailable(
+                f"{container.name}:{path}: cannot delete: the Engine API has no delete, the "
+                f"container is not running on this host, and `rm` failed ({output.decode().strip()})"
+            )
+
+    @contextmanager
+    def _archive(self, container: ContainerInfo, path: str) -> Iterator[tarfile.TarFile]:
+        """The ``GET …/archive`` stream as a tar read in order; closing abandons the rest."""
+        url = self.api._url("/containers/{0}/archive", container.id)
+        with _engine_errors(container, path):
+            res = self.api._get(url, params={"path": path}, stream=True)
+            self.api._raise_for_status(res)
+            try:
+                with tarfile.open(
+                    fileobj=_ChunkReader(res.iter_content(chunk_size=64 * 1024)), mode="r|"
+                ) as tar:
+                    yield tar
+            finally:
+                res.close()
+
+
+class _ChunkReader(io.RawIOBase):
+    def __init__(self, chunks: Iterator[bytes]) -> None:
+        self._chunks = chunks
+        self._buf = b""
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b: Any) -> int:
+        while not self._buf:
+            try:
+                self._buf = next(self._chunks)
+            except StopIteration:
+                return 0
+        n = min(len(b), len(self._buf))
+        b[:n] = self._buf[:n]
+        self._buf = self._buf[n:]
+        return n
+
+
+# --- translating the Engine's answers ------------------------------------------------------
+
+
+def _info_from_summary(row: dict[str, Any]) -> ContainerInfo:
+    names = row.get("Names") or ["/" + row["Id"][:12]]
+    status = row.get("Status") or ""
+    health = None
+    for word in ("healthy", "unhealthy", "health: starting"):
+        if f"({word})" in status:
+            health = word.replace("health: ", "")
+    ports = [_port_text(p) for p in row.get("Ports") or [] if p.get("PublicPort")]
+    return ContainerInfo(
+        id=row["Id"],
+        name=names[0].lstrip("/"),
+        image=row.get("Image", ""),
+        image_id=row.get("ImageID", ""),
+        state=row.get("State", ""),
+        health=health,
+        labels=row.get("Labels") or {},
+        ports=sorted(set(ports)),
+    )
+
+
+def _port_text(p: dict[str, Any]) -> str:
+    return (
+        f"{p.get('IP') or '0.0.0.0'}:{p['PublicPort']}->{p['PrivatePort']}/{p.get('Type', 'tcp')}"
+    )
+
+
+def _details_from_inspect(attrs: dict[str, Any]) -> ContainerDetails:
+    state = attrs.get("State") or {}
+    config = attrs.get("Config") or {}
+    host_config = attrs.get("HostConfig") or {}
+    health = (state.get("Health") or {}).get("Status")
+    published: list[tuple[str, int, str]] = []
+    # Live bindings while running; the configured ones when stopped (a restart brings them back).
+    bindings = (
+        (attrs.get("NetworkSettings") or {}).get("Ports") or host_config.get("PortBindings") or {}
+    )
+    for container_port, hosts in sorted(bindings.items()):
+        for host in hosts or []:
+            if host.get("HostPort"):
+                published.append((host.get("HostIp") or "", int(host["HostPort"]), container_port))
+    healthcheck = (config.get("Healthcheck") or {}).get("Test")
+    if healthcheck and healthcheck[0] == "NONE":
+        healthcheck = None
+    info = ContainerInfo(
+        id=attrs["Id"],
+        name=attrs.get("Name", "").lstrip("/"),
+        image=config.get("Image", ""),
+        image_id=attrs.get("Image", ""),
+        state=state.get("Status", ""),
+        health=health,
+        labels=config.get("Labels") or {},
+        ports=[f"{ip or '0.0.0.0'}:{port}->{cport}" for ip, port, cport in published],
+        pid=int(state.get("Pid") or 0),
+    )
+    return ContainerDetails(
+        info=info,
+        healthcheck=healthcheck,
+        published=published,
+        stop_timeout=config.get("StopTimeout"),
+        exit_code=state.get("ExitCode"),
+        read_only=bool(host_config.get("ReadonlyRootfs")),
+    )
+
+
+def _stat_from_header(path: str, raw: dict[str, Any]) -> FileStat:
+    go_mode = int(raw.get("mode", 0))
+    if go_mode & _GO_DIR:
+        kind: FileKind = "dir"
+    elif go_mode & _GO_SYMLINK:
+        kind = "symlink"
+    elif go_mode & _GO_PIPE:
+        kind = "fifo"
+    elif go_mode & _GO_SOCKET:
+        kind = "socket"
+    elif go_mode & _GO_DEVICE:
+        kind = "device"
+    else:
+        kind = "file"
+    mode = go_mode & 0o777
+    if go_mode & _GO_SETUID:
+        mode |= stat_module.S_ISUID
+    if go_mode & _GO_SETGID:
+        mode |= stat_module.S_ISGID
+    if go_mode & _GO_STICKY:
+        mode |= stat_module.S_ISVTX
+    return FileStat(
+        path=path,
+        kind=kind,
+        size=int(raw.get("size", 0)),
+        mode=mode,
+        mtime=_parse_go_time(str(raw.get("mtime", ""))),
+        link_target=raw.get("linkTarget") or None,
+    )
+
+
+def _stat_from_tarinfo(path: str, member: tarfile.TarInfo) -> FileStat:
+    return FileStat(
+        path=path,
+        kind=_TAR_KINDS.get(member.type, "other"),
+        size=member.size,
+        mode=member.mode & 0o7777,
+        mtime=float(member.mtime),
+        uid=member.uid,
+        gid=member.gid,
+        link_target=member.linkname or None,
+    )
+
+
+def _parse_go_time(text: str) -> float:
+    """Parse RFC 3339 with nanoseconds ("2024-05-01T10:00:00.123456789Z")."""
+    if not text:
+        return 0.0
+    main, _, rest = text.partition(".")
+    frac = ""
+    tz = "+00:00"
+    if rest:
+        digits = len(rest) - len(rest.lstrip("0123456789"))
+        frac, tz = rest[:digits], rest[digits:] or tz
+    elif text.endswith("Z"):
+        main = text[:-1]
+    else:
+        for sign in ("+", "-"):
+            idx = main.rfind(sign, 19)
+            if idx > 0:
+                main, tz = main[:idx], main[idx:]
+    if tz == "Z":
+        tz = "+00:00"
+    try:
+        moment = datetime.fromisoformat(main + tz)
+    except ValueError:
+        return 0.0
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.timestamp() + (float("0." + frac) if frac else 0.0)
+
+
+# --- errors --------------------------------------------------------------------------------
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, docker.errors.APIError):
+        return str(exc.explanation or exc)
+    text = str(exc)
+    if "Connection refused" in text or "No such file or directory" in text:
+        return f"{text} — is dockerd running? (scripts/ensure-engine.sh starts one)"
+    return text
+
+
+@contextmanager
+def _engine_errors(
+    container: ContainerInfo | str = "", path: str = "", parent: str = ""
+) -> Iterator[None]:
+    """Translate docker-py and transport errors into HotfixErrors naming container and path."""
+    name = container.name if isinstance(container, ContainerInfo) else container
+    where = f"{name}:{path}" if path else name
+    try:
+        yield
+    except HotfixError:
+        raise
+    except docker.errors.NotFound as exc:
+        text = _reason(exc)
+        if not path or "no such container" in text.lower():
+            raise ContainerNotFound(f"no such container: {name or text}") from exc
+        if parent and "could not find the file" in text.lower():
+            raise FileNotFound(f"{where}: parent directory {parent} does not exist") from exc
+        raise FileNotFound(f"{where}: no such file or directory") from exc
+    except docker.errors.APIError as exc:
+        text = _reason(exc)
+        low = text.lower()
+        if "read-only" in low or "read only" in low:
+            raise NoPermissions(f"{where}: the container's root filesystem is read-only") from exc
+        if "not a directory" in low:
+            raise FileNotADirectory(f"{where}: {parent or 'a parent'} is not a directory") from exc
+        if "no such container" in low:
+            raise ContainerNotFound(f"no such container: {name}") from exc
+        if "is paused" in low:
+            raise Unavailable(f"{where}: the container is paused ({text})") from exc
+        if "permission denied" in low:
+            raise NoPermissions(f"{where}: permission denied ({text})") from exc
+        raise Unavailable(f"{where}: the engine refused: {text}") from exc
+    except (requests.exceptions.RequestException, docker.errors.DockerException) as exc:
+        raise Unavailable(f"cannot reach the Docker engine: {_reason(exc)}") from exc
+    except (tarfile.TarError, OSError) as exc:
+        raise Unavailable(f"{where}: reading the engine's archive failed: {exc}") from exc
+
+
+def local_root(info: ContainerInfo) -> str | None:
+    """``/proc/<pid>/root`` of a running container on this host, when we may use it."""
+    if info.state != "running" or not info.pid or os.geteuid() != 0:
+        return None
+    root = f"/proc/{info.pid}/root"
+    try:
+        with open(f"/proc/{info.pid}/cgroup", encoding="utf-8") as fh:
+            if info.id not in fh.read():
+                return None  # a PID from another namespace: not this container
+    except OSError:
+        return None
+    return root if os.path.isdir(root) else None

@@ -1,0 +1,661 @@
+"""The use cases: open, save, checkpoint, diff, revert, restart + probe, journal.
+
+Both front ends (CLI and language server) call only this layer. It owns every
+decision — what a version is, when to checkpoint, when a save is a conflict,
+which probe to run — and reaches Docker and the state store only through
+:mod:`hotfix.engine` and :mod:`hotfix.state`.
+
+A save, in order:
+1. resolve the container and the path (a symlink is followed to its target);
+2. validate the new content (Python/JSON syntax) unless forced;
+3. read the live file: its version must equal the one the edit was based on;
+4. checkpoint the original durably if this is the first write to that path;
+5. journal "started", write through the Engine (owner and mode kept), journal the outcome.
+"""
+
+from __future__ import annotations
+
+import difflib
+import getpass
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any, Literal, Protocol
+
+from hotfix import validation
+from hotfix.engine import MAX_SYMLINK_HOPS, Engine
+from hotfix.errors import (
+    Conflict,
+    ContainerNotFound,
+    FileExists,
+    FileIsADirectory,
+    FileNotADirectory,
+    FileNotFound,
+    HotfixError,
+    NoPermissions,
+    UsageError,
+    ValidationFailed,
+)
+from hotfix.model import ContainerDetails, ContainerInfo, DirEntry, FileContent, FileStat
+from hotfix.paths import normalize, split
+from hotfix.probes import Probe, ProbeResult, parse_probe, wait_until_healthy
+from hotfix.state import Checkpoint, JournalEntry, StateStore, version_of
+
+ChangeStatus = Literal["modified", "created", "deleted", "unchanged"]
+
+
+class Progress(Protocol):
+    """How long work reports what it is doing and learns it was cancelled."""
+
+    def report(self, message: str, percentage: int | None = None) -> None: ...
+
+    def cancelled(self) -> bool: ...
+
+
+class NoProgress:
+    def report(self, message: str, percentage: int | None = None) -> None:
+        pass
+
+    def cancelled(self) -> bool:
+        return False
+
+
+@dataclass(frozen=True)
+class ReadResult:
+    container: ContainerInfo
+    path: str  # the file read: a symlink's target when the given path was a link
+    data: bytes
+    version: str
+    stat: FileStat
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    container: ContainerInfo
+    path: str
+    version: str
+    previous_version: str | None
+    checkpointed: bool  # this write took the path's checkpoint
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Change:
+    container_id: str
+    container_name: str
+    path: str
+    status: ChangeStatus
+    checkpoint: Checkpoint
+    container_exists: bool = True
+
+
+@dataclass(frozen=True)
+class RestartResult:
+    container: ContainerInfo
+    action: str  # "restart" or "signal HUP"
+    probe: str
+    healthy: bool
+    seconds: float  # from the restart/signal to healthy (or to giving up)
+    result: ProbeResult
+    attempts: int
+    reverted: list[str] = field(default_factory=list)
+    after_revert: RestartResult | None = None
+
+
+class HotfixService:
+    def __init__(
+        self,
+        engine: Engine,
+        store: StateStore,
+        user: str | None = None,
+    ) -> None:
+        self.engine = engine
+        self.store = store
+        self.user = user or _os_user()
+        self.store.mark_stale_incomplete()
+
+    # --- containers -------------------------------------------------------------------------
+
+    def containers(self, all: bool = True) -> list[ContainerInfo]:
+        return self.engine.list_containers(all=all)
+
+    def container(self, ref: str) -> ContainerDetails:
+        return self.engine.inspect(ref)
+
+    # --- reading ----------------------------------------------------------------------------
+
+    def stat(self, ref: str, path: str) -> tuple[FileStat, bool]:
+        """The stat of a path, following symlinks; the flag says whether it was a link."""
+        container = self.engine.inspect(ref).info
+        path = normalize(path)
+        first = self.engine.stat(container, path)
+        current, hops = first, 0
+        while current.kind == "symlink" and current.link_target and hops < MAX_SYMLINK_HOPS:
+            try:
+                current = self.engine.stat(container, current.link_target)
+            except FileNotFound:
+                break  # a dangling link is still a link
+            hops += 1
+        return current, first.kind == "symlink"
+
+    def list_dir(self, ref: str, path: str) -> list[DirEntry]:
+        container = self.engine.inspect(ref).info
+        return self.engine.list_dir(container, normalize(path))
+
+    def read(self, ref: str, path: str) -> ReadResult:
+        container = self.engine.inspect(ref).info
+        target, content = self._live(container, normalize(path))
+        if content is None:
+            raise FileNotFound(f"{container.name}:{target}: no such file")
+        return ReadResult(container, target, content.data, version_of(content.data), content.stat)
+
+    # --- saving -----------------------------------------------------------------------------
+
+    def write(
+        self,
+        ref: str,
+        path: str,
+        data: bytes,
+        *,
+        base_version: str | None = None,
+        create: bool = True,
+        overwrite: bool = True,
+        force: bool = False,
+    ) -> WriteResult:
+        container = self.engine.inspect(ref).info
+        path = normalize(path)
+        if not force:
+            problems = validation.check(path, data)
+            if problems:
+                raise ValidationFailed(
+                    f"{container.name}:{path} not written: {problems[0]} (force to write anyway)"
+                )
+        target, current = self._live(container, path)
+        where = f"{container.name}:{target}"
+        if current is None:
+            if not create:
+                raise FileNotFound(f"{where}: no such file (create it to write it)")
+            if base_version:
+                raise Conflict(f"{where} was deleted in the container after you read it")
+            uid, gid, mode = self._new_file_owner(container, target)
+            before = None
+        else:
+            before = version_of(current.data)
+            if not overwrite:
+                raise FileExists(f"{where} already exists")
+            if base_version and base_version != before:
+                raise Conflict(
+                    f"{where} changed in the container since you read it "
+                    f"(now {before[:19]}, you had {base_version[:19]}); "
+                    "reload it, or compare and overwrite"
+                )
+            uid, gid, mode = current.stat.uid or 0, current.stat.gid or 0, current.stat.mode
+        warnings = self._first_write_warnings(container, target)
+        checkpointed = self._checkpoint_if_new(container, target, current)
+        after = version_of(data)
+        self._journalled(
+            "write",
+            container,
+            target,
+            lambda: self.engine.write(container, target, data, uid=uid, gid=gid, mode=mode),
+            before=before,
+            after=after,
+        )
+        return WriteResult(container, target, after, before, checkpointed, warnings)
+
+    def checkpoint(self, ref: str, paths: list[str]) -> list[Checkpoint]:
+        """Take (or re-take) checkpoints: the live content becomes the new baseline."""
+        container = self.engine.inspect(ref).info
+        taken = []
+        for path in paths:
+            target, current = self._live(container, normalize(path))
+            if current is None:
+                raise FileNotFound(f"{container.name}:{target}: no such file to checkpoint")
+            taken.append(self._store_checkpoint(container, target, current))
+            self.store.journal_add(
+                action="checkpoint",
+                user=self.user,
+                **_who(container, target),
+                version_before=version_of(current.data),
+            )
+        return taken
+
+    # --- changes, diff, revert ----------------------------------------------------------------
+
+    def changes(self, ref: str | None = None, include_unchanged: bool = False) -> list[Change]:
+        """Every checkpointed file of a container (or of all) with its status against live."""
+        if ref:
+            container = self._known_container(ref)
+            checkpoints = self.store.checkpoints(container.id)
+        else:
+            checkpoints = self.store.checkpoints()
+        found: list[Change] = []
+        live_containers: dict[str, ContainerInfo | None] = {}
+        for cp in checkpoints:
+            if cp.container_id not in live_containers:
+                live_containers[cp.container_id] = self._maybe_container(cp.container_id)
+            live_container = live_containers[cp.container_id]
+            if live_container is None:
+                found.append(
+                    Change(cp.container_id, cp.container_name, cp.path, "modified", cp, False)
+                )
+                continue
+            status = _status(cp, self._live(live_container, cp.path)[1])
+            if status != "unchanged" or include_unchanged:
+                found.append(Change(live_container.id, live_container.name, cp.path, status, cp))
+        return found
+
+    def checkpoint_content(self, ref: str, path: str) -> tuple[Checkpoint, bytes]:
+        container = self._known_container(ref)
+        path = normalize(path)
+        cp = self.store.get_checkpoint(container.id, path)
+        if cp is None:
+            raise FileNotFound(f"{container.name}:{path}: no checkpoint (the file was never saved)")
+        return cp, self.store.get_blob(cp.blob) if cp.blob else b""
+
+    def diff(self, ref: str, path: str | None = None) -> str:
+        """Unified diff, checkpoint → live, git style; empty when nothing changed."""
+        container = self.engine.inspect(ref).info
+        parts = []
+        for cp in self._checkpoints_for(container, path):
+            _, live = self._live(container, cp.path)
+            old = self.store.get_blob(cp.blob) if cp.blob else None
+            parts.append(_unified_diff(cp, old, live))
+        return "".join(parts)
+
+    def revert(self, ref: str, path: str | None = None) -> list[str]:
+        """Bring files back to their checkpoints (content, owner, mode); returns the paths changed."""
+        container = self.engine.inspect(ref).info
+        reverted = []
+        for cp in self._checkpoints_for(container, path):
+            _, live = self._live(container, cp.path)
+            if _status(cp, live) == "unchanged":
+                continue
+            self._journalled(
+                "revert",
+                container,
+                cp.path,
+                partial(self._restore, container, cp),
+                before=version_of(live.data) if live else None,
+                after=cp.version,
+            )
+            reverted.append(cp.path)
+        return reverted
+
+    def _restore(self, container: ContainerInfo, cp: Checkpoint) -> None:
+        if not cp.present:
+            self.engine.delete(container, cp.path)  # the hotfix created it
+            return
+        data = self.store.get_blob(cp.blob or "")
+        mode = cp.mode if cp.mode is not None else 0o644
+        self.engine.write(container, cp.path, data, uid=cp.uid or 0, gid=cp.gid or 0, mode=mode)
+
+    # --- restart and probe ------------------------------------------------------------------
+
+    def plan_probe(
+        self, details: ContainerDetails, text: str | None, expect: list[int] | None = None
+    ) -> Probe:
+        """The probe given, else the container's HEALTHCHECK, else HTTP GET / on its first published port."""
+        if text:
+            return parse_probe(text, expect)
+        if details.healthcheck:
+            return parse_probe("healthcheck")
+        tcp_ports = [p for p in details.published if p[2].endswith("/tcp")]
+        if not tcp_ports:
+            raise UsageError(
+                f"{details.info.name} publishes no port and has no HEALTHCHECK: "
+                "give a probe, e.g. --probe http://127.0.0.1:8001/ or --probe tcp:HOST:PORT"
+            )
+        host_ip, port, _ = tcp_ports[0]
+        host = host_ip if host_ip not in ("", "0.0.0.0", "::") else self.engine.host_address
+        if ":" in host:
+            host = f"[{host}]"
+        return parse_probe(f"http://{host}:{port}/", expect)
+
+    def restart(
+        self,
+        ref: str,
+        probe: str | None = None,
+        *,
+        signal: str | None = None,
+        timeout: float = 60.0,
+        revert_on_failure: bool = False,
+        expect_status: list[int] | None = None,
+        progress: Progress | None = None,
+    ) -> RestartResult:
+        progress = progress or NoProgress()
+        details = self.engine.inspect(ref)
+        container = details.info
+        chosen = self.plan_probe(details, probe, expect_status)
+        action = f"signal {signal}" if signal else "restart"
+        entry = self.store.journal_start(
+            action="restart",
+            user=self.user,
+            **_who(container),
+            detail={"how": action, "probe": str(chosen)},
+        )
+        progress.report(f"{action} {container.name}")
+        started = time.monotonic()
+        try:
+            if signal:
+                self.engine.signal(container.id, signal)
+            else:
+                self.engine.restart(container.id)
+            remaining = max(0.0, timeout - (time.monotonic() - started))
+            healthy, last, _, attempts = self._wait(container, chosen, remaining, progress, started)
+        except HotfixError as exc:
+            self.store.journal_finish(entry, "failed", error=str(exc))
+            raise
+        seconds = time.monotonic() - started
+        self.store.journal_finish(
+            entry,
+            "ok" if healthy else "failed",
+            healthy=healthy,
+            seconds=round(seconds, 3),
+            probe_result=last.detail,
+            status=last.status,
+        )
+        outcome = RestartResult(container, action, str(chosen), healthy, seconds, last, attempts)
+        if healthy or not revert_on_failure:
+            return outcome
+        progress.report(f"{container.name} unhealthy ({last.detail}); reverting to the checkpoint")
+        reverted = self.revert(container.id)
+        again = self.restart(
+            container.id,
+            probe,
+            signal=signal,
+            timeout=timeout,
+            expect_status=expect_status,
+            progress=progress,
+        )
+        return RestartResult(
+            container, action, str(chosen), False, seconds, last, attempts, reverted, again
+        )
+
+    def probe(
+        self,
+        ref: str,
+        probe: str | None = None,
+        *,
+        timeout: float = 10.0,
+        expect_status: list[int] | None = None,
+        progress: Progress | None = None,
+    ) -> RestartResult:
+        """Wait until the container is healthy, without restarting it."""
+        progress = progress or NoProgress()
+        details = self.engine.inspect(ref)
+        chosen = self.plan_probe(details, probe, expect_status)
+        started = time.monotonic()
+        healthy, last, waited, attempts = self._wait(
+            details.info, chosen, timeout, progress, started
+        )
+        self.store.journal_add(
+            action="probe",
+            user=self.user,
+            outcome="ok" if healthy else "failed",
+            **_who(details.info),
+            detail={
+                "probe": str(chosen),
+                "healthy": healthy,
+                "seconds": round(waited, 3),
+                "probe_result": last.detail,
+                "status": last.status,
+            },
+        )
+        return RestartResult(details.info, "probe", str(chosen), healthy, waited, last, attempts)
+
+    def _wait(
+        self,
+        container: ContainerInfo,
+        probe: Probe,
+        timeout: float,
+        progress: Progress,
+        started: float,
+    ) -> tuple[bool, ProbeResult, float, int]:
+        hooks = _ContainerHooks(self.engine, container.id)
+
+        def on_attempt(result: ProbeResult, waited: float) -> None:
+            progress.report(f"{probe}: {result.detail} ({time.monotonic() - started:.1f} s)")
+
+        return wait_until_healthy(
+            probe,
+            timeout,
+            hooks,
+            on_attempt=on_attempt,
+            is_cancelled=progress.cancelled,
+            still_running=hooks.exit_reason,
+        )
+
+    # --- journal ----------------------------------------------------------------------------
+
+    def journal(self, ref: str | None = None, limit: int | None = None) -> list[JournalEntry]:
+        container_id = self._known_container(ref).id if ref else None
+        return self.store.journal(container_id, limit)
+
+    # --- helpers ----------------------------------------------------------------------------
+
+    def _live(self, container: ContainerInfo, path: str) -> tuple[str, FileContent | None]:
+        """The file at ``path`` (symlinks followed), or None when it does not exist."""
+        for _ in range(MAX_SYMLINK_HOPS):
+            try:
+                st = self.engine.stat(container, path)
+            except FileNotFound:
+                return path, None
+            if st.kind == "symlink" and st.link_target:
+                path = st.link_target
+                continue
+            if st.kind == "dir":
+                raise FileIsADirectory(f"{container.name}:{path} is a directory")
+            if st.kind != "file":
+                raise NoPermissions(f"{container.name}:{path} is a {st.kind}, not a regular file")
+            return path, self.engine.read(container, path)
+        raise FileNotFound(f"{container.name}:{path}: too many levels of symbolic links")
+
+    def _new_file_owner(self, container: ContainerInfo, path: str) -> tuple[int, int, int]:
+        parent, _ = split(path)
+        try:
+            st = self.engine.stat_full(container, parent)
+        except FileNotFound:
+            raise FileNotFound(
+                f"{container.name}:{path}: parent directory {parent} does not exist"
+            ) from None
+        if st.kind != "dir":
+            raise FileNotADirectory(f"{container.name}:{path}: {parent} is not a directory")
+        return st.uid or 0, st.gid or 0, 0o644
+
+    def _checkpoint_if_new(
+        self, container: ContainerInfo, path: str, current: FileContent | None
+    ) -> bool:
+        if self.store.get_checkpoint(container.id, path) is not None:
+            return False
+        self._store_checkpoint(container, path, current)
+        return True
+
+    def _store_checkpoint(
+        self, container: ContainerInfo, path: str, current: FileContent | None
+    ) -> Checkpoint:
+        st = current.stat if current else None
+        cp = Checkpoint(
+            container_id=container.id,
+            path=path,
+            container_name=container.name,
+            image=container.image,
+            image_id=container.image_id,
+            present=current is not None,
+            blob=None,
+            size=st.size if st else None,
+            mode=st.mode if st else None,
+            uid=st.uid if st else None,
+            gid=st.gid if st else None,
+            mtime=st.mtime if st else None,
+            created_at=time.time(),
+        )
+        return self.store.put_checkpoint(cp, current.data if current else None)
+
+    def _first_write_warnings(self, container: ContainerInfo, path: str) -> list[str]:
+        """Before the first hotfix write to a container: is someone else already editing it?"""
+        if self.store.checkpoints(container.id):
+            return []
+        try:
+            changed = self.engine.changes(container.id)
+        except HotfixError:
+            return []
+        paths = sorted(c.path for c in changed)
+        leaves = [
+            p for i, p in enumerate(paths) if not any(q.startswith(p + "/") for q in paths[i + 1 :])
+        ]
+        leaves = [p for p in leaves if p != path]
+        if not leaves:
+            return []
+        shown = ", ".join(leaves[:5]) + (f" and {len(leaves) - 5} more" if len(leaves) > 5 else "")
+        return [
+            f"{container.name} already has {len(leaves)} path(s) changed against its image "
+            f"before this hotfix: {shown} — someone else may be editing it (see `docker diff`)"
+        ]
+
+    def _checkpoints_for(self, container: ContainerInfo, path: str | None) -> list[Checkpoint]:
+        if path is None:
+            return self.store.checkpoints(container.id)
+        path = normalize(path)
+        cp = self.store.get_checkpoint(container.id, path)
+        if cp is None:
+            target, _ = self._live(container, path)
+            cp = self.store.get_checkpoint(container.id, target)
+        if cp is None:
+            raise FileNotFound(f"{container.name}:{path}: no checkpoint (the file was never saved)")
+        return [cp]
+
+    def _journalled(
+        self,
+        action: str,
+        container: ContainerInfo,
+        path: str,
+        work: Callable[[], object],
+        *,
+        before: str | None,
+        after: str | None,
+    ) -> None:
+        entry = self.store.journal_start(
+            action=action, user=self.user, **_who(container, path), version_before=before
+        )
+        try:
+            work()
+        except HotfixError as exc:
+            self.store.journal_finish(entry, "failed", error=str(exc))
+            raise
+        self.store.journal_finish(entry, "ok", version_after=after)
+
+    def _known_container(self, ref: str) -> ContainerInfo:
+        """A live container, or one the state store remembers (it may have been removed)."""
+        try:
+            return self.engine.inspect(ref).info
+        except ContainerNotFound:
+            known = self.store.find_containers(ref)
+            if len(known) == 1:
+                cid, name = known[0]
+                return ContainerInfo(id=cid, name=name, image="", image_id="", state="removed")
+            raise
+
+    def _maybe_container(self, container_id: str) -> ContainerInfo | None:
+        try:
+            return self.engine.inspect(container_id).info
+        except ContainerNotFound:
+            return None
+
+
+class _ContainerHooks:
+    """Container access for probes, and an early stop when the container dies."""
+
+    def __init__(self, engine: Engine, container_id: str) -> None:
+        self.engine = engine
+        self.container_id = container_id
+        self._last_state_check = 0.0
+
+    def health(self) -> str | None:
+        return self.engine.inspect(self.container_id).info.health
+
+    def exec(self, argv: list[str]) -> tuple[int, bytes]:
+        return self.engine.exec(self.container_id, argv)
+
+    def exit_reason(self) -> str | None:
+        now = time.monotonic()
+        if now - self._last_state_check < 1.0:
+            return None
+        self._last_state_check = now
+        details = self.engine.inspect(self.container_id)
+        if details.info.state in ("exited", "dead"):
+            tail = self.engine.logs_tail(self.container_id, 5).strip().replace("\n", " | ")
+            return f"container {details.info.state} with code {details.exit_code}; last log: {tail}"
+        return None
+
+
+def _status(cp: Checkpoint, live: FileContent | None) -> ChangeStatus:
+    if live is None:
+        return "deleted" if cp.present else "unchanged"
+    if not cp.present:
+        return "created"
+    same_content = version_of(live.data) == cp.version
+    same_meta = (live.stat.mode, live.stat.uid, live.stat.gid) == (cp.mode, cp.uid, cp.gid)
+    return "unchanged" if same_content and same_meta else "modified"
+
+
+def _unified_diff(cp: Checkpoint, old: bytes | None, live: FileContent | None) -> str:
+    rel = cp.path.lstrip("/")
+    new = live.data if live else None
+    header = [f"diff --git a/{rel} b/{rel}\n"]
+    old_mode = f"100{cp.mode:o}" if cp.present and cp.mode is not None else None
+    new_mode = f"100{live.stat.mode:o}" if live else None
+    if old is None and new is None:
+        return ""
+    if old is None:
+        header.append(f"new file mode {new_mode}\n")
+    elif new is None:
+        header.append(f"deleted file mode {old_mode}\n")
+    elif old_mode != new_mode:
+        header += [f"old mode {old_mode}\n", f"new mode {new_mode}\n"]
+    if old == new:
+        return "".join(header) if len(header) > 1 else ""
+    if _is_binary(old) or _is_binary(new):
+        return "".join(header) + f"Binary files a/{rel} and b/{rel} differ\n"
+    lines = difflib.unified_diff(
+        _lines(old),
+        _lines(new),
+        fromfile=f"a/{rel}" if old is not None else "/dev/null",
+        tofile=f"b/{rel}" if new is not None else "/dev/null",
+    )
+    return "".join(header) + "".join(_mark_missing_newline(lines))
+
+
+def _lines(data: bytes | None) -> list[str]:
+    return data.decode("utf-8", "replace").splitlines(keepends=True) if data else []
+
+
+def _mark_missing_newline(lines: object) -> list[str]:
+    out = []
+    for line in lines:  # type: ignore[attr-defined]
+        out.append(line)
+        if not line.endswith("\n"):
+            out.append("\n\\ No newline at end of file\n")
+    return out
+
+
+def _is_binary(data: bytes | None) -> bool:
+    return bool(data) and b"\x00" in (data or b"")[:8192]
+
+
+def _who(container: ContainerInfo, path: str | None = None) -> dict[str, Any]:
+    return {
+        "container_id": container.id,
+        "container_name": container.name,
+        "image": container.image,
+        "path": path,
+    }
+
+
+def _os_user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return str(os.getuid())

@@ -1,0 +1,343 @@
+"""The state store: checkpoints, content blobs and the journal.
+
+SQLite (WAL, ``synchronous=FULL``) in a state directory; file contents are
+stored once each as content-addressed blobs (``blobs/ab/abcdef…``). A checkpoint
+is durable — blob fsynced, row committed — before :meth:`StateStore.put_checkpoint`
+returns, so it exists even if the process dies before the container is written.
+
+Rows are keyed by container ID and keep the container's name and image, so the
+edits of a container that has since been removed stay listed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from hotfix.errors import Unavailable
+
+SCHEMA_VERSION = 1
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS checkpoints (
+    container_id   TEXT NOT NULL,
+    path           TEXT NOT NULL,
+    container_name TEXT NOT NULL,
+    image          TEXT NOT NULL,
+    image_id       TEXT NOT NULL,
+    present        INTEGER NOT NULL,   -- 0: the file did not exist (the hotfix created it)
+    blob           TEXT,               -- sha256 of the content
+    size           INTEGER,
+    mode           INTEGER,
+    uid            INTEGER,
+    gid            INTEGER,
+    mtime          REAL,
+    created_at     REAL NOT NULL,
+    PRIMARY KEY (container_id, path)
+);
+CREATE TABLE IF NOT EXISTS journal (
+    id             INTEGER PRIMARY KEY AUTOINCREMENT,
+    time           REAL NOT NULL,
+    user           TEXT NOT NULL,
+    action         TEXT NOT NULL,
+    container_id   TEXT,
+    container_name TEXT,
+    image          TEXT,
+    path           TEXT,
+    version_before TEXT,
+    version_after  TEXT,
+    outcome        TEXT NOT NULL,     -- started | ok | failed | incomplete
+    detail         TEXT NOT NULL DEFAULT '{}'
+);
+CREATE INDEX IF NOT EXISTS journal_container ON journal (container_id, time);
+"""
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def version_of(data: bytes) -> str:
+    """The version of a file's content, as reads return it and writes take it."""
+    return "sha256:" + sha256(data)
+
+
+def default_state_dir() -> Path:
+    explicit = os.environ.get("HOTFIX_STATE_DIR")
+    if explicit:
+        return Path(explicit)
+    xdg = os.environ.get("XDG_STATE_HOME") or os.path.join(Path.home(), ".local", "state")
+    return Path(xdg) / "container-hotfix"
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    container_id: str
+    path: str
+    container_name: str
+    image: str
+    image_id: str
+    present: bool
+    blob: str | None
+    size: int | None
+    mode: int | None
+    uid: int | None
+    gid: int | None
+    mtime: float | None
+    created_at: float
+
+    @property
+    def version(self) -> str | None:
+        return f"sha256:{self.blob}" if self.blob else None
+
+
+@dataclass(frozen=True)
+class JournalEntry:
+    id: int
+    time: float
+    user: str
+    action: str
+    container_id: str | None
+    container_name: str | None
+    image: str | None
+    path: str | None
+    version_before: str | None
+    version_after: str | None
+    outcome: str
+    detail: dict[str, Any]
+
+
+class StateStore:
+    def __init__(self, directory: Path | str | None = None) -> None:
+        self.directory = Path(directory) if directory else default_state_dir()
+        self.blob_dir = self.directory / "blobs"
+        self._lock = threading.RLock()
+        try:
+            self.blob_dir.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(
+                self.directory / "state.db", timeout=10, check_same_thread=False
+            )
+            self._db.row_factory = sqlite3.Row
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=FULL")
+            self._db.executescript(_SCHEMA)
+            self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+        except (OSError, sqlite3.Error) as exc:
+            raise Unavailable(f"state store {self.directory}: {exc}") from exc
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            try:
+                with self._db:
+                    yield self._db
+            except sqlite3.Error as exc:
+                raise Unavailable(f"state store {self.directory}: {exc}") from exc
+
+    # --- blobs ------------------------------------------------------------------------------
+
+    def put_blob(self, data: bytes) -> str:
+        digest = sha256(data)
+        target = self._blob_path(digest)
+        if target.exists():
+            return digest
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(f".{digest}.{os.getpid()}.{threading.get_ident()}.tmp")
+        try:
+            with open(tmp, "wb") as fh:
+                fh.write(data)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, target)
+            _fsync_dir(target.parent)
+        except OSError as exc:
+            tmp.unlink(missing_ok=True)
+            raise Unavailable(f"state store {self.directory}: cannot store content: {exc}") from exc
+        return digest
+
+    def get_blob(self, digest: str) -> bytes:
+        try:
+            data = self._blob_path(digest).read_bytes()
+        except OSError as exc:
+            raise Unavailable(
+                f"state store {self.directory}: blob {digest[:12]} missing: {exc}"
+            ) from exc
+        if sha256(data) != digest:
+            raise Unavailable(f"state store {self.directory}: blob {digest[:12]} is corrupt")
+        return data
+
+    def _blob_path(self, digest: str) -> Path:
+        return self.blob_dir / digest[:2] / digest
+
+    # --- checkpoints ------------------------------------------------------------------------
+
+    def put_checkpoint(self, cp: Checkpoint, data: bytes | None) -> Checkpoint:
+        """Store (or replace) a checkpoint durably. ``data`` None means the file was absent."""
+        blob = self.put_blob(data) if data is not None else None
+        row = {**cp.__dict__, "blob": blob, "present": int(data is not None)}
+        with self._tx() as db:
+            db.execute(
+                """INSERT OR REPLACE INTO checkpoints
+                   (container_id, path, container_name, image, image_id, present, blob, size,
+                    mode, uid, gid, mtime, created_at)
+                   VALUES (:container_id, :path, :container_name, :image, :image_id, :present,
+                           :blob, :size, :mode, :uid, :gid, :mtime, :created_at)""",
+                row,
+            )
+        return Checkpoint(**{**row, "present": data is not None})
+
+    def get_checkpoint(self, container_id: str, path: str) -> Checkpoint | None:
+        with self._tx() as db:
+            row = db.execute(
+                "SELECT * FROM checkpoints WHERE container_id = ? AND path = ?",
+                (container_id, path),
+            ).fetchone()
+        return _checkpoint(row) if row else None
+
+    def checkpoints(self, container_id: str | None = None) -> list[Checkpoint]:
+        query = "SELECT * FROM checkpoints"
+        args: tuple[str, ...] = ()
+        if container_id:
+            query += " WHERE container_id = ?"
+            args = (container_id,)
+        with self._tx() as db:
+            rows = db.execute(query + " ORDER BY container_id, path", args).fetchall()
+        return [_checkpoint(r) for r in rows]
+
+    def find_containers(self, ref: str) -> list[tuple[str, str]]:
+        """(id, name) of containers with checkpoints or journal entries matching a name or ID prefix."""
+        with self._tx() as db:
+            rows = db.execute(
+                """SELECT DISTINCT container_id, container_name FROM journal
+                   WHERE container_id IS NOT NULL AND (container_name = ? OR container_id LIKE ?)""",
+                (ref, ref.replace("%", "") + "%"),
+            ).fetchall()
+        return [(r[0], r[1]) for r in rows]
+
+    # --- journal ----------------------------------------------------------------------------
+
+    def journal_start(self, **fields: Any) -> int:
+        """Record an action before doing it; finish it with :meth:`journal_finish`."""
+        detail = {**fields.pop("detail", {}), "pid": os.getpid()}
+        return self._journal_insert(outcome="started", detail=detail, **fields)
+
+    def journal_finish(
+        self, entry_id: int, outcome: str, version_after: str | None = None, **detail: Any
+    ) -> None:
+        with self._tx() as db:
+            row = db.execute("SELECT detail FROM journal WHERE id = ?", (entry_id,)).fetchone()
+            merged = {**json.loads(row[0] if row else "{}"), **detail}
+            db.execute(
+                """UPDATE journal SET outcome = ?, version_after = COALESCE(?, version_after),
+                   detail = ? WHERE id = ?""",
+                (outcome, version_after, json.dumps(merged, default=str), entry_id),
+            )
+
+    def journal_add(self, outcome: str = "ok", **fields: Any) -> int:
+        return self._journal_insert(outcome=outcome, **fields)
+
+    def _journal_insert(
+        self,
+        *,
+        action: str,
+        user: str,
+        outcome: str,
+        container_id: str | None = None,
+        container_name: str | None = None,
+        image: str | None = None,
+        path: str | None = None,
+        version_before: str | None = None,
+        version_after: str | None = None,
+        detail: dict[str, Any] | None = None,
+    ) -> int:
+        with self._tx() as db:
+            cur = db.execute(
+                """INSERT INTO journal (time, user, action, container_id, container_name, image,
+                   path, version_before, version_after, outcome, detail)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                (
+                    time.time(),
+                    user,
+                    action,
+                    container_id,
+                    container_name,
+                    image,
+                    path,
+                    version_before,
+                    version_after,
+                    outcome,
+                    json.dumps(detail or {}, default=str),
+                ),
+            )
+            return int(cur.lastrowid or 0)
+
+    def journal(
+        self, container_id: str | None = None, limit: int | None = None
+    ) -> list[JournalEntry]:
+        query = "SELECT * FROM journal"
+        args: list[Any] = []
+        if container_id:
+            query += " WHERE container_id = ?"
+            args.append(container_id)
+        query += " ORDER BY id"
+        if limit:
+            query = f"SELECT * FROM ({query.replace('ORDER BY id', 'ORDER BY id DESC')} LIMIT ?) ORDER BY id"
+            args.append(limit)
+        with self._tx() as db:
+            rows = db.execute(query, args).fetchall()
+        return [_journal(r) for r in rows]
+
+    def mark_stale_incomplete(self) -> list[JournalEntry]:
+        """Entries left 'started' by a process that has died become 'incomplete'."""
+        with self._tx() as db:
+            rows = db.execute("SELECT * FROM journal WHERE outcome = 'started'").fetchall()
+            stale = [_journal(r) for r in rows if not _alive(_journal(r).detail.get("pid"))]
+            db.executemany(
+                "UPDATE journal SET outcome = 'incomplete' WHERE id = ?", [(e.id,) for e in stale]
+            )
+        return stale
+
+
+def _alive(pid: object) -> bool:
+    if not isinstance(pid, int) or pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _checkpoint(row: sqlite3.Row) -> Checkpoint:
+    data = dict(row)
+    data["present"] = bool(data["present"])
+    return Checkpoint(**data)
+
+
+def _journal(row: sqlite3.Row) -> JournalEntry:
+    data = dict(row)
+    data["detail"] = json.loads(data["detail"] or "{}")
+    return JournalEntry(**data)
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
