@@ -276,6 +276,19 @@ class Engine:
             self.api.put_archive(container.id, parent, buf.getvalue())
         return mtime
 
+    def mkdir(self, container: ContainerInfo, path: str, *, uid: int, gid: int, mode: int) -> None:
+        parent, name = split(path)
+        info = tarfile.TarInfo(name)
+        info.type = tarfile.DIRTYPE
+        info.mode = mode & 0o7777
+        info.uid, info.gid = uid, gid
+        info.mtime = time.time()
+        buf = io.BytesIO()
+        with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as tar:
+            tar.addfile(info)
+        with _engine_errors(container, path, parent=parent):
+            self.api.put_archive(container.id, parent, buf.getvalue())
+
     def delete(self, container: ContainerInfo, path: str) -> None:
         """Remove a file. The archive API cannot delete, so this needs local access or ``rm``."""
         path = normalize(path)

@@ -205,6 +205,82 @@ class HotfixService:
         )
         return WriteResult(container, target, after, before, checkpointed, warnings)
 
+    def mkdir(self, ref: str, path: str) -> str:
+        """Create a directory owned like its parent, mode 0755."""
+        container = self.engine.inspect(ref).info
+        path = normalize(path)
+        try:
+            self.engine.stat(container, path)
+        except FileNotFound:
+            pass
+        else:
+            raise FileExists(f"{container.name}:{path} already exists")
+        uid, gid, _ = self._new_file_owner(container, path)
+        self._journalled(
+            "mkdir",
+            container,
+            path,
+            partial(self.engine.mkdir, container, path, uid=uid, gid=gid, mode=0o755),
+            before=None,
+            after=None,
+        )
+        return path
+
+    def delete(self, ref: str, path: str) -> str:
+        """Delete a file, checkpointing it first so that revert can bring it back."""
+        container = self.engine.inspect(ref).info
+        path = normalize(path)
+        st = self.engine.stat(container, path)
+        if st.kind == "dir":
+            raise FileIsADirectory(
+                f"{container.name}:{path} is a directory; only files can be deleted"
+            )
+        current = self.engine.read(container, path) if st.kind == "file" else None
+        if current is None:
+            raise NoPermissions(
+                f"{container.name}:{path} is a {st.kind}; only files can be deleted"
+            )
+        self._checkpoint_if_new(container, path, current)
+        self._journalled(
+            "delete",
+            container,
+            path,
+            partial(self.engine.delete, container, path),
+            before=version_of(current.data),
+            after=None,
+        )
+        return path
+
+    def rename(self, ref: str, old: str, new: str, *, overwrite: bool = False) -> str:
+        """Rename a file: write the new path (owner and mode kept), then delete the old one."""
+        source = self.read(ref, old)
+        container = source.container
+        target, existing = self._live(container, normalize(new))
+        if existing is not None and not overwrite:
+            raise FileExists(f"{container.name}:{target} already exists")
+        if existing is None:
+            self._new_file_owner(container, target)  # the parent must exist
+        st = source.stat
+        self._checkpoint_if_new(container, target, existing)
+        self._journalled(
+            "write",
+            container,
+            target,
+            partial(
+                self.engine.write,
+                container,
+                target,
+                source.data,
+                uid=st.uid or 0,
+                gid=st.gid or 0,
+                mode=st.mode,
+            ),
+            before=version_of(existing.data) if existing else None,
+            after=source.version,
+        )
+        self.delete(container.id, source.path)
+        return target
+
     def checkpoint(self, ref: str, paths: list[str]) -> list[Checkpoint]:
         """Take (or re-take) checkpoints: the live content becomes the new baseline."""
         container = self.engine.inspect(ref).info
