@@ -1,0 +1,99 @@
+import { type ExtensionContext, window, workspace } from 'vscode';
+import { registerHotfixCommands } from './commands/register';
+import { offerWayOut } from './commands/saveRefusals';
+import { COMMAND, type Services } from './commands/services';
+import { readSettings, SERVER_SETTINGS } from './common/settings';
+import { executeCommand, registerCommand, showErrorMessage } from './common/vscodeapi';
+import { HotfixFileSystemProvider } from './fs/hotfixFileSystem';
+import { ReadonlyContainerFileSystem } from './fs/readonlyFileSystem';
+import { CHECKPOINT_SCHEME, formatUri, HOTFIX_SCHEME, LIVE_SCHEME, withScheme } from './fs/uris';
+import { HotfixLanguageClient } from './server/languageClient';
+import { ChangeDecorationProvider } from './views/changeDecorations';
+import { ChangeTracker } from './views/changeTracker';
+import { ContainersTreeProvider } from './views/containersView';
+import { ProbeHistory } from './views/probeHistory';
+import { HotfixStatusBar } from './views/statusBar';
+
+export async function activate(context: ExtensionContext): Promise<void> {
+    const log = window.createOutputChannel('Hotfix', { log: true });
+    const server = new HotfixLanguageClient(log);
+    const files = new HotfixFileSystemProvider(server);
+    const checkpoints = new ReadonlyContainerFileSystem(server, (uri) => formatUri(uri));
+    const live = new ReadonlyContainerFileSystem(server, (uri) => formatUri(withScheme(uri, HOTFIX_SCHEME)));
+    const changes = new ChangeTracker(server, log);
+    const probes = new ProbeHistory();
+    const containers = new ContainersTreeProvider(server);
+    const services: Services = { server, files, changes, probes, settings: readSettings };
+
+    context.subscriptions.push(
+        log,
+        server,
+        files,
+        checkpoints,
+        live,
+        changes,
+        probes,
+        containers,
+        // Registered before the server is up: the calls wait for it (activation on onFileSystem:hotfix).
+        workspace.registerFileSystemProvider(HOTFIX_SCHEME, files, { isCaseSensitive: true }),
+        workspace.registerFileSystemProvider(CHECKPOINT_SCHEME, checkpoints, { isCaseSensitive: true, isReadonly: true }),
+        workspace.registerFileSystemProvider(LIVE_SCHEME, live, { isCaseSensitive: true, isReadonly: true }),
+        window.registerFileDecorationProvider(new ChangeDecorationProvider(changes)),
+        window.registerTreeDataProvider('hotfix.containers', containers),
+        new HotfixStatusBar(changes, probes, COMMAND.showChanges),
+        ...registerHotfixCommands(services),
+        registerCommand(COMMAND.refreshContainers, () => {
+            containers.refresh();
+            changes.scheduleRefresh(0);
+        }),
+        registerCommand(COMMAND.restartServer, () => restartServer(server, containers, changes)),
+        registerCommand(COMMAND.showLog, () => log.show()),
+        files.onDidModify(() => changes.scheduleRefresh()),
+        files.onDidRefuseSave((refusal) => void offerWayOut(refusal, files)),
+        server.onDidChangeFile(() => changes.scheduleRefresh()),
+        workspace.onDidChangeConfiguration((event) => {
+            if (SERVER_SETTINGS.some((setting) => event.affectsConfiguration(setting))) {
+                log.info('Server settings changed; restarting the server.');
+                void restartServer(server, containers, changes);
+            }
+        }),
+    );
+
+    server.start().then(
+        () => changes.refresh(),
+        (error: unknown) => void reportStartFailure(error),
+    );
+}
+
+export function deactivate(): void {
+    // Disposables in context.subscriptions stop the server.
+}
+
+async function restartServer(
+    server: HotfixLanguageClient,
+    containers: ContainersTreeProvider,
+    changes: ChangeTracker,
+): Promise<void> {
+    try {
+        await server.restart();
+        containers.refresh();
+        await changes.refresh();
+    } catch (error) {
+        await reportStartFailure(error);
+    }
+}
+
+async function reportStartFailure(error: unknown): Promise<void> {
+    const choice = await showErrorMessage(
+        `Hotfix: the server did not start (${error instanceof Error ? error.message : String(error)}). ` +
+            'Install the hotfix package or set "hotfix.server.command".',
+        {},
+        'Show Log',
+        'Open Settings',
+    );
+    if (choice === 'Show Log') {
+        await executeCommand(COMMAND.showLog);
+    } else if (choice === 'Open Settings') {
+        await executeCommand('workbench.action.openSettings', 'hotfix.server');
+    }
+}

@@ -1,0 +1,153 @@
+import {
+    Disposable,
+    EventEmitter,
+    type FileChangeEvent,
+    FileChangeType,
+    type FileStat,
+    type FileSystemProvider,
+    type FileType,
+    Uri,
+} from 'vscode';
+import type { HotfixServer } from '../server/hotfixServer';
+import { describeServerError } from './errors';
+import { asFileSystemCall, toFileSystemError } from './fileSystemErrors';
+import { formatUri } from './uris';
+import { VersionTracker } from './versionTracker';
+
+/** A save the server refused for a reason the user can override. */
+export interface SaveRefusal {
+    uri: Uri;
+    code: 'Conflict' | 'ValidationFailed';
+    message: string;
+}
+
+/**
+ * `hotfix://CONTAINER/path`: every call is forwarded to the server; this class
+ * only translates (URIs, base64, errors) and remembers content versions.
+ */
+export class HotfixFileSystemProvider implements FileSystemProvider, Disposable {
+    private readonly fileChanges = new EventEmitter<FileChangeEvent[]>();
+    readonly onDidChangeFile = this.fileChanges.event;
+
+    private readonly refusals = new EventEmitter<SaveRefusal>();
+    /** Conflict / ValidationFailed on save, for the UI to offer a way out. */
+    readonly onDidRefuseSave = this.refusals.event;
+
+    private readonly modifications = new EventEmitter<Uri>();
+    /** After this provider changed a container's files (to refresh change markers). */
+    readonly onDidModify = this.modifications.event;
+
+    readonly versions = new VersionTracker();
+    private readonly subscriptions: Disposable[];
+
+    constructor(private readonly server: HotfixServer) {
+        this.subscriptions = [
+            this.fileChanges,
+            this.refusals,
+            this.modifications,
+            server.onDidChangeFile((uri) => this.notifyChanged(Uri.parse(uri, true))),
+        ];
+    }
+
+    dispose(): void {
+        this.subscriptions.forEach((subscription) => subscription.dispose());
+    }
+
+    /**
+     * Tells VS Code the file changed, so it stats it again: a clean editor
+     * reloads, and the next save of a dirty one meets VS Code's own
+     * "file modified since" check (which needs the server's real mtimes).
+     */
+    notifyChanged(uri: Uri): void {
+        this.fileChanges.fire([{ type: FileChangeType.Changed, uri }]);
+    }
+
+    watch(): Disposable {
+        // The server watches the documents the client reports open (didOpen/didClose)
+        // and sends hotfix/didChangeFile; there is nothing to start per watch.
+        return new Disposable(() => undefined);
+    }
+
+    async stat(uri: Uri): Promise<FileStat> {
+        const stat = await asFileSystemCall(() => this.server.request('hotfix/stat', { uri: formatUri(uri) }));
+        this.versions.noteStat(formatUri(uri), { mtime: stat.mtime, size: stat.size });
+        return {
+            type: stat.type as FileType,
+            size: stat.size,
+            mtime: stat.mtime,
+            ctime: stat.ctime,
+            ...(stat.permissions ? { permissions: stat.permissions } : {}),
+        };
+    }
+
+    async readDirectory(uri: Uri): Promise<[string, FileType][]> {
+        const result = await asFileSystemCall(() =>
+            this.server.request('hotfix/readDirectory', { uri: formatUri(uri) }),
+        );
+        return result.entries.map(([name, type]) => [name, type as FileType]);
+    }
+
+    async readFile(uri: Uri): Promise<Uint8Array> {
+        const key = formatUri(uri);
+        const result = await asFileSystemCall(() => this.server.request('hotfix/readFile', { uri: key }));
+        this.versions.noteRead(key, result.version);
+        return Buffer.from(result.data, 'base64');
+    }
+
+    async writeFile(
+        uri: Uri,
+        content: Uint8Array,
+        options: { readonly create: boolean; readonly overwrite: boolean },
+    ): Promise<void> {
+        const key = formatUri(uri);
+        const guard = this.versions.takeWriteGuard(key);
+        try {
+            const result = await this.server.request('hotfix/writeFile', {
+                uri: key,
+                data: Buffer.from(content).toString('base64'),
+                create: options.create,
+                overwrite: options.overwrite,
+                ...guard,
+            });
+            this.versions.noteWrite(key, result.version);
+            this.modifications.fire(uri);
+        } catch (error) {
+            const failure = describeServerError(error);
+            if (failure.code === 'Conflict') {
+                // Someone changed it between VS Code's stat and our write: make VS Code look again.
+                this.notifyChanged(uri);
+            }
+            if (failure.code === 'Conflict' || failure.code === 'ValidationFailed') {
+                this.refusals.fire({ uri, code: failure.code, message: failure.message });
+            }
+            throw toFileSystemError(failure);
+        }
+    }
+
+    async createDirectory(uri: Uri): Promise<void> {
+        await asFileSystemCall(() => this.server.request('hotfix/createDirectory', { uri: formatUri(uri) }));
+        this.modifications.fire(uri);
+    }
+
+    async delete(uri: Uri, options: { readonly recursive: boolean }): Promise<void> {
+        await asFileSystemCall(() =>
+            this.server.request('hotfix/delete', { uri: formatUri(uri), recursive: options.recursive }),
+        );
+        this.versions.forget(formatUri(uri));
+        this.modifications.fire(uri);
+    }
+
+    async rename(oldUri: Uri, newUri: Uri, options: { readonly overwrite: boolean }): Promise<void> {
+        await asFileSystemCall(() =>
+            this.server.request('hotfix/rename', {
+                oldUri: formatUri(oldUri),
+                newUri: formatUri(newUri),
+                overwrite: options.overwrite,
+            }),
+        );
+        this.versions.forget(formatUri(oldUri));
+        this.versions.forget(formatUri(newUri));
+        this.modifications.fire(oldUri);
+        this.modifications.fire(newUri);
+    }
+}

@@ -1,0 +1,71 @@
+import {
+    type Disposable,
+    EventEmitter,
+    type FileChangeEvent,
+    type FileStat,
+    FileSystemError,
+    type FileSystemProvider,
+    type FileType,
+    type Uri,
+} from 'vscode';
+import type { HotfixServer } from '../server/hotfixServer';
+import { asFileSystemCall } from './fileSystemErrors';
+
+/**
+ * A read-only view forwarded to the server: checkpoints
+ * (`hotfix-checkpoint://…`), and the container's current copy of a file
+ * (`hotfix-live://…`, the left side of "Compare" after a refused save).
+ * `toServerUri` says which server URI a URI of this scheme stands for.
+ */
+export class ReadonlyContainerFileSystem implements FileSystemProvider, Disposable {
+    private readonly fileChanges = new EventEmitter<FileChangeEvent[]>();
+    readonly onDidChangeFile = this.fileChanges.event;
+
+    constructor(
+        private readonly server: HotfixServer,
+        private readonly toServerUri: (uri: Uri) => string,
+    ) {}
+
+    dispose(): void {
+        this.fileChanges.dispose();
+    }
+
+    watch(): Disposable {
+        return { dispose: () => undefined };
+    }
+
+    async stat(uri: Uri): Promise<FileStat> {
+        const stat = await asFileSystemCall(() => this.server.request('hotfix/stat', { uri: this.toServerUri(uri) }));
+        return { type: stat.type as FileType, size: stat.size, mtime: stat.mtime, ctime: stat.ctime };
+    }
+
+    async readDirectory(uri: Uri): Promise<[string, FileType][]> {
+        const result = await asFileSystemCall(() =>
+            this.server.request('hotfix/readDirectory', { uri: this.toServerUri(uri) }),
+        );
+        return result.entries.map(([name, type]) => [name, type as FileType]);
+    }
+
+    async readFile(uri: Uri): Promise<Uint8Array> {
+        const result = await asFileSystemCall(() =>
+            this.server.request('hotfix/readFile', { uri: this.toServerUri(uri) }),
+        );
+        return Buffer.from(result.data, 'base64');
+    }
+
+    writeFile(): never {
+        throw FileSystemError.NoPermissions('This is a read-only view of a container file.');
+    }
+
+    createDirectory(): never {
+        throw FileSystemError.NoPermissions('This is a read-only view of a container file.');
+    }
+
+    delete(): never {
+        throw FileSystemError.NoPermissions('This is a read-only view of a container file.');
+    }
+
+    rename(): never {
+        throw FileSystemError.NoPermissions('This is a read-only view of a container file.');
+    }
+}

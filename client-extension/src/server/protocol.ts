@@ -1,0 +1,131 @@
+/**
+ * The wire contract with `hotfix lsp`: custom requests, the notification,
+ * `workspace/executeCommand` commands and error codes. Types only, plus names.
+ * The server implements exactly this; keep it in sync with the server's docs.
+ */
+
+/** Opaque token identifying a file's content on the server (sent back as `baseVersion`). */
+export type ContentVersion = string;
+
+export interface ContainerInfo {
+    id: string;
+    name: string;
+    image: string;
+    state: string;
+    health: string | null;
+    /** Compose `project/service`, a Swarm service name, or null. */
+    service: string | null;
+    /** Published ports such as `127.0.0.1:8001->8001/tcp`. */
+    ports: string[];
+}
+
+/** VS Code FileType / FilePermission numbers; times in milliseconds. */
+export interface ServerStat {
+    type: number;
+    size: number;
+    mtime: number;
+    ctime: number;
+    permissions?: number;
+}
+
+export type ChangeStatus = 'modified' | 'created' | 'deleted';
+
+export interface ContainerChange {
+    uri: string;
+    checkpointUri: string;
+    status: ChangeStatus;
+}
+
+export interface WriteFileParams {
+    uri: string;
+    data: string;
+    baseVersion?: ContentVersion;
+    create: boolean;
+    overwrite: boolean;
+    force?: boolean;
+}
+
+/** Custom requests, by method name. */
+export interface Requests {
+    'hotfix/containers': { params: Record<string, never>; result: { containers: ContainerInfo[] } };
+    'hotfix/stat': { params: { uri: string }; result: ServerStat };
+    'hotfix/readDirectory': { params: { uri: string }; result: { entries: [string, number][] } };
+    'hotfix/readFile': { params: { uri: string }; result: { data: string; version: ContentVersion } };
+    'hotfix/writeFile': { params: WriteFileParams; result: { version: ContentVersion; checkpointed: boolean } };
+    'hotfix/createDirectory': { params: { uri: string }; result: Record<string, never> };
+    'hotfix/delete': { params: { uri: string; recursive: boolean }; result: Record<string, never> };
+    'hotfix/rename': { params: { oldUri: string; newUri: string; overwrite: boolean }; result: Record<string, never> };
+    'hotfix/changes': { params: { container?: string }; result: { changes: ContainerChange[] } };
+}
+export type RequestMethod = keyof Requests;
+
+/** Server → client: someone else changed an open document in its container. */
+export const DID_CHANGE_FILE = 'hotfix/didChangeFile';
+export interface DidChangeFileParams {
+    uri: string;
+}
+
+export interface ProbeAnswer {
+    ok: boolean;
+    detail: string;
+    [key: string]: unknown;
+}
+
+/** Result of `hotfix.restart` and `hotfix.probe`; `healthy: false` is an answer, not an error. */
+export interface HealthResult {
+    healthy: boolean;
+    seconds: number;
+    probe: ProbeAnswer;
+    reverted?: string[];
+}
+
+export interface RestartArgs {
+    container: string;
+    probe?: string;
+    signal?: string;
+    timeout?: number;
+    revertOnFailure?: boolean;
+}
+
+export interface HarvestArgs {
+    container: string;
+    repo: string;
+    branch?: string;
+    message?: string;
+    map?: Record<string, string>;
+    test?: string;
+}
+
+export interface CommitImageArgs {
+    container: string;
+    tag?: string;
+    wholeLayer?: boolean;
+    verify?: boolean;
+    probe?: string;
+}
+
+/** `workspace/executeCommand` commands: one JSON object argument, one JSON object result. */
+export interface Commands {
+    'hotfix.checkpoint': { args: { container: string; paths: string[] }; result: Record<string, unknown> };
+    'hotfix.diff': { args: { container: string; path?: string }; result: { diff: string } };
+    'hotfix.revert': { args: { container: string; path?: string }; result: { reverted: string[] } };
+    'hotfix.restart': { args: RestartArgs; result: HealthResult };
+    'hotfix.probe': { args: { container: string; probe?: string; timeout?: number }; result: HealthResult };
+    'hotfix.harvest': { args: HarvestArgs; result: { branch: string; commit: string; files: string[]; base: string } };
+    'hotfix.commitImage': { args: CommitImageArgs; result: { image: string; tag: string; [key: string]: unknown } };
+    'hotfix.report': { args: { container?: string }; result: { markdown: string } };
+}
+export type ServerCommand = keyof Commands;
+
+/** Values of a JSON-RPC error's `data.code`. */
+export const SERVER_ERROR_CODES = [
+    'FileNotFound',
+    'FileExists',
+    'FileIsADirectory',
+    'FileNotADirectory',
+    'NoPermissions',
+    'Conflict',
+    'Unavailable',
+    'ValidationFailed',
+] as const;
+export type ServerErrorCode = (typeof SERVER_ERROR_CODES)[number];
