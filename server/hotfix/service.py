@@ -419,6 +419,9 @@ class HotfixService:
                 self.engine.signal(container.id, signal)
             else:
                 self.engine.restart(container.id)
+                if probe is None:
+                    # A port published without a fixed host port gets a new one on restart.
+                    chosen = self.plan_probe(self.engine.inspect(container.id), None, expect_status)
             remaining = max(0.0, timeout - (time.monotonic() - started))
             healthy, last, _, attempts = self._wait(container, chosen, remaining, progress, started)
         except HotfixError as exc:
