@@ -7,6 +7,7 @@ Engine tests never skip for lack of an engine: they fail, saying how to start on
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -109,10 +110,8 @@ def run_container(docker_client: docker.DockerClient) -> Iterator[Callable[..., 
 
     yield start
     for container in started:
-        try:
+        with contextlib.suppress(docker.errors.NotFound):
             container.remove(force=True)
-        except docker.errors.NotFound:
-            pass
 
 
 def http_get(url: str, timeout: float = 2.0) -> tuple[int, str]:

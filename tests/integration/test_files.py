@@ -164,7 +164,7 @@ def test_ambiguous_id_prefix_and_resolution(images, docker_client, hotfix):
             by_first.setdefault(c.id[0], []).append(c)
             if len(by_first[c.id[0]]) >= 2:
                 break
-        a, b = by_first[c.id[0]]
+        a, _b = by_first[c.id[0]]
         others = [x for x in docker_client.containers.list(all=True) if x.id.startswith(c.id[0])]
         assert len(others) >= 2
         result = hotfix("cat", f"{c.id[0]}:/www/index.html")
