@@ -1,0 +1,141 @@
+import { beforeEach, describe, expect, it, vi } from 'vitest';
+
+// The commands talk to VS Code only through this wrapper; script it.
+vi.mock('../../src/common/vscodeapi', () => ({
+    activeTextEditor: vi.fn(() => undefined),
+    executeCommand: vi.fn(async () => undefined),
+    findOpenTextDocument: vi.fn(),
+    showInformationMessage: vi.fn(async () => undefined),
+    showWarningMessage: vi.fn(async () => undefined),
+    showErrorMessage: vi.fn(async () => undefined),
+    showQuickPick: vi.fn(async () => undefined),
+    showInputBox: vi.fn(async () => undefined),
+    withProgress: vi.fn(async (_options: unknown, task: (progress: unknown, token: unknown) => unknown) =>
+        task({ report: vi.fn() }, { isCancellationRequested: false }),
+    ),
+    getConfiguration: vi.fn(),
+}));
+
+import * as ui from '../../src/common/vscodeapi';
+import { probe, restartAndProbe } from '../../src/commands/healthCommands';
+import { offerWayOut } from '../../src/commands/saveRefusals';
+import type { Services } from '../../src/commands/services';
+import { HotfixFileSystemProvider } from '../../src/fs/hotfixFileSystem';
+import { ProbeHistory } from '../../src/views/probeHistory';
+import { FakeServer } from '../fakes/server';
+import { Uri } from '../fakes/vscode';
+
+const mocked = vi.mocked(ui);
+const FILE = Uri.parse('hotfix://web/usr/src/app/app.py') as any;
+const CONTAINER_NODE = { kind: 'container', container: { name: 'web' } };
+
+function servicesFor(server: FakeServer, defaultProbe = ''): Services {
+    return {
+        server,
+        files: new HotfixFileSystemProvider(server),
+        changes: { scheduleRefresh: vi.fn(), refresh: vi.fn(), list: vi.fn(() => []) } as any,
+        probes: new ProbeHistory(),
+        settings: () => ({ serverCommand: [], dockerHost: '', defaultProbe, pollInterval: 2 }),
+    };
+}
+
+beforeEach(() => {
+    vi.clearAllMocks();
+});
+
+describe('save refused by the server', () => {
+    it('Conflict → Overwrite: the next save goes without baseVersion', async () => {
+        const server = new FakeServer();
+        const services = servicesFor(server);
+        const save = vi.fn(async () => true);
+        mocked.findOpenTextDocument.mockReturnValue({ save } as any);
+        mocked.showWarningMessage.mockResolvedValueOnce('Overwrite');
+        const allow = vi.spyOn(services.files.versions, 'allowOverwriteOnce');
+
+        await offerWayOut({ uri: FILE, code: 'Conflict', message: 'changed' }, services.files);
+
+        expect(mocked.showWarningMessage.mock.calls[0].slice(2)).toEqual(['Compare', 'Overwrite']);
+        expect(allow).toHaveBeenCalledWith('hotfix://web/usr/src/app/app.py');
+        expect(save).toHaveBeenCalledOnce();
+    });
+
+    it('Conflict → Compare opens the container\'s copy beside yours, then asks again', async () => {
+        const services = servicesFor(new FakeServer());
+        mocked.showWarningMessage.mockResolvedValueOnce('Compare').mockResolvedValueOnce(undefined);
+
+        await offerWayOut({ uri: FILE, code: 'Conflict', message: 'changed' }, services.files);
+
+        const [command, left, right] = mocked.executeCommand.mock.calls[0] as [string, any, any];
+        expect(command).toBe('vscode.diff');
+        expect([left.scheme, left.authority, left.path]).toEqual(['hotfix-live', 'web', '/usr/src/app/app.py']);
+        expect(right).toBe(FILE);
+        expect(mocked.showWarningMessage).toHaveBeenCalledTimes(2);
+    });
+
+    it('ValidationFailed → Save anyway: the next save is forced', async () => {
+        const services = servicesFor(new FakeServer());
+        const save = vi.fn(async () => true);
+        mocked.findOpenTextDocument.mockReturnValue({ save } as any);
+        mocked.showWarningMessage.mockResolvedValueOnce('Save anyway');
+        const force = vi.spyOn(services.files.versions, 'forceNextWrite');
+
+        await offerWayOut({ uri: FILE, code: 'ValidationFailed', message: 'SyntaxError' }, services.files);
+
+        expect(force).toHaveBeenCalledWith('hotfix://web/usr/src/app/app.py');
+        expect(save).toHaveBeenCalledOnce();
+    });
+});
+
+describe('Restart and Probe', () => {
+    it('restarts with the default probe and reports time to healthy', async () => {
+        const server = new FakeServer().on('hotfix.restart', () => ({
+            healthy: true,
+            seconds: 1.4,
+            probe: { ok: true, detail: 'HTTP 200' },
+        }));
+        const services = servicesFor(server, 'http://127.0.0.1:8001/health');
+
+        await restartAndProbe(services, CONTAINER_NODE);
+
+        expect(server.callsOf('hotfix.restart')).toEqual([{ container: 'web', probe: 'http://127.0.0.1:8001/health' }]);
+        expect(mocked.showInformationMessage).toHaveBeenCalledWith('web is healthy after 1.4 s — HTTP 200.');
+        expect(services.probes.last('web')?.healthy).toBe(true);
+    });
+
+    it('when unhealthy, offers revert; accepting reverts then restarts again', async () => {
+        let restarts = 0;
+        const server = new FakeServer()
+            .on('hotfix.restart', () => ({
+                healthy: ++restarts > 1,
+                seconds: 2,
+                probe: { ok: restarts > 1, detail: restarts > 1 ? 'HTTP 200' : 'HTTP 500' },
+            }))
+            .on('hotfix.revert', () => ({ reverted: ['/usr/src/app/app.py'] }));
+        const services = servicesFor(server);
+        mocked.showWarningMessage
+            .mockResolvedValueOnce('Revert and Restart') // unhealthy → revert
+            .mockResolvedValueOnce('Revert'); // modal confirmation
+
+        await restartAndProbe(services, CONTAINER_NODE);
+
+        expect(server.calls.map((call) => call.method)).toEqual(['hotfix.restart', 'hotfix.revert', 'hotfix.restart']);
+        expect(server.callsOf('hotfix.revert')).toEqual([{ container: 'web' }]);
+        expect(mocked.showInformationMessage).toHaveBeenLastCalledWith('web is healthy after 2.0 s — HTTP 200.');
+    });
+
+    it('from the palette with a container editor active, acts on that container', async () => {
+        mocked.activeTextEditor.mockReturnValue({ document: { uri: FILE } } as any);
+        const server = new FakeServer().on('hotfix.probe', () => ({ healthy: true, seconds: 0.1, probe: { ok: true, detail: 'ok' } }));
+
+        await probe(servicesFor(server));
+
+        expect(server.callsOf('hotfix.probe')).toEqual([{ container: 'web' }]);
+        expect(mocked.showQuickPick).not.toHaveBeenCalled();
+    });
+
+    it('a failing command becomes a warning, not an exception', async () => {
+        const server = new FakeServer().failWith('hotfix.restart', 'Unavailable', 'engine unreachable');
+        await restartAndProbe(servicesFor(server), CONTAINER_NODE);
+        expect(mocked.showWarningMessage).toHaveBeenCalledWith('Restarting web failed: engine unreachable');
+    });
+});

@@ -1,0 +1,134 @@
+import { beforeEach, describe, expect, it } from 'vitest';
+import { HotfixFileSystemProvider, type SaveRefusal } from '../../src/fs/hotfixFileSystem';
+import { FakeServer } from '../fakes/server';
+import { FileChangeType, FileSystemError, Uri } from '../fakes/vscode';
+
+const FILE = Uri.parse('hotfix://MyApp/usr/src/app/my%20app.py') as any;
+const WIRE = 'hotfix://MyApp/usr/src/app/my%20app.py';
+const base64 = (text: string) => Buffer.from(text).toString('base64');
+
+describe('HotfixFileSystemProvider', () => {
+    let server: FakeServer;
+    let provider: HotfixFileSystemProvider;
+    let refusals: SaveRefusal[];
+    let fileEvents: { type: number; uri: { path: string } }[];
+
+    beforeEach(() => {
+        server = new FakeServer()
+            .on('hotfix/stat', () => ({ type: 1, size: 5, mtime: 1700000000123, ctime: 1700000000000 }))
+            .on('hotfix/readFile', () => ({ data: base64('hello'), version: 'sha-1' }))
+            .on('hotfix/writeFile', () => ({ version: 'sha-2', checkpointed: true }));
+        provider = new HotfixFileSystemProvider(server);
+        refusals = [];
+        fileEvents = [];
+        provider.onDidRefuseSave((refusal) => refusals.push(refusal));
+        provider.onDidChangeFile((events) => fileEvents.push(...(events as any)));
+    });
+
+    /** VS Code opening the file: stat, then read. */
+    async function openInEditor() {
+        await provider.stat(FILE);
+        return provider.readFile(FILE);
+    }
+
+    it('sends URIs with the container name\'s case and percent-encoded paths', async () => {
+        await provider.stat(FILE);
+        expect(server.callsOf('hotfix/stat')).toEqual([{ uri: WIRE }]);
+    });
+
+    it('passes the server\'s real mtime through stat (VS Code\'s dirty-write check needs it)', async () => {
+        expect(await provider.stat(FILE)).toMatchObject({ type: 1, size: 5, mtime: 1700000000123 });
+    });
+
+    it('decodes base64 content', async () => {
+        expect(Buffer.from(await openInEditor()).toString()).toBe('hello');
+    });
+
+    it('writes base64 with the version of the last read as baseVersion', async () => {
+        await openInEditor();
+        await provider.stat(FILE);
+        await provider.writeFile(FILE, Buffer.from('hello!'), { create: false, overwrite: true });
+        expect(server.callsOf('hotfix/writeFile')).toEqual([
+            { uri: WIRE, data: base64('hello!'), create: false, overwrite: true, baseVersion: 'sha-1' },
+        ]);
+    });
+
+    it('uses the version returned by the previous write for the next one', async () => {
+        await openInEditor();
+        await provider.writeFile(FILE, Buffer.from('a'), { create: false, overwrite: true });
+        await provider.writeFile(FILE, Buffer.from('b'), { create: false, overwrite: true });
+        expect(server.callsOf('hotfix/writeFile')[1].baseVersion).toBe('sha-2');
+    });
+
+    it('maps server error codes to FileSystemError codes', async () => {
+        server.failWith('hotfix/readFile', 'FileNotFound', 'No such file: /usr/src/app/my app.py');
+        const error = await provider.readFile(FILE).catch((e: unknown) => e);
+        expect(error).toBeInstanceOf(FileSystemError);
+        expect(error).toMatchObject({ code: 'FileNotFound', message: 'No such file: /usr/src/app/my app.py' });
+    });
+
+    it('on Conflict: fails the save, makes VS Code re-stat, and reports the refusal', async () => {
+        await openInEditor();
+        server.failWith('hotfix/writeFile', 'Conflict', 'changed by someone else');
+        const error = await provider
+            .writeFile(FILE, Buffer.from('mine'), { create: false, overwrite: true })
+            .catch((e: unknown) => e);
+        expect(error).toMatchObject({ code: 'Unknown', message: 'changed by someone else' });
+        expect(fileEvents).toEqual([{ type: FileChangeType.Changed, uri: FILE }]);
+        expect(refusals).toEqual([{ uri: FILE, code: 'Conflict', message: 'changed by someone else' }]);
+    });
+
+    it('after "Overwrite" the next write goes without baseVersion', async () => {
+        await openInEditor();
+        provider.versions.allowOverwriteOnce(WIRE);
+        await provider.writeFile(FILE, Buffer.from('mine'), { create: false, overwrite: true });
+        expect(server.callsOf('hotfix/writeFile')[0]).not.toHaveProperty('baseVersion');
+    });
+
+    it('on ValidationFailed: reports it; "Save anyway" re-sends with force', async () => {
+        await openInEditor();
+        server.failWith('hotfix/writeFile', 'ValidationFailed', 'SyntaxError: line 3');
+        await expect(provider.writeFile(FILE, Buffer.from('def ('), { create: false, overwrite: true })).rejects.toThrow(
+            'SyntaxError: line 3',
+        );
+        expect(refusals.map((refusal) => refusal.code)).toEqual(['ValidationFailed']);
+        expect(fileEvents).toEqual([]);
+
+        server.on('hotfix/writeFile', () => ({ version: 'sha-3', checkpointed: false }));
+        provider.versions.forceNextWrite(WIRE);
+        await provider.writeFile(FILE, Buffer.from('def ('), { create: false, overwrite: true });
+        expect(server.callsOf('hotfix/writeFile')[1]).toMatchObject({ force: true, baseVersion: 'sha-1' });
+    });
+
+    it('turns hotfix/didChangeFile into onDidChangeFile', () => {
+        server.sendDidChangeFile(WIRE);
+        expect(fileEvents).toHaveLength(1);
+        expect(fileEvents[0].type).toBe(FileChangeType.Changed);
+        expect(fileEvents[0].uri).toMatchObject({ authority: 'MyApp', path: '/usr/src/app/my app.py' });
+    });
+
+    it('forwards directory listing, mkdir, delete and rename', async () => {
+        server
+            .on('hotfix/readDirectory', () => ({ entries: [['app.py', 1], ['lib', 2]] }))
+            .on('hotfix/createDirectory', () => ({}))
+            .on('hotfix/delete', () => ({}))
+            .on('hotfix/rename', () => ({}));
+        const dir = Uri.parse('hotfix://MyApp/srv') as any;
+        expect(await provider.readDirectory(dir)).toEqual([['app.py', 1], ['lib', 2]]);
+        await provider.createDirectory(dir);
+        await provider.delete(dir, { recursive: true });
+        await provider.rename(FILE, Uri.parse('hotfix://MyApp/tmp/x') as any, { overwrite: false });
+        expect(server.calls.slice(-3).map((call) => call.params)).toEqual([
+            { uri: 'hotfix://MyApp/srv' },
+            { uri: 'hotfix://MyApp/srv', recursive: true },
+            { oldUri: WIRE, newUri: 'hotfix://MyApp/tmp/x', overwrite: false },
+        ]);
+    });
+
+    it('reports an unreachable server as Unavailable', async () => {
+        server.on('hotfix/stat', () => {
+            throw new Error('The Hotfix server is not running');
+        });
+        await expect(provider.stat(FILE)).rejects.toMatchObject({ code: 'Unavailable' });
+    });
+});
