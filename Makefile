@@ -1,0 +1,40 @@
+# Container Hotfix — developer entry points. `make demo` and `make test` work on a fresh
+# Debian machine as root (they install and start a Docker engine when none answers).
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+
+.PHONY: venv engine images demo test test-python test-extension lint bench clean
+
+$(BIN)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $@
+
+venv: $(BIN)/.installed
+
+engine:
+	bash scripts/ensure-engine.sh
+
+images: venv engine
+	$(BIN)/python -m tests.images.build
+
+demo: venv engine
+	bash scripts/demo.sh
+
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+test-python: venv engine
+	$(BIN)/pytest -q
+
+test-extension:
+	cd client-extension && npm ci --no-audit --no-fund && npm run lint && npm test
+
+test: lint test-python test-extension
+
+clean:
+	rm -rf $(VENV) client-extension/node_modules client-extension/dist
