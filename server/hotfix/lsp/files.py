@@ -1,0 +1,180 @@
+"""The custom requests: the editor's file system over the service.
+
+Each handler parses its params, runs one service call in a worker thread and shapes the
+result; checkpoint URIs are answered from the state store through the service, read-only.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import posixpath
+from typing import TYPE_CHECKING
+
+from hotfix.errors import FileNotFound, NoPermissions
+from hotfix.lsp import convert, uris
+from hotfix.lsp.params import Params
+from hotfix.lsp.registry import Result, request
+from hotfix.lsp.watch import MISSING
+from hotfix.service import Change, HotfixService
+from hotfix.state import version_of
+from hotfix.views import change_view, container_view
+
+if TYPE_CHECKING:
+    from hotfix.lsp.server import HotfixLanguageServer
+
+
+@request("hotfix/containers")
+async def containers(ls: HotfixLanguageServer, p: Params) -> Result:
+    found = await ls.run(lambda svc: svc.containers(all=True))
+    return {"containers": [container_view(c) for c in found]}
+
+
+@request("hotfix/stat")
+async def stat(ls: HotfixLanguageServer, p: Params) -> Result:
+    loc = p.uri()
+    if loc.is_checkpoint:
+        return await ls.run(lambda svc: _checkpoint_stat(svc, loc))
+    st, is_link = await ls.run(lambda svc: svc.stat(loc.container, loc.path))
+    return convert.stat_result(st, is_link)
+
+
+@request("hotfix/readDirectory")
+async def read_directory(ls: HotfixLanguageServer, p: Params) -> Result:
+    loc = p.uri()
+    if loc.is_checkpoint:
+        return {"entries": await ls.run(lambda svc: _checkpoint_entries(svc, loc))}
+    return {"entries": await ls.run(lambda svc: _entries(svc, loc))}
+
+
+@request("hotfix/readFile")
+async def read_file(ls: HotfixLanguageServer, p: Params) -> Result:
+    loc = p.uri()
+    if loc.is_checkpoint:
+        _, data = await ls.run(lambda svc: svc.checkpoint_content(loc.container, loc.path))
+        return {"data": convert.encode_data(data), "version": version_of(data)}
+    res = await ls.run(lambda svc: svc.read(loc.container, loc.path))
+    ls.watcher.saw(loc, res.version)
+    return {"data": convert.encode_data(res.data), "version": res.version}
+
+
+@request("hotfix/writeFile")
+async def write_file(ls: HotfixLanguageServer, p: Params) -> Result:
+    loc = _writable(p.uri())
+    data, base = p.data(), p.opt_text("baseVersion")
+    create, overwrite, force = p.flag("create"), p.flag("overwrite"), p.flag("force", False)
+    ls.watcher.writing(loc)
+    res = await ls.run(
+        lambda svc: svc.write(
+            loc.container,
+            loc.path,
+            data,
+            base_version=base,
+            create=create,
+            overwrite=overwrite,
+            force=force,
+        )
+    )
+    ls.watcher.saw(loc, res.version)
+    for warning in res.warnings:
+        ls.warn(warning)
+    return {"version": res.version, "checkpointed": res.checkpointed, "warnings": res.warnings}
+
+
+@request("hotfix/createDirectory")
+async def create_directory(ls: HotfixLanguageServer, p: Params) -> Result:
+    loc = _writable(p.uri())
+    await ls.run(lambda svc: svc.mkdir(loc.container, loc.path))
+    return {}
+
+
+@request("hotfix/delete")
+async def delete(ls: HotfixLanguageServer, p: Params) -> Result:
+    loc = _writable(p.uri())
+    p.flag("recursive", False)  # only files can be deleted, so it changes nothing
+    ls.watcher.writing(loc)
+    await ls.run(lambda svc: svc.delete(loc.container, loc.path))
+    ls.watcher.saw(loc, MISSING)
+    return {}
+
+
+@request("hotfix/rename")
+async def rename(ls: HotfixLanguageServer, p: Params) -> Result:
+    old, new = _writable(p.uri("oldUri")), _writable(p.uri("newUri"))
+    overwrite = p.flag("overwrite", False)
+    if (old.container, old.engine) != (new.container, new.engine):
+        raise NoPermissions(
+            f"cannot move {old.path} from container {old.container} to {new.container}: "
+            "rename works within one container"
+        )
+    ls.watcher.forget(old)
+    ls.watcher.forget(new)
+    await ls.run(lambda svc: svc.rename(old.container, old.path, new.path, overwrite=overwrite))
+    return {}
+
+
+@request("hotfix/changes")
+async def changes(ls: HotfixLanguageServer, p: Params) -> Result:
+    container = p.opt_text("container")
+    found = await ls.run(lambda svc: svc.changes(container))
+    return {"changes": [change_result(c) for c in found]}
+
+
+# --- helpers ---------------------------------------------------------------------------------
+
+
+def change_result(c: Change) -> Result:
+    ref = c.container_name if c.container_exists else c.container_id
+    return {
+        "uri": uris.file_uri(ref, c.path),
+        "checkpointUri": uris.checkpoint_uri(ref, c.path),
+        **change_view(c),
+    }
+
+
+def _writable(loc: uris.Location) -> uris.Location:
+    if loc.is_checkpoint:
+        raise NoPermissions(
+            f"{loc.uri()} is a checkpoint: checkpoints are read-only "
+            "(edit the hotfix:// file; `hotfix.revert` restores the checkpoint)"
+        )
+    return loc
+
+
+def _entries(svc: HotfixService, loc: uris.Location) -> list[list[object]]:
+    """Directory entries; a symlink's type is OR-ed with its target's (one stat per link)."""
+    entries: list[list[object]] = []
+    for e in svc.list_dir(loc.container, loc.path):
+        kind = e.stat.kind
+        if kind == "symlink":
+            with contextlib.suppress(FileNotFound):  # dangling: a link to nothing
+                kind = svc.stat(loc.container, posixpath.join(loc.path, e.name))[0].kind
+        entries.append([e.name, convert.file_type(kind, e.stat.kind == "symlink")])
+    return entries
+
+
+def _checkpoint_paths(svc: HotfixService, loc: uris.Location) -> list[str]:
+    return [c.path for c in svc.changes(loc.container, include_unchanged=True)]
+
+
+def _checkpoint_stat(svc: HotfixService, loc: uris.Location) -> Result:
+    try:
+        cp, data = svc.checkpoint_content(loc.container, loc.path)
+    except FileNotFound:
+        prefix = loc.path.rstrip("/") + "/"
+        if any(p.startswith(prefix) for p in _checkpoint_paths(svc, loc)):
+            return convert.synthetic_stat(convert.FILE_TYPE_DIRECTORY, 0, None)
+        raise
+    return convert.synthetic_stat(convert.FILE_TYPE_FILE, len(data), cp.mtime or cp.created_at)
+
+
+def _checkpoint_entries(svc: HotfixService, loc: uris.Location) -> list[list[object]]:
+    """The checkpointed files (and the directories leading to them) under a directory."""
+    prefix = loc.path.rstrip("/") + "/"
+    entries: dict[str, int] = {}
+    for path in _checkpoint_paths(svc, loc):
+        if path.startswith(prefix):
+            first, _, rest = path[len(prefix) :].partition("/")
+            entries[first] = convert.FILE_TYPE_DIRECTORY if rest else convert.FILE_TYPE_FILE
+    if not entries:
+        raise FileNotFound(f"{loc.uri()}: no checkpoints under {loc.path}")
+    return [[name, type_] for name, type_ in sorted(entries.items())]
