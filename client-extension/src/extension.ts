@@ -14,9 +14,12 @@ import { ContainersTreeProvider } from './views/containersView';
 import { ProbeHistory } from './views/probeHistory';
 import { HotfixStatusBar } from './views/statusBar';
 
+let runningServer: HotfixLanguageClient | undefined;
+
 export async function activate(context: ExtensionContext): Promise<void> {
     const log = window.createOutputChannel('Hotfix', { log: true });
     const server = new HotfixLanguageClient(log);
+    runningServer = server;
     const files = new HotfixFileSystemProvider(server);
     const checkpoints = new ReadonlyContainerFileSystem(server, (uri) => formatUri(uri));
     const live = new ReadonlyContainerFileSystem(server, (uri) => formatUri(withScheme(uri, HOTFIX_SCHEME)));
@@ -65,8 +68,10 @@ export async function activate(context: ExtensionContext): Promise<void> {
     );
 }
 
-export function deactivate(): void {
-    // Disposables in context.subscriptions stop the server.
+/** Lets the server exit cleanly (shutdown/exit) before the extension host goes. */
+export async function deactivate(): Promise<void> {
+    await runningServer?.stop();
+    runningServer = undefined;
 }
 
 async function restartServer(

@@ -15,11 +15,11 @@ import type { Change } from '../views/changeTracker';
 import { fileOrContainerArgs, revertedUris } from './params';
 import { containerTargetOrPick, pickContainer, pickContainerFile, targetOrActiveEditor } from './pickers';
 import type { Services } from './services';
-import type { Target } from './targets';
+import { targetOf, type Target } from './targets';
 
-/** Open Container File…: a container, then a walk through its directories. */
+/** Open Container File…: a container (unless invoked on one), then a walk through its directories. */
 export async function openContainerFile(services: Services, argument?: unknown): Promise<void> {
-    const target = targetOrActiveEditor(argument);
+    const target = targetOf(argument);
     const container = target?.container ?? (await pickContainer(services.server, 'Container to open a file from'))?.name;
     if (!container) {
         return;

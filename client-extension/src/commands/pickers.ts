@@ -1,5 +1,5 @@
 import type { QuickPickItem } from 'vscode';
-import { activeTextEditor, showQuickPick } from '../common/vscodeapi';
+import { activeTextEditor, showQuickPick, showQuickPickWithTypedItem } from '../common/vscodeapi';
 import { FILE_TYPE, isDirectoryType, sortEntries } from '../fs/entries';
 import { joinPath, parentPath } from '../fs/uris';
 import type { HotfixServer } from '../server/hotfixServer';
@@ -33,6 +33,8 @@ export async function pickContainer(server: HotfixServer, placeHolder: string): 
 export interface PathPickItem extends QuickPickItem {
     path: string;
     isDirectory: boolean;
+    /** Made from what the user typed, not listed by the server. */
+    typed?: boolean;
 }
 
 /** One step of the path picker: `..` (except at `/`), then folders, then files. */
@@ -54,7 +56,19 @@ export function directoryPickItems(directory: string, entries: readonly [string,
     return items;
 }
 
-/** Walks the container's directories until the user picks a file. */
+/** The item for an absolute path the user typed, listed first. */
+export function typedPathItem(value: string): PathPickItem | undefined {
+    const path = value.trim();
+    if (!path.startsWith('/')) {
+        return undefined;
+    }
+    return { label: `$(go-to-file) ${path}`, description: 'Go to this path', path, isDirectory: false, typed: true, alwaysShow: true };
+}
+
+/**
+ * Walks the container's directories until the user picks a file; an absolute
+ * path can also be typed directly (a folder continues the walk there).
+ */
 export async function pickContainerFile(
     server: HotfixServer,
     toServerUri: (path: string) => string,
@@ -65,14 +79,26 @@ export async function pickContainerFile(
         const items = server
             .request('hotfix/readDirectory', { uri: toServerUri(directory) })
             .then(({ entries }) => directoryPickItems(directory, entries));
-        const picked = await showQuickPick(items, { placeHolder: directory, matchOnDescription: true });
+        const picked = await showQuickPickWithTypedItem(items, {
+            placeholder: `${directory} — pick, or type an absolute path`,
+            typedItem: typedPathItem,
+        });
         if (!picked) {
             return undefined;
         }
-        if (!picked.isDirectory) {
+        const isDirectory = picked.typed ? await isDirectoryPath(server, toServerUri(picked.path)) : picked.isDirectory;
+        if (!isDirectory) {
             return picked.path;
         }
         directory = picked.path;
+    }
+}
+
+async function isDirectoryPath(server: HotfixServer, uri: string): Promise<boolean> {
+    try {
+        return isDirectoryType((await server.request('hotfix/stat', { uri })).type);
+    } catch {
+        return false; // let opening it report what is wrong
     }
 }
 

@@ -110,3 +110,45 @@ export function showOpenDialog(options: Parameters<typeof window.showOpenDialog>
 export function statFile(uri: Uri): Thenable<FileStat> {
     return workspace.fs.stat(uri);
 }
+
+/**
+ * A quick pick whose list can gain an item made from what the user types
+ * (e.g. an absolute path), since `showQuickPick` only filters its items.
+ */
+export function showQuickPickWithTypedItem<T extends QuickPickItem>(
+    items: Thenable<readonly T[]>,
+    options: { placeholder: string; typedItem: (value: string) => T | undefined },
+): Promise<T | undefined> {
+    return new Promise<T | undefined>((resolve, reject) => {
+        const quickPick = window.createQuickPick<T>();
+        let listed: readonly T[] = [];
+        const show = () => {
+            const typed = options.typedItem(quickPick.value);
+            quickPick.items = typed ? [typed, ...listed] : listed;
+        };
+        quickPick.placeholder = options.placeholder;
+        quickPick.matchOnDescription = true;
+        quickPick.busy = true;
+        quickPick.onDidChangeValue(show);
+        quickPick.onDidAccept(() => {
+            resolve(quickPick.selectedItems[0] ?? quickPick.activeItems[0]);
+            quickPick.hide();
+        });
+        quickPick.onDidHide(() => {
+            resolve(undefined);
+            quickPick.dispose();
+        });
+        items.then(
+            (loaded) => {
+                listed = loaded;
+                quickPick.busy = false;
+                show();
+            },
+            (error: unknown) => {
+                quickPick.hide();
+                reject(error);
+            },
+        );
+        quickPick.show();
+    });
+}

@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
-import { containerPickItems, directoryPickItems } from '../../src/commands/pickers';
+import { containerPickItems, directoryPickItems, typedPathItem } from '../../src/commands/pickers';
 import { progressReporter } from '../../src/commands/progress';
 import { statusBarText, statusBarTooltip } from '../../src/views/statusBar';
 
@@ -17,6 +17,11 @@ describe('path picker items', () => {
             ['$(file) z.py', '/usr/src/z.py', false],
         ]);
         expect(items[2].description).toBe('symbolic link');
+    });
+
+    it('offers a typed absolute path as the first choice', () => {
+        expect(typedPathItem(' /usr/src/app/app.py ')).toMatchObject({ path: '/usr/src/app/app.py', typed: true, alwaysShow: true });
+        expect(typedPathItem('app.py')).toBeUndefined();
     });
 
     it('has no .. at the root', () => {
