@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: venv engine images demo test test-python test-extension lint bench clean
+.PHONY: venv engine images demo test test-python test-extension lint bench bench-quick clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,12 @@ test-extension:
 	cd client-extension && npm ci --no-audit --no-fund && npm run lint && npm test
 
 test: lint test-python test-extension
+
+bench: venv engine
+	$(BIN)/python -m benchmarks.run $(BENCH_ARGS)
+
+bench-quick: venv engine
+	$(BIN)/python -m benchmarks.run --quick
 
 clean:
 	rm -rf $(VENV) client-extension/node_modules client-extension/dist
