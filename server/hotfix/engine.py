@@ -308,6 +308,112 @@ class Engine:
                 f"container is not running on this host, and `rm` failed ({output.decode().strip()})"
             )
 
+    # --- images: clean commits, whole-layer commits, verification ------------------------------
+
+    def find_image(self, ref: str) -> dict[str, Any] | None:
+        """``docker image inspect`` of ``ref``, or None when the Engine has no such image."""
+        try:
+            with _engine_errors():
+                attrs: dict[str, Any] = self.api.inspect_image(ref)
+        except (ContainerNotFound, FileNotFound):
+            return None
+        return attrs
+
+    def container_attrs(self, ref: str) -> dict[str, Any]:
+        """The raw ``docker inspect`` of a container (runtime config included)."""
+        with _engine_errors(ref):
+            attrs: dict[str, Any] = self.api.inspect_container(ref)
+        return attrs
+
+    def create_container(self, image: str, name: str) -> str:
+        """Create (do not start) a container from ``image`` with the image's own config."""
+        with _engine_errors(name):
+            created = self.api.create_container(image=image, name=name)
+        return str(created["Id"])
+
+    def put_files(self, container_id: str, files: list[FileContent]) -> None:
+        """Put regular files (path, content, owner, mode, mtime from each stat) in one archive PUT."""
+        buf = io.BytesIO()
+        with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as tar:
+            for f in files:
+                info = tarfile.TarInfo(normalize(f.stat.path).lstrip("/"))
+                info.size = len(f.data)
+                info.mode = f.stat.mode & 0o7777
+                info.uid, info.gid = f.stat.uid or 0, f.stat.gid or 0
+                info.mtime = f.stat.mtime or time.time()
+                tar.addfile(info, io.BytesIO(f.data))
+        with _engine_errors(container_id, "/"):
+            self.api.put_archive(container_id, "/", buf.getvalue())
+
+    def commit(
+        self,
+        container_id: str,
+        *,
+        repository: str | None = None,
+        tag: str | None = None,
+        conf: dict[str, Any] | None = None,
+        changes: list[str] | None = None,
+        message: str | None = None,
+        author: str | None = None,
+        pause: bool = True,
+    ) -> str:
+        """``docker commit``: the container's writable layer as a new image; returns its ID.
+
+        ``conf`` (a container config) replaces the container's config in the image; without
+        it the image takes the container's runtime config, as ``docker commit`` does.
+        """
+        with _engine_errors(container_id):
+            result = self.api.commit(
+                container_id,
+                repository=repository,
+                tag=tag,
+                message=message,
+                author=author,
+                pause=pause,
+                changes=changes,
+                conf=conf,
+            )
+        return str(result["Id"])
+
+    def tag_image(self, image_id: str, repository: str, tag: str) -> None:
+        """Point ``repository:tag`` at ``image_id`` (moving the tag if it exists)."""
+        with _engine_errors():
+            self.api.tag(image_id, repository, tag, force=True)
+
+    def remove_container(self, container_id: str) -> None:
+        """Remove a container (and its anonymous volumes), running or not; gone already is fine."""
+        try:
+            with _engine_errors(container_id):
+                self.api.remove_container(container_id, force=True, v=True)
+        except ContainerNotFound:
+            pass
+
+    def run_container(self, image: str, name: str, ports: list[str]) -> ContainerDetails:
+        """Start a container from ``image``, each of ``ports`` ("8001/tcp") on a random 127.0.0.1 port."""
+        bindings = {port: ("127.0.0.1", None) for port in ports}
+        with _engine_errors(name):
+            host_config = self.api.create_host_config(port_bindings=bindings)
+            created = self.api.create_container(
+                image=image,
+                name=name,
+                ports=[_port_spec(p) for p in ports],
+                host_config=host_config,
+            )
+            container_id = str(created["Id"])
+            try:
+                self.api.start(container_id)
+            except docker.errors.APIError:
+                self.api.remove_container(container_id, force=True, v=True)
+                raise
+        return self.inspect(container_id)
+
+    def remove_image(self, ref: str) -> None:
+        try:
+            with _engine_errors():
+                self.api.remove_image(ref, force=False, noprune=False)
+        except (ContainerNotFound, FileNotFound):
+            pass
+
     @contextmanager
     def _archive(self, container: ContainerInfo, path: str) -> Iterator[tarfile.TarFile]:
         """The ``GET …/archive`` stream as a tar read in order; closing abandons the rest."""
@@ -342,6 +448,11 @@ class _ChunkReader(io.RawIOBase):
         b[:n] = self._buf[:n]
         self._buf = self._buf[n:]
         return n
+
+
+def _port_spec(port: str) -> int | tuple[int, str]:
+    number, _, proto = port.partition("/")
+    return (int(number), proto) if proto and proto != "tcp" else int(number)
 
 
 # --- translating the Engine's answers ------------------------------------------------------

@@ -1,0 +1,568 @@
+"""Commit a hotfixed container as an image.
+
+Clean (the default): the container's ORIGINAL image plus exactly the hotfixed files
+(content, owner, mode, mtime), with the original image's own config (CMD, ENTRYPOINT,
+ENV, WORKDIR, EXPOSE, USER, HEALTHCHECK, labels) and new labels. Built without a
+Dockerfile or a shell: a throwaway container is created (never started) from the
+original image, the files are put into it through the archive API, and it is committed
+with the original image's config. The new image's config is then compared with the
+original's (labels aside) before it is tagged. So the image carries none of the
+running container's runtime environment (``-e`` values), logs, pid files or caches.
+
+Whole layer (``--whole-layer``): what ``docker commit`` does — the container's whole
+writable layer and its runtime config — after saying what else that layer holds and
+which runtime environment variables it captures (names only, never values).
+
+Verify: a throwaway container from the new image (its exposed ports published on
+127.0.0.1), the same probe, then removed.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+import time
+import urllib.parse
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
+
+from hotfix.engine import Engine
+from hotfix.errors import Cancelled, HotfixError, UsageError
+from hotfix.harvest import BRANCH_PREFIX, REVISION_LABEL, branch_slug, slugify
+from hotfix.model import ContainerDetails, ContainerInfo, FileContent
+from hotfix.probes import ProbeResult, wait_until_healthy
+from hotfix.state import StateStore, version_of
+
+if TYPE_CHECKING:
+    from hotfix.service import HotfixService, Progress
+
+BASE_NAME_LABEL = "org.opencontainers.image.base.name"
+BASE_DIGEST_LABEL = "org.opencontainers.image.base.digest"
+FILES_LABEL = "hotfix.files"
+CONTAINER_LABEL = "hotfix.container"
+CONTAINER_ID_LABEL = "hotfix.container.id"
+MODE_LABEL = "hotfix.mode"
+BRANCH_LABEL = "hotfix.branch"
+
+# The parts of an image's config a clean commit must keep exactly as the original has them.
+CONFIG_KEYS = (
+    "Cmd",
+    "Entrypoint",
+    "Env",
+    "WorkingDir",
+    "ExposedPorts",
+    "User",
+    "Healthcheck",
+    "Volumes",
+    "StopSignal",
+    "Shell",
+    "OnBuild",
+)
+
+Mode = Literal["clean", "whole-layer"]
+Notify = Callable[[str], None]
+
+_TAG_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
+_REPO_RE = re.compile(
+    r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*"
+)
+
+
+@dataclass(frozen=True)
+class ImageFile:
+    path: str
+    status: str  # modified, created (deleted files cannot be in a clean image)
+    mode: int
+    uid: int
+    gid: int
+    version: str
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    container: str  # the throwaway container's name (removed by now)
+    probe: str
+    healthy: bool
+    seconds: float
+    result: ProbeResult
+    attempts: int
+
+
+@dataclass(frozen=True)
+class CommitResult:
+    container: ContainerInfo
+    mode: Mode
+    tag: str
+    image_id: str
+    base_image: str  # the original image's reference (or ID when it has none)
+    base_image_id: str
+    files: list[ImageFile]
+    labels: dict[str, str]  # the labels this commit set
+    revision: str | None
+    harvest_branch: str | None
+    replaced: str | None  # the image the tag pointed to before, when it moved
+    extra_paths: list[str]  # whole layer: what else the layer holds
+    runtime_env: list[str]  # whole layer: runtime environment variables captured (names)
+    verify: VerifyResult | None
+    seconds: float  # the whole command
+    commit_seconds: float  # building the image (throwaway + put + commit, or docker commit)
+    notes: list[str] = field(default_factory=list)
+
+
+# --- pure parts -----------------------------------------------------------------------------
+
+
+def split_reference(ref: str) -> tuple[str, str]:
+    """``registry:5000/name:tag`` → (``registry:5000/name``, ``tag``); no tag → ``latest``."""
+    ref = ref.split("@", 1)[0]
+    last = ref.rsplit("/", 1)[-1]
+    if ":" in last:
+        repository, _, tag = ref.rpartition(":")
+        return repository, tag
+    return ref, "latest"
+
+
+def check_reference(ref: str) -> tuple[str, str]:
+    repository, tag = split_reference(ref)
+    name = repository.split("/", 1)[1] if _has_registry(repository) else repository
+    if not repository or not _REPO_RE.fullmatch(name) or not _TAG_RE.fullmatch(tag):
+        raise UsageError(
+            f"--tag {ref!r} is not a valid image reference (lower-case REPOSITORY[:TAG], "
+            "TAG of letters, digits, '_', '.', '-', at most 128)"
+        )
+    return repository, tag
+
+
+def _has_registry(repository: str) -> bool:
+    first, sep, _ = repository.partition("/")
+    return bool(sep) and ("." in first or ":" in first or first == "localhost")
+
+
+def default_tag(base_ref: str, slug: str) -> str:
+    """``my_prod_service:v1.0.0`` + ``cause-a-problem-flag`` → ``…:v1.0.0-hotfix-cause-a-problem-flag``."""
+    repository, tag = split_reference(base_ref)
+    prefix = f"{tag}-hotfix-"
+    room = 128 - len(prefix)
+    if room < 8:
+        prefix, room = "hotfix-", 121
+    cut = slug[:room].rstrip("-.") or "files"
+    return f"{repository}:{prefix}{cut}"
+
+
+def image_slug(harvest_branch: str | None, paths: list[str]) -> str:
+    if harvest_branch:
+        name = harvest_branch
+        if name.startswith(BRANCH_PREFIX):
+            name = name[len(BRANCH_PREFIX) :]
+        slug = slugify(name, 100)
+        if slug:
+            return slug
+    return branch_slug(None, None, paths)
+
+
+def leaves(paths: list[str]) -> list[str]:
+    """The container diff without the parents it lists (``/usr``, ``/usr/src`` …)."""
+    ordered = sorted(set(paths))
+    return [
+        p
+        for i, p in enumerate(ordered)
+        if not (i + 1 < len(ordered) and ordered[i + 1].startswith(p.rstrip("/") + "/"))
+    ]
+
+
+def env_names_added(runtime: list[str], image: list[str]) -> list[str]:
+    """Names of environment variables the container has that its image does not (``-e`` etc.)."""
+    image_set = set(image)
+    names = []
+    for item in runtime:
+        if item not in image_set:
+            names.append(item.split("=", 1)[0])
+    return sorted(set(names))
+
+
+def translate_probe(
+    text: str, original: list[tuple[str, int, str]], verify: list[tuple[str, int, str]]
+) -> str:
+    """Point a probe of the live container's published port at the verify container's port."""
+    if not text.startswith(("http://", "https://", "tcp:")):
+        return text  # healthcheck / exec: run against the verify container itself
+    if text.startswith("tcp:"):
+        _, _, port_text = text[4:].rpartition(":")
+        port = int(port_text) if port_text.isdigit() else -1
+    else:
+        parts = urllib.parse.urlsplit(text)
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    container_port = next((cport for _, hport, cport in original if hport == port), None)
+    if container_port is None:
+        raise UsageError(
+            f"--probe {text}: port {port} is not one the container publishes, so it cannot be "
+            "pointed at the verify container; give a probe of a published port, or none"
+        )
+    new_port = next((hport for _, hport, cport in verify if cport == container_port), None)
+    if new_port is None:
+        raise UsageError(
+            f"--probe {text}: the new image does not expose {container_port}; the verify "
+            "container cannot be probed there"
+        )
+    if text.startswith("tcp:"):
+        return f"tcp:127.0.0.1:{new_port}"
+    parts = urllib.parse.urlsplit(text)
+    return urllib.parse.urlunsplit(parts._replace(netloc=f"127.0.0.1:{new_port}"))
+
+
+def config_differences(original: dict[str, Any], new: dict[str, Any]) -> list[str]:
+    return [k for k in CONFIG_KEYS if (original.get(k) or None) != (new.get(k) or None)]
+
+
+# --- the use case ---------------------------------------------------------------------------
+
+
+def last_harvest(store: StateStore, container_id: str) -> dict[str, Any] | None:
+    for entry in reversed(store.journal(container_id)):
+        if entry.action == "harvest" and entry.outcome == "ok" and entry.detail.get("commit"):
+            return entry.detail
+    return None
+
+
+def _base_reference(container: ContainerInfo, attrs: dict[str, Any]) -> str | None:
+    ref = container.image
+    image_id = str(attrs.get("Id", ""))
+    if ref and not ref.startswith("sha256:") and not image_id.startswith(f"sha256:{ref}"):
+        return ref.split("@", 1)[0]  # a digest reference: its name (and tag)
+    tags = attrs.get("RepoTags") or []
+    return str(tags[0]) if tags else None
+
+
+def _base_digest(attrs: dict[str, Any]) -> str:
+    for digest in attrs.get("RepoDigests") or []:
+        if "@" in digest:
+            return str(digest.split("@", 1)[1])
+    return str(attrs.get("Id", ""))
+
+
+class _Hooks:
+    """Probe access to the verify container, and an early stop when it exits."""
+
+    def __init__(self, engine: Engine, container_id: str) -> None:
+        self.engine = engine
+        self.container_id = container_id
+        self._last = 0.0
+
+    def health(self) -> str | None:
+        return self.engine.inspect(self.container_id).info.health
+
+    def exec(self, argv: list[str]) -> tuple[int, bytes]:
+        return self.engine.exec(self.container_id, argv)
+
+    def exit_reason(self) -> str | None:
+        now = time.monotonic()
+        if now - self._last < 1.0:
+            return None
+        self._last = now
+        details = self.engine.inspect(self.container_id)
+        if details.info.state in ("exited", "dead"):
+            tail = self.engine.logs_tail(self.container_id, 5).strip().replace("\n", " | ")
+            return f"container {details.info.state} with code {details.exit_code}; last log: {tail}"
+        return None
+
+
+def commit_image(
+    svc: HotfixService,
+    ref: str,
+    *,
+    tag: str | None = None,
+    whole_layer: bool = False,
+    verify: bool = False,
+    probe: str | None = None,
+    expect_status: list[int] | None = None,
+    timeout: float = 60.0,
+    progress: Progress | None = None,
+    notify: Notify | None = None,
+) -> CommitResult:
+    from hotfix.service import NoProgress
+
+    progress = progress or NoProgress()
+    say: Notify = notify or (lambda message: None)
+    started = time.monotonic()
+    engine = svc.engine
+    details = engine.inspect(ref)
+    container = details.info
+    mode: Mode = "whole-layer" if whole_layer else "clean"
+    progress.report(f"{container.name}: reading the hotfixed files")
+    changes = [c for c in svc.changes(container.id) if c.status != "unchanged"]
+    if not changes and not whole_layer:
+        raise HotfixError(
+            f"{container.name}: no hotfixed file differs from its checkpoint; a clean image "
+            "would equal the original (see `hotfix changes`; --whole-layer commits the layer as is)"
+        )
+    deleted = [c.path for c in changes if c.status == "deleted"]
+    if deleted and not whole_layer:
+        raise UsageError(
+            f"{container.name}: {', '.join(deleted)} deleted in the container; a clean image is "
+            "built through the archive API, which cannot delete a file of the original image — "
+            "restore it (`hotfix revert`), or commit with --whole-layer"
+        )
+    base_attrs = engine.image_attrs(container.image_id)
+    base_config: dict[str, Any] = dict(base_attrs.get("Config") or {})
+    base_ref = _base_reference(container, base_attrs)
+    paths = [c.path for c in changes]
+
+    # The harvest commit is the image's revision only when the files are still what it took.
+    notes: list[str] = []
+    harvest = last_harvest(svc.store, container.id)
+    revision: str | None = None
+    branch: str | None = None
+    if harvest:
+        branch = str(harvest.get("branch") or "") or None
+        took = {f["path"]: f.get("version") for f in harvest.get("files") or []}
+        now: dict[str, str | None] = {}
+        for c in changes:
+            now[c.path] = None if c.status == "deleted" else svc.read(container.id, c.path).version
+        if all(p in took and took[p] == v for p, v in now.items()):
+            revision = str(harvest["commit"])
+        else:
+            notes.append(
+                f"the files changed after the harvest to {branch}; {REVISION_LABEL} is not set "
+                "to its commit — harvest again first to get it"
+            )
+    else:
+        notes.append(f"no harvest of {container.name}; {REVISION_LABEL} is left as the base has it")
+
+    if tag:
+        repository, tag_part = check_reference(tag)
+    elif base_ref:
+        repository, tag_part = check_reference(default_tag(base_ref, image_slug(branch, paths)))
+    else:
+        raise UsageError(
+            f"{container.name} runs an image without a name ({container.image_id[:19]}); "
+            "give --tag REPOSITORY:TAG"
+        )
+    full_tag = f"{repository}:{tag_part}"
+    if base_ref and split_reference(base_ref) == (repository, tag_part):
+        raise UsageError(
+            f"--tag {full_tag} is the original image's own name; the hotfix image would replace "
+            "it — give another tag"
+        )
+    before = engine.find_image(full_tag)
+
+    labels = {
+        BASE_NAME_LABEL: base_ref or container.image_id,
+        BASE_DIGEST_LABEL: _base_digest(base_attrs),
+        FILES_LABEL: ",".join(paths),
+        CONTAINER_LABEL: container.name,
+        CONTAINER_ID_LABEL: container.id,
+        MODE_LABEL: mode,
+    }
+    if revision:
+        labels[REVISION_LABEL] = revision
+    if branch:
+        labels[BRANCH_LABEL] = branch
+
+    entry = svc.store.journal_start(
+        action="commit-image",
+        user=svc.user,
+        container_id=container.id,
+        container_name=container.name,
+        image=container.image,
+        detail={"tag": full_tag, "mode": mode, "files": paths},
+    )
+    try:
+        if progress.cancelled():
+            raise Cancelled("commit cancelled; no image was made")
+        extra: list[str] = []
+        runtime_env: list[str] = []
+        files: list[ImageFile] = []
+        commit_started = time.monotonic()
+        if whole_layer:
+            extra, runtime_env = _whole_layer_preview(engine, container, base_config, paths)
+            shown = ", ".join(extra[:20]) + (
+                f" and {len(extra) - 20} more" if len(extra) > 20 else ""
+            )
+            say(
+                f"--whole-layer: the image also takes {len(extra)} other path(s) of the writable "
+                f"layer: {shown or 'none'}"
+            )
+            say(
+                "--whole-layer: it captures the container's runtime config, including "
+                f"environment variables set at run time: {', '.join(runtime_env) or 'none'} "
+                "(values not shown)"
+            )
+            for c in changes:
+                if c.status != "deleted":
+                    files.append(_image_file(svc.read(container.id, c.path), c.status))
+            progress.report(f"docker commit {container.name} (whole writable layer)")
+            image_id = engine.commit(
+                container.id,
+                changes=[f"LABEL {k}={_quote(v)}" for k, v in sorted(labels.items())],
+                message=f"hotfix whole-layer commit of {container.name}",
+                author=svc.user,
+                pause=True,
+            )
+        else:
+            image_id, files = _clean_commit(svc, container, changes, base_config, labels, progress)
+        commit_seconds = time.monotonic() - commit_started
+        engine.tag_image(image_id, repository, tag_part)
+        replaced = str(before["Id"]) if before and before.get("Id") != image_id else None
+        if replaced:
+            notes.append(f"{full_tag} pointed at {replaced[:19]} before; moved to the new image")
+        verified: VerifyResult | None = None
+        if verify:
+            verified = _verify(svc, details, image_id, probe, expect_status, timeout, progress)
+    except Exception as exc:
+        first = (str(exc).splitlines() or [type(exc).__name__])[0]
+        svc.store.journal_finish(entry, "failed", error=first)
+        raise
+    result = CommitResult(
+        container=container,
+        mode=mode,
+        tag=full_tag,
+        image_id=image_id,
+        base_image=base_ref or container.image_id,
+        base_image_id=container.image_id,
+        files=files,
+        labels=labels,
+        revision=revision,
+        harvest_branch=branch,
+        replaced=replaced,
+        extra_paths=extra,
+        runtime_env=runtime_env,
+        verify=verified,
+        seconds=time.monotonic() - started,
+        commit_seconds=commit_seconds,
+        notes=notes,
+    )
+    svc.store.journal_finish(
+        entry,
+        "ok",
+        image_id=image_id,
+        base_image=result.base_image,
+        base_image_id=result.base_image_id,
+        revision=revision,
+        branch=branch,
+        replaced=replaced,
+        extra_paths=len(extra),
+        runtime_env=runtime_env,
+        commit_seconds=round(commit_seconds, 3),
+        seconds=round(result.seconds, 3),
+        verify=(
+            {
+                "probe": verified.probe,
+                "healthy": verified.healthy,
+                "seconds": round(verified.seconds, 3),
+                "probe_result": verified.result.detail,
+                "status": verified.result.status,
+            }
+            if verified
+            else None
+        ),
+    )
+    return result
+
+
+def _quote(value: str) -> str:
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _image_file(read: Any, status: str) -> ImageFile:
+    st = read.stat
+    return ImageFile(read.path, status, st.mode, st.uid or 0, st.gid or 0, version_of(read.data))
+
+
+def _whole_layer_preview(
+    engine: Engine, container: ContainerInfo, base_config: dict[str, Any], paths: list[str]
+) -> tuple[list[str], list[str]]:
+    hotfix = set(paths)
+    parents: set[str] = set()
+    for p in paths:
+        while p not in ("/", ""):
+            p = posixpath.dirname(p)
+            parents.add(p)
+    changed = [c.path for c in engine.changes(container.id)]
+    extra = [p for p in leaves(changed) if p not in hotfix and p not in parents]
+    attrs = engine.container_attrs(container.id)
+    runtime = list((attrs.get("Config") or {}).get("Env") or [])
+    return extra, env_names_added(runtime, list(base_config.get("Env") or []))
+
+
+def _clean_commit(
+    svc: HotfixService,
+    container: ContainerInfo,
+    changes: list[Any],
+    base_config: dict[str, Any],
+    labels: dict[str, str],
+    progress: Progress,
+) -> tuple[str, list[ImageFile]]:
+    engine = svc.engine
+    contents: list[FileContent] = []
+    files: list[ImageFile] = []
+    for c in changes:
+        read = svc.read(container.id, c.path)
+        contents.append(FileContent(read.data, read.stat))
+        files.append(_image_file(read, c.status))
+    name = f"hotfix-build-{container.name[:40]}-{uuid.uuid4().hex[:8]}"
+    progress.report(f"creating {name} from the original image {container.image_id[:19]}")
+    throwaway = engine.create_container(container.image_id, name)
+    try:
+        progress.report(f"putting {len(contents)} file(s) into {name}")
+        engine.put_files(throwaway, contents)
+        conf = dict(base_config)
+        conf["Labels"] = {**(base_config.get("Labels") or {}), **labels}
+        progress.report("committing the clean image")
+        image_id = engine.commit(
+            throwaway,
+            conf=conf,
+            message=f"hotfix of {container.name}: {', '.join(c.path for c in changes)}",
+            author=svc.user,
+            pause=False,
+        )
+    finally:
+        engine.remove_container(throwaway)
+    new_config = engine.image_attrs(image_id).get("Config") or {}
+    differs = config_differences(base_config, new_config)
+    if differs:
+        engine.remove_image(image_id)
+        raise HotfixError(
+            f"the clean image's config differs from the original's in {', '.join(differs)}; "
+            "image removed (commit with --whole-layer if this image cannot be rebuilt cleanly)"
+        )
+    return image_id, files
+
+
+def _verify(
+    svc: HotfixService,
+    original: ContainerDetails,
+    image_id: str,
+    probe: str | None,
+    expect_status: list[int] | None,
+    timeout: float,
+    progress: Progress,
+) -> VerifyResult:
+    engine = svc.engine
+    config = engine.image_attrs(image_id).get("Config") or {}
+    ports = sorted((config.get("ExposedPorts") or {}).keys())
+    name = f"hotfix-verify-{original.info.name[:40]}-{uuid.uuid4().hex[:8]}"
+    progress.report(f"starting {name} from the new image")
+    started = time.monotonic()  # seconds: from the start of the container to healthy
+    details = engine.run_container(image_id, name, ports)
+    try:
+        text = translate_probe(probe, original.published, details.published) if probe else None
+        chosen = svc.plan_probe(details, text, expect_status)
+        hooks = _Hooks(engine, details.info.id)
+
+        def on_attempt(result: ProbeResult, waited: float) -> None:
+            progress.report(f"verify {chosen}: {result.detail} ({waited:.1f} s)")
+
+        healthy, last, _, attempts = wait_until_healthy(
+            chosen,
+            timeout,
+            hooks,
+            on_attempt=on_attempt,
+            is_cancelled=progress.cancelled,
+            still_running=hooks.exit_reason,
+        )
+        seconds = time.monotonic() - started
+    finally:
+        engine.remove_container(details.info.id)
+    return VerifyResult(name, str(chosen), healthy, seconds, last, attempts)
