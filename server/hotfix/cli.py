@@ -23,13 +23,22 @@ from pathlib import Path
 from typing import Any
 
 from hotfix import __version__
-from hotfix.errors import EXIT_ERROR, EXIT_OK, EXIT_UNHEALTHY, EXIT_USAGE, HotfixError
+from hotfix.errors import (
+    EXIT_ERROR,
+    EXIT_OK,
+    EXIT_UNHEALTHY,
+    EXIT_USAGE,
+    HotfixError,
+    UsageError,
+)
 from hotfix.paths import parse_target
 from hotfix.service import HotfixService, RestartResult
 from hotfix.views import (
     change_view,
     checkpoint_view,
+    commit_image_view,
     container_view,
+    harvest_view,
     journal_view,
     restart_view,
     stat_view,
@@ -292,6 +301,102 @@ def cmd_changes(args: argparse.Namespace, svc: HotfixService, out: Output) -> in
     return EXIT_OK
 
 
+def cmd_harvest(args: argparse.Namespace, svc: HotfixService, out: Output) -> int:
+    res = svc.harvest(
+        args.container,
+        args.repo,
+        maps=args.map or [],
+        branch=args.branch,
+        message=args.message,
+        test=args.test,
+        progress=out,
+    )
+    for note in res.notes:
+        out.note(f"note: {note}")
+    if res.commit is None or (not res.new_branch and res.commit == res.parent):
+        head = f"nothing to commit in {res.repo}" + (
+            f" (branch {res.branch})" if res.branch else ""
+        )
+    else:
+        state = "new branch" if res.new_branch else "added to"
+        head = f"harvested {res.container.name} into {res.repo}: {state} {res.branch}"
+    lines = [
+        head,
+        f"branch  {res.branch or '-'}",
+        f"commit  {res.commit or '-'}",
+        f"base    {res.base[:12]} ({res.base_source})",
+        "files",
+    ]
+    for f in res.files:
+        extra = ", executable" if f.executable and f.action != "deleted" else ""
+        lines.append(
+            f"  {f.repo_path} <- {f.path}  {f.status}, {f.action}{extra} (mapped by {f.mapped_by})"
+        )
+    if res.test:
+        lines.append(f"tests   `{res.test.command}` passed in {res.test.seconds:.2f} s")
+    out.result(harvest_view(res), "\n".join(lines))
+    return EXIT_OK
+
+
+def cmd_commit(args: argparse.Namespace, svc: HotfixService, out: Output) -> int:
+    if (args.probe or args.expect_status) and not args.verify:
+        raise UsageError("--probe and --expect-status go with --verify")
+    res = svc.commit_image(
+        args.container,
+        tag=args.tag,
+        whole_layer=args.whole_layer,
+        verify=args.verify,
+        probe=args.probe,
+        expect_status=args.expect_status,
+        timeout=args.timeout,
+        progress=out,
+        notify=out.note,
+    )
+    for note in res.notes:
+        out.note(f"note: {note}")
+    what = (
+        "the whole writable layer and runtime config"
+        if res.mode == "whole-layer"
+        else f"clean: {res.base_image} + {len(res.files)} hotfixed file(s)"
+    )
+    lines = [
+        f"committed {res.tag} ({res.image_id[:19]}; {what}) in {res.commit_seconds:.2f} s",
+        *[f"  {f.path}  {f.mode:04o} {f.uid}:{f.gid}" for f in res.files],
+        *[f"  label {k}={v}" for k, v in sorted(res.labels.items())],
+    ]
+    code = EXIT_OK
+    if res.verify is not None:
+        v = res.verify
+        verdict = "healthy" if v.healthy else "UNHEALTHY"
+        lines.append(
+            f"verify: {verdict} after {v.seconds:.2f} s (probe {v.probe}: {v.result.detail}; "
+            f"{v.container} removed)"
+        )
+        code = EXIT_OK if v.healthy else EXIT_UNHEALTHY
+    out.result(commit_image_view(res), "\n".join(lines))
+    return code
+
+
+def cmd_report(args: argparse.Namespace, svc: HotfixService, out: Output) -> int:
+    text = svc.report(args.container)
+    if args.output:
+        target = Path(args.output)
+        tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+        try:
+            tmp.write_text(text, encoding="utf-8")
+            os.replace(tmp, target)
+        except OSError as exc:
+            tmp.unlink(missing_ok=True)
+            raise HotfixError(f"cannot write {args.output}: {exc.strerror}") from exc
+        out.result({"output": str(target), "bytes": len(text.encode())}, f"wrote {target}")
+    elif out.as_json:
+        out.result({"markdown": text})
+    else:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    return EXIT_OK
+
+
 def cmd_lsp(args: argparse.Namespace, svc: HotfixService | None, out: Output) -> int:
     from hotfix.lsp.server import run
 
@@ -375,6 +480,49 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("log", cmd_log, "the journal: who did what, when, with which outcome")
     p.add_argument("container", metavar="CONTAINER", nargs="?")
     p.add_argument("--limit", type=int, metavar="N")
+    p = add("harvest", cmd_harvest, "commit the hotfixed files to a hotfix-* branch of a git repo")
+    p.add_argument("container", metavar="CONTAINER")
+    p.add_argument("--repo", required=True, metavar="DIR", help="the git repository (a clone)")
+    p.add_argument(
+        "--map",
+        action="append",
+        metavar="CONTAINER_PATH=REPO_PATH",
+        help="where a container path (prefix) lives in the repo (repeatable); default: inferred",
+    )
+    p.add_argument("--branch", metavar="NAME", help="branch hotfix-NAME (made unique)")
+    p.add_argument("--message", metavar="TEXT", help="the commit's subject (and body)")
+    p.add_argument(
+        "--test", metavar="CMD", help="run CMD in the worktree first; no commit if it fails"
+    )
+    p = add("commit", cmd_commit, "commit the hotfixed container as an image (clean by default)")
+    p.add_argument("container", metavar="CONTAINER")
+    p.add_argument("--tag", metavar="REF", help="default REPOSITORY:TAG-hotfix-SLUG")
+    p.add_argument(
+        "--whole-layer",
+        action="store_true",
+        help="docker commit of the whole writable layer and runtime config (says what else it holds)",
+    )
+    p.add_argument(
+        "--verify",
+        action="store_true",
+        help="start a throwaway container from the new image and probe it",
+    )
+    p.add_argument(
+        "--probe",
+        metavar="URL|tcp:HOST:PORT|healthcheck|exec:CMD",
+        help="with --verify; a URL of the container's published port is pointed at the new one",
+    )
+    p.add_argument(
+        "--expect-status",
+        type=int,
+        action="append",
+        metavar="CODE",
+        help="HTTP status (repeatable)",
+    )
+    p.add_argument("--timeout", type=_seconds, default=60.0, metavar="S", help="verify timeout")
+    p = add("report", cmd_report, "the incident record (Markdown) from the journal")
+    p.add_argument("container", metavar="CONTAINER", nargs="?")
+    p.add_argument("--output", metavar="FILE", help="write to FILE instead of stdout")
     p = add("lsp", cmd_lsp, "run the language server (stdio)")
     p.add_argument(
         "--tcp", metavar="HOST:PORT", help="listen on a loopback TCP port instead (debugging)"

@@ -19,11 +19,11 @@ import difflib
 import getpass
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from hotfix import validation
 from hotfix.engine import MAX_SYMLINK_HOPS, Engine
@@ -43,6 +43,10 @@ from hotfix.model import ContainerDetails, ContainerInfo, DirEntry, FileContent,
 from hotfix.paths import normalize, split
 from hotfix.probes import Probe, ProbeResult, parse_probe, wait_until_healthy
 from hotfix.state import Checkpoint, JournalEntry, StateStore, version_of
+
+if TYPE_CHECKING:
+    from hotfix.harvest import HarvestResult
+    from hotfix.imaging import CommitResult
 
 ChangeStatus = Literal["modified", "created", "deleted", "unchanged"]
 
@@ -647,6 +651,61 @@ class HotfixService:
             return self.engine.inspect(container_id).info
         except ContainerNotFound:
             return None
+
+    # --- release: harvest to git, commit an image, the incident report (hotfix.harvest, …) --
+
+    def harvest(
+        self,
+        ref: str,
+        repo: str,
+        *,
+        maps: Sequence[str] = (),
+        branch: str | None = None,
+        message: str | None = None,
+        test: str | None = None,
+        progress: Progress | None = None,
+    ) -> HarvestResult:
+        """Commit the container's hotfixed files to a ``hotfix-*`` branch of ``repo``."""
+        from hotfix.harvest import harvest
+
+        return harvest(
+            self, ref, repo, maps=maps, branch=branch, message=message, test=test, progress=progress
+        )
+
+    def commit_image(
+        self,
+        ref: str,
+        *,
+        tag: str | None = None,
+        whole_layer: bool = False,
+        verify: bool = False,
+        probe: str | None = None,
+        expect_status: list[int] | None = None,
+        timeout: float = 60.0,
+        progress: Progress | None = None,
+        notify: Callable[[str], None] | None = None,
+    ) -> CommitResult:
+        """A clean image (original + the hotfixed files), or the whole writable layer."""
+        from hotfix.imaging import commit_image
+
+        return commit_image(
+            self,
+            ref,
+            tag=tag,
+            whole_layer=whole_layer,
+            verify=verify,
+            probe=probe,
+            expect_status=expect_status,
+            timeout=timeout,
+            progress=progress,
+            notify=notify,
+        )
+
+    def report(self, ref: str | None = None) -> str:
+        """The Markdown incident record from the journal (no environment values)."""
+        from hotfix.report import build_report
+
+        return build_report(self, ref)
 
 
 class _ContainerHooks:

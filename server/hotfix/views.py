@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from hotfix.harvest import HarvestResult
+from hotfix.imaging import CommitResult
 from hotfix.model import ContainerInfo, FileStat
 from hotfix.service import Change, RestartResult
 from hotfix.state import Checkpoint, JournalEntry
@@ -95,3 +97,90 @@ def journal_view(e: JournalEntry) -> dict[str, Any]:
         "outcome": e.outcome,
         "detail": e.detail,
     }
+
+
+def harvest_view(r: HarvestResult) -> dict[str, Any]:
+    return {
+        "container": r.container.name,
+        "containerId": r.container.id,
+        "image": r.image,
+        "imageId": r.image_id,
+        "repo": r.repo,
+        "branch": r.branch,
+        "newBranch": r.new_branch,
+        "commit": r.commit,
+        "parent": r.parent,
+        "base": r.base,
+        "baseSource": r.base_source,
+        "files": [
+            {
+                "path": f.path,
+                "repoPath": f.repo_path,
+                "status": f.status,
+                "action": f.action,
+                "mappedBy": f.mapped_by,
+                "executable": f.executable,
+                "version": f.version,
+                "binary": f.binary,
+            }
+            for f in r.files
+        ],
+        "test": (
+            {
+                "command": r.test.command,
+                "exitCode": r.test.exit_code,
+                "seconds": round(r.test.seconds, 3),
+                "output": r.test.output,
+            }
+            if r.test
+            else None
+        ),
+        "diff": r.diff,
+        "seconds": round(r.seconds, 3),
+        "notes": r.notes,
+    }
+
+
+def commit_image_view(r: CommitResult) -> dict[str, Any]:
+    view: dict[str, Any] = {
+        "container": r.container.name,
+        "containerId": r.container.id,
+        "mode": r.mode,
+        "tag": r.tag,
+        "imageId": r.image_id,
+        "baseImage": r.base_image,
+        "baseImageId": r.base_image_id,
+        "files": [
+            {
+                "path": f.path,
+                "status": f.status,
+                "mode": f"{f.mode:04o}",
+                "uid": f.uid,
+                "gid": f.gid,
+                "version": f.version,
+            }
+            for f in r.files
+        ],
+        "labels": r.labels,
+        "revision": r.revision,
+        "harvestBranch": r.harvest_branch,
+        "replaced": r.replaced,
+        "extraPaths": r.extra_paths,
+        "runtimeEnv": r.runtime_env,
+        "seconds": round(r.seconds, 3),
+        "commitSeconds": round(r.commit_seconds, 3),
+        "notes": r.notes,
+        "verify": None,
+    }
+    if r.verify is not None:
+        v = r.verify
+        view["verify"] = {
+            "container": v.container,
+            "probe": v.probe,
+            "healthy": v.healthy,
+            "seconds": round(v.seconds, 3),
+            "attempts": v.attempts,
+            "detail": v.result.detail,
+            "status": v.result.status,
+        }
+    return view
