@@ -3,20 +3,14 @@ one JSON object result (the CLI's ``--json`` shapes from :mod:`hotfix.views`).""
 
 from __future__ import annotations
 
-import dataclasses
-import importlib
-import inspect
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from hotfix.errors import Unavailable
+from hotfix.errors import UsageError
 from hotfix.lsp import uris
-from hotfix.lsp.convert import camel_to_snake
 from hotfix.lsp.params import Params
 from hotfix.lsp.progress import WorkDone
 from hotfix.lsp.registry import Result, command
-from hotfix.service import HotfixService
-from hotfix.views import checkpoint_view, restart_view
+from hotfix.views import checkpoint_view, commit_image_view, harvest_view, restart_view
 
 if TYPE_CHECKING:
     from hotfix.lsp.server import HotfixLanguageServer
@@ -82,63 +76,53 @@ async def probe(ls: HotfixLanguageServer, p: Params, progress: WorkDone) -> Resu
     return restart_view(result)
 
 
-# --- commands whose core is being written elsewhere --------------------------------------------
-# Each answers Unavailable until the service has the method. When it lands: check that the
-# camelCase arguments map onto its keywords (or map them here) and add a ``*_view`` to
-# hotfix.views for the result; that is all.
-
-
 @command("hotfix.harvest", progress="Harvesting")
 async def harvest(ls: HotfixLanguageServer, p: Params, progress: WorkDone) -> Result:
-    p.text("container")
-    return await _pending_core(ls, p, progress, "hotfix.harvest", "harvest", "harvest_view")
+    container, repo = p.text("container"), p.text("repo")
+    maps = [f"{src}={dst}" for src, dst in (p.opt_text_map("map") or {}).items()]
+    branch, message, test = p.opt_text("branch"), p.opt_text("message"), p.opt_text("test")
+    result = await ls.run(
+        lambda svc: svc.harvest(
+            container,
+            repo,
+            maps=maps,
+            branch=branch,
+            message=message,
+            test=test,
+            progress=progress,
+        )
+    )
+    for note in result.notes:
+        ls.note(note)
+    return harvest_view(result)
 
 
 @command("hotfix.commitImage", progress="Committing an image of")
 async def commit_image(ls: HotfixLanguageServer, p: Params, progress: WorkDone) -> Result:
-    p.text("container")
-    return await _pending_core(
-        ls, p, progress, "hotfix.commitImage", "commit_image", "commit_image_view"
+    container, tag, probe = p.text("container"), p.opt_text("tag"), p.opt_text("probe")
+    whole_layer, verify = p.flag("wholeLayer", False), p.flag("verify", False)
+    timeout, expect = p.opt_number("timeout") or 60.0, p.opt_ints("expectStatus")
+    if (probe or expect) and not verify:
+        raise UsageError("probe and expectStatus go with verify: true")
+    result = await ls.run(
+        lambda svc: svc.commit_image(
+            container,
+            tag=tag,
+            whole_layer=whole_layer,
+            verify=verify,
+            probe=probe,
+            expect_status=expect,
+            timeout=timeout,
+            progress=progress,
+            notify=ls.note_from_thread,
+        )
     )
+    for note in result.notes:
+        ls.note(note)
+    return commit_image_view(result)
 
 
-@command("hotfix.report", progress="Writing the report of")
+@command("hotfix.report", progress="Writing the report")
 async def report(ls: HotfixLanguageServer, p: Params, progress: WorkDone) -> Result:
-    p.opt_text("container")
-    return await _pending_core(
-        ls, p, progress, "hotfix.report", "report", "report_view", "markdown"
-    )
-
-
-async def _pending_core(
-    ls: HotfixLanguageServer,
-    p: Params,
-    progress: WorkDone,
-    name: str,
-    method: str,
-    view: str,
-    text_field: str = "text",
-) -> Result:
-    def work(svc: HotfixService) -> Any:
-        fn: Callable[..., Any] | None = getattr(svc, method, None)
-        if fn is None:
-            raise Unavailable(
-                f"{name} is not available in this build: the core has no {method} yet "
-                "(use the CLI's equivalent when it lands, or update the server)"
-            )
-        kwargs = {camel_to_snake(k): v for k, v in p.values.items()}
-        if "progress" in inspect.signature(fn).parameters:
-            kwargs["progress"] = progress
-        return fn(**kwargs)
-
-    result = await ls.run(work)
-    shape = getattr(importlib.import_module("hotfix.views"), view, None)
-    if shape is not None:
-        return dict(shape(result))
-    if isinstance(result, str):
-        return {text_field: result}
-    if dataclasses.is_dataclass(result) and not isinstance(result, type):
-        return dataclasses.asdict(result)
-    if isinstance(result, dict):
-        return result
-    return {"result": result}
+    container = p.opt_text("container")
+    return {"markdown": await ls.run(lambda svc: svc.report(container))}

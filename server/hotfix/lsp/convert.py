@@ -12,7 +12,7 @@ from typing import Any
 
 from lsprotocol import types
 
-from hotfix.errors import ValidationFailed
+from hotfix.lsp.errors import InvalidParams
 from hotfix.model import FileStat
 from hotfix.validation import Problem
 
@@ -67,11 +67,11 @@ def encode_data(data: bytes) -> str:
 
 def decode_data(text: object, field: str = "data") -> bytes:
     if not isinstance(text, str):
-        raise ValidationFailed(f"{field}: expected base64 text, got {type(text).__name__}")
+        raise InvalidParams(f"{field}: expected base64 text, got {type(text).__name__}")
     try:
         return base64.b64decode(text, validate=True)
     except (binascii.Error, ValueError):
-        raise ValidationFailed(f"{field}: not valid base64") from None
+        raise InvalidParams(f"{field}: not valid base64") from None
 
 
 def diagnostic(problem: Problem) -> types.Diagnostic:
@@ -85,14 +85,3 @@ def diagnostic(problem: Problem) -> types.Diagnostic:
         severity=types.DiagnosticSeverity.Error,
         source=f"hotfix ({problem.source})",
     )
-
-
-def camel_to_snake(name: str) -> str:
-    """``revertOnFailure`` → ``revert_on_failure`` (command arguments → keyword arguments)."""
-    out = []
-    for ch in name:
-        if ch.isupper():
-            out.append("_" + ch.lower())
-        else:
-            out.append(ch)
-    return "".join(out).lstrip("_")

@@ -105,6 +105,19 @@ class Params:
             raise self._bad(name, "a list of integers", value)
         return list(items)
 
+    def opt_text_map(self, name: str) -> dict[str, str] | None:
+        """An object of strings; a list of ``KEY=VALUE`` strings is taken too."""
+        value = self.values.get(name)
+        if value is None:
+            return None
+        if isinstance(value, list) and all(isinstance(v, str) and "=" in v for v in value):
+            return dict(v.split("=", 1) for v in value)
+        if not isinstance(value, dict) or not all(
+            isinstance(v, str) and v and k for k, v in value.items()
+        ):
+            raise self._bad(name, "an object of non-empty strings", value)
+        return dict(value)
+
     # --- errors ---------------------------------------------------------------------------
 
     def _missing(self, name: str) -> InvalidParams:

@@ -96,6 +96,7 @@ class HotfixLanguageServer(LanguageServer):
         self._service: HotfixService | None = None
         self._service_lock = threading.Lock()
         self.cancellations = Cancellations()
+        self._event_loop: asyncio.AbstractEventLoop | None = None
         self.watcher = watch.Watcher(self._read_version, self._notify_changed)
 
     # --- the service, in a worker thread --------------------------------------------------
@@ -109,6 +110,7 @@ class HotfixLanguageServer(LanguageServer):
 
     async def run(self, work: Callable[[HotfixService], T]) -> T:
         """Run blocking service work in a worker thread."""
+        self._event_loop = asyncio.get_running_loop()
         return await asyncio.to_thread(lambda: work(self.service()))
 
     async def _read_version(self, loc: Location) -> str:
@@ -125,6 +127,16 @@ class HotfixLanguageServer(LanguageServer):
             types.LogMessageParams(type=types.MessageType.Warning, message=message)
         )
 
+    def note(self, message: str) -> None:
+        logger.info("%s", message)
+        self.window_log_message(
+            types.LogMessageParams(type=types.MessageType.Info, message=message)
+        )
+
+    def note_from_thread(self, message: str) -> None:
+        """``note`` for a worker thread (only the event loop writes to the client)."""
+        self._loop().call_soon_threadsafe(self.note, message)
+
     async def work_done(self, title: str | None) -> WorkDone:
         """Progress for the command being handled: the client's token, else one we create
         when the client supports it, else none (cancellation works regardless)."""
@@ -139,10 +151,16 @@ class HotfixLanguageServer(LanguageServer):
             except Exception as exc:  # no progress is better than no command
                 logger.warning("the client refused work-done progress: %s", exc)
                 token = None
-        progress = WorkDone(self.work_done_progress, asyncio.get_running_loop(), token, cancel)
+        self._event_loop = asyncio.get_running_loop()
+        progress = WorkDone(self.work_done_progress, self._event_loop, token, cancel)
         if title:
             progress.begin(title)
         return progress
+
+    def _loop(self) -> asyncio.AbstractEventLoop:
+        if self._event_loop is None:
+            raise RuntimeError("the server is not running")
+        return self._event_loop
 
     def _client_creates_progress(self) -> bool:
         window = self.client_capabilities.window

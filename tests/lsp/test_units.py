@@ -1,0 +1,269 @@
+"""Conversions, params, error mapping, the watch and --tcp parsing (no engine)."""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+
+import pytest
+from lsprotocol import types
+
+from hotfix.errors import (
+    Conflict,
+    ContainerNotFound,
+    FileNotFound,
+    UsageError,
+    ValidationFailed,
+)
+from hotfix.lsp import convert
+from hotfix.lsp.errors import INVALID_PARAMS, REQUEST_FAILED, InvalidParams, to_rpc_error
+from hotfix.lsp.params import Params
+from hotfix.lsp.server import parse_tcp
+from hotfix.lsp.uris import parse_uri
+from hotfix.lsp.watch import MISSING, Watcher
+from hotfix.model import FileStat
+from hotfix.validation import Problem
+
+# --- VS Code numbers --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("kind", "is_link", "expected"),
+    [
+        ("file", False, 1),
+        ("dir", False, 2),
+        ("file", True, 65),
+        ("dir", True, 66),
+        ("symlink", True, 64),  # dangling
+        ("symlink", False, 64),
+        ("fifo", False, 0),
+        ("device", False, 0),
+        ("socket", True, 64),
+    ],
+)
+def test_file_type(kind: str, is_link: bool, expected: int) -> None:
+    assert convert.file_type(kind, is_link) == expected
+
+
+def test_stat_result() -> None:
+    st = FileStat("/a", "file", 12, 0o644, 1700000000.1234567)
+    assert convert.stat_result(st) == {
+        "type": 1,
+        "size": 12,
+        "mtime": 1700000000123,
+        "ctime": 1700000000123,
+        "permissions": 0,
+    }
+    assert convert.stat_result(st, is_link=True, readonly=True)["type"] == 65
+    assert convert.stat_result(st, readonly=True)["permissions"] == 1
+
+
+def test_data_round_trip_and_errors() -> None:
+    raw = bytes(range(256))
+    assert convert.decode_data(convert.encode_data(raw)) == raw
+    with pytest.raises(ValidationFailed, match=r"^params\.data: not valid base64"):
+        convert.decode_data("not base64!", "params.data")
+    with pytest.raises(ValidationFailed, match="expected base64 text, got int"):
+        convert.decode_data(5)
+
+
+def test_diagnostic() -> None:
+    diag = convert.diagnostic(Problem("invalid syntax", 1, 4, 1, 5, "python"))
+    assert diag.range == types.Range(types.Position(1, 4), types.Position(1, 5))
+    assert diag.severity == types.DiagnosticSeverity.Error
+    assert diag.source == "hotfix (python)"
+
+
+# --- params -------------------------------------------------------------------------------------
+
+
+def test_params_read_fields() -> None:
+    p = Params({"uri": "hotfix://c/x", "create": True, "timeout": 5, "paths": ["/a"], "codes": 200})
+    assert p.uri().path == "/x"
+    assert p.flag("create") is True
+    assert p.flag("force", False) is False
+    assert p.opt_number("timeout") == 5.0
+    assert p.texts("paths") == ["/a"]
+    assert p.opt_ints("codes") == [200]
+    assert p.opt_text("baseVersion") is None
+
+
+def test_params_accept_pygls_namedtuples() -> None:
+    Obj = collections.namedtuple("Obj", ["uri", "inner"])
+    Inner = collections.namedtuple("Inner", ["x"])
+    p = Params(Obj("hotfix://c/x", Inner([1])))
+    assert p.values == {"uri": "hotfix://c/x", "inner": {"x": [1]}}
+
+
+@pytest.mark.parametrize(
+    ("raw", "read", "message"),
+    [
+        ({}, lambda p: p.uri(), "params.uri: required"),
+        ({"uri": 3}, lambda p: p.uri(), "params.uri: expected a non-empty string, got a number"),
+        ({"create": "yes"}, lambda p: p.flag("create"), "params.create: expected true or false"),
+        ({}, lambda p: p.flag("overwrite"), "params.overwrite: required"),
+        ({"timeout": -1}, lambda p: p.opt_number("timeout"), "params.timeout: must be more"),
+        ({"timeout": True}, lambda p: p.opt_number("timeout"), "expected a number, got a bool"),
+        ({"paths": "/a"}, lambda p: p.texts("paths"), "params.paths: expected a list of"),
+        ({"data": "**"}, lambda p: p.data(), "params.data: not valid base64"),
+        ([1, 2], None, "params: expected a JSON object, got an array"),
+    ],
+)
+def test_params_errors_name_the_field(raw: object, read: object, message: str) -> None:
+    with pytest.raises(InvalidParams) as info:
+        p = Params(raw)
+        assert callable(read)
+        read(p)
+    assert message in str(info.value)
+    assert info.value.code == "ValidationFailed"
+
+
+# --- error mapping ------------------------------------------------------------------------------
+
+
+def test_hotfix_errors_keep_code_and_message() -> None:
+    err = to_rpc_error(Conflict("svc:/a changed in the container"), "hotfix/writeFile")
+    assert (err.code, err.message, err.data) == (
+        REQUEST_FAILED,
+        "svc:/a changed in the container",
+        {"code": "Conflict"},
+    )
+    assert to_rpc_error(ContainerNotFound("no such container"), "m").data == {
+        "code": "FileNotFound"
+    }
+    assert to_rpc_error(UsageError("no probe"), "m").data == {"code": "ValidationFailed"}
+
+
+def test_bad_params_are_invalid_params() -> None:
+    err = to_rpc_error(InvalidParams("params.uri: required"), "m")
+    assert (err.code, err.data) == (INVALID_PARAMS, {"code": "ValidationFailed"})
+
+
+def test_unexpected_errors_are_unavailable_and_logged(caplog: pytest.LogCaptureFixture) -> None:
+    err = to_rpc_error(KeyError("boom"), "hotfix/stat")
+    assert err.data == {"code": "Unavailable"}
+    assert "KeyError" in err.message and "boom" in err.message
+    assert any(r.exc_info for r in caplog.records)
+
+
+# --- --tcp --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("127.0.0.1:2087", ("127.0.0.1", 2087)),
+        ("127.0.0.5:1", ("127.0.0.5", 1)),
+        ("localhost:2087", ("localhost", 2087)),
+        ("[::1]:2087", ("::1", 2087)),
+    ],
+)
+def test_parse_tcp_loopback(text: str, expected: tuple[str, int]) -> None:
+    assert parse_tcp(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "fragment"),
+    [
+        ("0.0.0.0:2087", "not a loopback address"),
+        ("192.168.1.5:2087", "not a loopback address"),
+        ("example.com:2087", "not a loopback address"),
+        ("2087", "expected HOST:PORT"),
+        ("127.0.0.1:99999", "expected HOST:PORT"),
+        ("127.0.0.1:x", "expected HOST:PORT"),
+    ],
+)
+def test_parse_tcp_refuses(text: str, fragment: str) -> None:
+    with pytest.raises(UsageError, match=fragment):
+        parse_tcp(text)
+
+
+# --- the watch ----------------------------------------------------------------------------------
+
+
+class FakeFiles:
+    def __init__(self) -> None:
+        self.versions: dict[str, str] = {}
+        self.gate: asyncio.Event | None = None
+
+    async def read_version(self, loc: object) -> str:
+        path = loc.path  # type: ignore[attr-defined]
+        if self.gate is not None:
+            await self.gate.wait()
+        if path not in self.versions:
+            raise FileNotFound(path)
+        return self.versions[path]
+
+
+async def test_watch_notifies_once_per_external_change() -> None:
+    files, notified = FakeFiles(), []
+    watcher = Watcher(files.read_version, notified.append, interval=0)
+    a = parse_uri("hotfix://c/a.py")
+    files.versions["/a.py"] = "v1"
+    watcher.saw(a, "v1")
+    watcher.open("hotfix://c/a.py", a)
+    await watcher.poll_once()
+    assert notified == []
+    files.versions["/a.py"] = "v2"
+    await watcher.poll_once()
+    await watcher.poll_once()
+    assert notified == ["hotfix://c/a.py"]
+    del files.versions["/a.py"]
+    await watcher.poll_once()
+    assert notified == ["hotfix://c/a.py"] * 2  # deleted
+    watcher.saw(a, MISSING)
+    await watcher.poll_once()
+    assert len(notified) == 2
+
+
+async def test_watch_first_poll_sets_the_baseline() -> None:
+    files, notified = FakeFiles(), []
+    watcher = Watcher(files.read_version, notified.append, interval=0)
+    files.versions["/b"] = "v1"
+    watcher.open("hotfix://c/b", parse_uri("hotfix://c/b"))
+    await watcher.poll_once()
+    assert notified == []
+
+
+async def test_watch_ignores_our_own_write_racing_a_poll() -> None:
+    files, notified = FakeFiles(), []
+    watcher = Watcher(files.read_version, notified.append, interval=0)
+    a = parse_uri("hotfix://c/a.py")
+    files.versions["/a.py"] = "v1"
+    watcher.saw(a, "v1")
+    watcher.open("hotfix://c/a.py", a)
+    files.gate = asyncio.Event()
+    poll = asyncio.create_task(watcher.poll_once())
+    await asyncio.sleep(0)
+    watcher.writing(a)  # our write starts while the poll reads...
+    files.versions["/a.py"] = "v2"
+    watcher.saw(a, "v2")  # ...and ends
+    files.gate.set()
+    await poll
+    await watcher.poll_once()
+    assert notified == []
+
+
+async def test_watch_closed_documents_are_not_polled() -> None:
+    files, notified = FakeFiles(), []
+    watcher = Watcher(files.read_version, notified.append, interval=0)
+    a = parse_uri("hotfix://c/a.py")
+    files.versions["/a.py"] = "v1"
+    watcher.saw(a, "v1")
+    watcher.open("hotfix://c/a.py", a)
+    watcher.close("hotfix://c/a.py")
+    files.versions["/a.py"] = "v2"
+    await watcher.poll_once()
+    assert notified == []
+
+
+async def test_watch_notifies_every_spelling_of_the_uri() -> None:
+    files, notified = FakeFiles(), []
+    watcher = Watcher(files.read_version, notified.append, interval=0)
+    files.versions["/a b"] = "v1"
+    for uri in ("hotfix://c/a%20b", "hotfix://c/a b"):
+        watcher.open(uri, parse_uri(uri))
+    await watcher.poll_once()
+    files.versions["/a b"] = "v2"
+    await watcher.poll_once()
+    assert sorted(notified) == ["hotfix://c/a b", "hotfix://c/a%20b"]
