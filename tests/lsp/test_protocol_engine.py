@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import subprocess
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,6 +15,7 @@ from lsprotocol import types
 from pytest_lsp import LanguageClient
 
 from tests.conftest import Running, http_get
+from tests.images.build import BUSYBOX_INDEX
 from tests.lsp.helpers import b64, call, code_of, command, command_error_of, error_of, unb64
 
 pytestmark = pytest.mark.engine
@@ -33,8 +37,8 @@ def uri(container: Running, path: str, scheme: str = "hotfix") -> str:
     return f"{scheme}://{container.name}{path}"
 
 
-def progress_of(client: LanguageClient, kinds: tuple[str, ...] = ("begin",)) -> list[Any]:
-    """The reports of the one progress whose begin title mentions the container."""
+def progress_of(client: LanguageClient) -> list[Any]:
+    """The begin/report/end values of the latest work-done progress the client saw."""
     found = [reports for reports in client.progress_reports.values() if reports]
     assert found, "no $/progress seen"
     return found[-1]
@@ -104,7 +108,15 @@ async def test_the_incident_through_the_protocol(client: LanguageClient, prod: R
     everywhere = (await call(client, "hotfix/changes"))["changes"]
     assert [c["uri"] for c in everywhere] == [uri(prod, APP)]
 
-    # and back: revert, restart, the incident again
+    # the checkpoints as a read-only tree
+    listing = await call(
+        client, "hotfix/readDirectory", uri=uri(prod, "/usr/src", "hotfix-checkpoint")
+    )
+    assert listing == {"entries": [["app", 2]]}
+    top = await call(client, "hotfix/stat", uri=uri(prod, "/usr", "hotfix-checkpoint"))
+    assert (top["type"], top["permissions"]) == (2, 1)
+
+    # and back: revert (the fixed code stays loaded until the next restart)
     reverted = await command(client, "hotfix.revert", container=prod.name, path=APP)
     assert reverted == {"reverted": [APP]}
     probe = await command(client, "hotfix.probe", container=prod.name, timeout=5)
@@ -377,3 +389,58 @@ async def test_did_change_file_after_an_external_edit(
     busybox.sh("echo '<h1>again</h1>' > /www/index.html")
     await asyncio.sleep(1.0)
     assert len(client.changed_files) == 1  # type: ignore[attr-defined]
+
+
+# --- release: harvest, image, report ---------------------------------------------------------------
+
+
+async def test_harvest_commit_image_and_report(
+    client: LanguageClient,
+    busybox: Running,
+    tmp_path: Path,
+    docker_client: Any,
+) -> None:
+    repo = tmp_path / "site"
+    (repo / "www").mkdir(parents=True)
+    (repo / "www" / "index.html").write_bytes(BUSYBOX_INDEX)
+    git = ["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@example.com"]
+    subprocess.run(["git", "init", "-q", "-b", "main", str(repo)], check=True)
+    subprocess.run([*git, "add", "."], check=True)
+    subprocess.run([*git, "commit", "-q", "-m", "site"], check=True)
+
+    index = uri(busybox, "/www/index.html")
+    read = await call(client, "hotfix/readFile", uri=index)
+    fixed = unb64(read["data"]).replace(b"busybox", b"busybox, fixed")
+    await call(
+        client,
+        "hotfix/writeFile",
+        uri=index,
+        data=b64(fixed),
+        baseVersion=read["version"],
+        create=False,
+        overwrite=True,
+    )
+
+    harvested = await command(
+        client, "hotfix.harvest", container=busybox.name, repo=str(repo), message="fix the title"
+    )
+    assert harvested["branch"].startswith("hotfix-") and harvested["commit"]
+    assert [(f["path"], f["repoPath"]) for f in harvested["files"]] == [
+        ("/www/index.html", "www/index.html")
+    ]
+    shown = subprocess.run(
+        [*git, "show", f"{harvested['branch']}:www/index.html"], capture_output=True, check=True
+    )
+    assert shown.stdout == fixed
+
+    tag = f"hotfix-test/lsp-commit:{busybox.name}"
+    try:
+        image = await command(client, "hotfix.commitImage", container=busybox.name, tag=tag)
+        assert image["tag"] == tag and image["imageId"].startswith("sha256:")
+        assert [f["path"] for f in image["files"]] == ["/www/index.html"]
+    finally:
+        with contextlib.suppress(Exception):
+            docker_client.images.remove(tag, force=True)
+
+    report = await command(client, "hotfix.report", container=busybox.name)
+    assert busybox.name in report["markdown"] and "/www/index.html" in report["markdown"]
