@@ -1,5 +1,6 @@
 import type { QuickPickItem } from 'vscode';
 import { activeTextEditor, showQuickPick, showQuickPickWithTypedItem } from '../common/vscodeapi';
+import { containerNames } from '../fs/containerNames';
 import { FILE_TYPE, isDirectoryType, sortEntries } from '../fs/entries';
 import { joinPath, parentPath } from '../fs/uris';
 import type { HotfixServer } from '../server/hotfixServer';
@@ -25,7 +26,10 @@ export function containerPickItems(containers: readonly ContainerInfo[]): Contai
 export async function pickContainer(server: HotfixServer, placeHolder: string): Promise<ContainerInfo | undefined> {
     const items = server
         .request('hotfix/containers', {})
-        .then(({ containers }) => containerPickItems(containers));
+        .then(({ containers }) => {
+            containers.forEach((container) => containerNames.learn(container.name));
+            return containerPickItems(containers);
+        });
     const picked = await showQuickPick(items, { placeHolder, matchOnDescription: true, matchOnDetail: true });
     return picked?.container;
 }

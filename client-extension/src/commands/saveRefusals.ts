@@ -1,7 +1,8 @@
 import { Uri } from 'vscode';
 import { executeCommand, findOpenTextDocument, showWarningMessage } from '../common/vscodeapi';
 import type { HotfixFileSystemProvider, SaveRefusal } from '../fs/hotfixFileSystem';
-import { baseName, formatUri, LIVE_SCHEME, withScheme } from '../fs/uris';
+import { containerNames } from '../fs/containerNames';
+import { baseName, LIVE_SCHEME, withScheme } from '../fs/uris';
 
 const COMPARE = 'Compare';
 const OVERWRITE = 'Overwrite';
@@ -18,16 +19,17 @@ const SAVE_ANYWAY = 'Save anyway';
  */
 export async function offerWayOut(refusal: SaveRefusal, files: HotfixFileSystemProvider): Promise<void> {
     const name = baseName(refusal.uri.path);
-    const key = formatUri(refusal.uri);
     if (refusal.code === 'ValidationFailed') {
         const choice = await showWarningMessage(`${name} was not saved: ${refusal.message}`, {}, SAVE_ANYWAY);
         if (choice === SAVE_ANYWAY) {
-            files.versions.forceNextWrite(key);
+            files.forceNextWrite(refusal.uri);
             await findOpenTextDocument(refusal.uri)?.save();
         }
         return;
     }
-    const message = `${name} changed in ${refusal.uri.authority} after you opened it, so your save was refused. ${refusal.message}`;
+    // VS Code's own "Failed to save" notification already shows the server's message.
+    const container = containerNames.restore(refusal.uri.authority);
+    const message = `${name} changed in ${container} after you opened it, so your save was refused. Compare, or overwrite the container's copy with yours?`;
     let choice = await showWarningMessage(message, {}, COMPARE, OVERWRITE);
     while (choice === COMPARE) {
         const live = Uri.from(withScheme(refusal.uri, LIVE_SCHEME));
@@ -35,7 +37,7 @@ export async function offerWayOut(refusal: SaveRefusal, files: HotfixFileSystemP
         choice = await showWarningMessage(message, {}, COMPARE, OVERWRITE);
     }
     if (choice === OVERWRITE) {
-        files.versions.allowOverwriteOnce(key);
+        files.allowOverwriteOnce(refusal.uri);
         await findOpenTextDocument(refusal.uri)?.save();
     }
 }

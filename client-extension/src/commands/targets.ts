@@ -1,3 +1,4 @@
+import { containerNames } from '../fs/containerNames';
 import { CHECKPOINT_SCHEME, HOTFIX_SCHEME, LIVE_SCHEME, locationOf, type ContainerLocation, type UriParts } from '../fs/uris';
 
 /** A container, and maybe one file in it, that a command acts on. */
@@ -22,7 +23,7 @@ export function targetOf(argument: unknown): Target | undefined {
         return targetOf(node.uri);
     }
     if (isUriParts(argument) && CONTAINER_SCHEMES.includes(argument.scheme) && argument.authority) {
-        const location = locationOf(argument);
+        const location = { ...locationOf(argument), container: containerNames.restore(argument.authority) };
         if (location.path === '/') {
             const { path: _root, ...container } = location;
             return container;

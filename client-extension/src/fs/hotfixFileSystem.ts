@@ -11,7 +11,8 @@ import {
 import type { HotfixServer } from '../server/hotfixServer';
 import { describeServerError } from './errors';
 import { asFileSystemCall, toFileSystemError } from './fileSystemErrors';
-import { formatUri } from './uris';
+import { serverUri } from './containerNames';
+import { ServerUriResolver } from './serverUriResolver';
 import { VersionTracker } from './versionTracker';
 
 /** A save the server refused for a reason the user can override. */
@@ -37,10 +38,12 @@ export class HotfixFileSystemProvider implements FileSystemProvider, Disposable 
     /** After this provider changed a container's files (to refresh change markers). */
     readonly onDidModify = this.modifications.event;
 
-    readonly versions = new VersionTracker();
+    private readonly versions = new VersionTracker();
+    private readonly uris: ServerUriResolver;
     private readonly subscriptions: Disposable[];
 
     constructor(private readonly server: HotfixServer) {
+        this.uris = new ServerUriResolver(server);
         this.subscriptions = [
             this.fileChanges,
             this.refusals,
@@ -62,6 +65,16 @@ export class HotfixFileSystemProvider implements FileSystemProvider, Disposable 
         this.fileChanges.fire([{ type: FileChangeType.Changed, uri }]);
     }
 
+    /** After a Conflict, the user chose to overwrite the container's copy on the next save. */
+    allowOverwriteOnce(uri: Uri): void {
+        this.versions.allowOverwriteOnce(serverUri(uri));
+    }
+
+    /** After ValidationFailed, the user chose "Save anyway" for the next save. */
+    forceNextWrite(uri: Uri): void {
+        this.versions.forceNextWrite(serverUri(uri));
+    }
+
     watch(): Disposable {
         // The server watches the documents the client reports open (didOpen/didClose)
         // and sends hotfix/didChangeFile; there is nothing to start per watch.
@@ -69,8 +82,9 @@ export class HotfixFileSystemProvider implements FileSystemProvider, Disposable 
     }
 
     async stat(uri: Uri): Promise<FileStat> {
-        const stat = await asFileSystemCall(() => this.server.request('hotfix/stat', { uri: formatUri(uri) }));
-        this.versions.noteStat(formatUri(uri), { mtime: stat.mtime, size: stat.size });
+        const key = await this.uris.resolve(uri);
+        const stat = await asFileSystemCall(() => this.server.request('hotfix/stat', { uri: key }));
+        this.versions.noteStat(key, { mtime: stat.mtime, size: stat.size });
         return {
             type: stat.type as FileType,
             size: stat.size,
@@ -81,14 +95,13 @@ export class HotfixFileSystemProvider implements FileSystemProvider, Disposable 
     }
 
     async readDirectory(uri: Uri): Promise<[string, FileType][]> {
-        const result = await asFileSystemCall(() =>
-            this.server.request('hotfix/readDirectory', { uri: formatUri(uri) }),
-        );
+        const key = await this.uris.resolve(uri);
+        const result = await asFileSystemCall(() => this.server.request('hotfix/readDirectory', { uri: key }));
         return result.entries.map(([name, type]) => [name, type as FileType]);
     }
 
     async readFile(uri: Uri): Promise<Uint8Array> {
-        const key = formatUri(uri);
+        const key = await this.uris.resolve(uri);
         const result = await asFileSystemCall(() => this.server.request('hotfix/readFile', { uri: key }));
         this.versions.noteRead(key, result.version);
         return Buffer.from(result.data, 'base64');
@@ -99,7 +112,7 @@ export class HotfixFileSystemProvider implements FileSystemProvider, Disposable 
         content: Uint8Array,
         options: { readonly create: boolean; readonly overwrite: boolean },
     ): Promise<void> {
-        const key = formatUri(uri);
+        const key = await this.uris.resolve(uri);
         const guard = this.versions.takeWriteGuard(key);
         try {
             const result = await this.server.request('hotfix/writeFile', {
@@ -125,28 +138,25 @@ export class HotfixFileSystemProvider implements FileSystemProvider, Disposable 
     }
 
     async createDirectory(uri: Uri): Promise<void> {
-        await asFileSystemCall(() => this.server.request('hotfix/createDirectory', { uri: formatUri(uri) }));
+        const key = await this.uris.resolve(uri);
+        await asFileSystemCall(() => this.server.request('hotfix/createDirectory', { uri: key }));
         this.modifications.fire(uri);
     }
 
     async delete(uri: Uri, options: { readonly recursive: boolean }): Promise<void> {
-        await asFileSystemCall(() =>
-            this.server.request('hotfix/delete', { uri: formatUri(uri), recursive: options.recursive }),
-        );
-        this.versions.forget(formatUri(uri));
+        const key = await this.uris.resolve(uri);
+        await asFileSystemCall(() => this.server.request('hotfix/delete', { uri: key, recursive: options.recursive }));
+        this.versions.forget(key);
         this.modifications.fire(uri);
     }
 
     async rename(oldUri: Uri, newUri: Uri, options: { readonly overwrite: boolean }): Promise<void> {
+        const [oldKey, newKey] = [await this.uris.resolve(oldUri), await this.uris.resolve(newUri)];
         await asFileSystemCall(() =>
-            this.server.request('hotfix/rename', {
-                oldUri: formatUri(oldUri),
-                newUri: formatUri(newUri),
-                overwrite: options.overwrite,
-            }),
+            this.server.request('hotfix/rename', { oldUri: oldKey, newUri: newKey, overwrite: options.overwrite }),
         );
-        this.versions.forget(formatUri(oldUri));
-        this.versions.forget(formatUri(newUri));
+        this.versions.forget(oldKey);
+        this.versions.forget(newKey);
         this.modifications.fire(oldUri);
         this.modifications.fire(newUri);
     }

@@ -10,21 +10,31 @@ import {
 } from 'vscode';
 import type { HotfixServer } from '../server/hotfixServer';
 import { asFileSystemCall } from './fileSystemErrors';
+import { ServerUriResolver } from './serverUriResolver';
+import type { UriParts } from './uris';
 
 /**
  * A read-only view forwarded to the server: checkpoints
  * (`hotfix-checkpoint://…`), and the container's current copy of a file
  * (`hotfix-live://…`, the left side of "Compare" after a refused save).
- * `toServerUri` says which server URI a URI of this scheme stands for.
+ * `toServerParts` says which server URI a URI of this scheme stands for.
  */
 export class ReadonlyContainerFileSystem implements FileSystemProvider, Disposable {
     private readonly fileChanges = new EventEmitter<FileChangeEvent[]>();
     readonly onDidChangeFile = this.fileChanges.event;
 
+    private readonly uris: ServerUriResolver;
+
     constructor(
         private readonly server: HotfixServer,
-        private readonly toServerUri: (uri: Uri) => string,
-    ) {}
+        private readonly toServerParts: (uri: Uri) => UriParts,
+    ) {
+        this.uris = new ServerUriResolver(server);
+    }
+
+    private serverUri(uri: Uri): Promise<string> {
+        return this.uris.resolve(this.toServerParts(uri));
+    }
 
     dispose(): void {
         this.fileChanges.dispose();
@@ -35,21 +45,20 @@ export class ReadonlyContainerFileSystem implements FileSystemProvider, Disposab
     }
 
     async stat(uri: Uri): Promise<FileStat> {
-        const stat = await asFileSystemCall(() => this.server.request('hotfix/stat', { uri: this.toServerUri(uri) }));
+        const target = await this.serverUri(uri);
+        const stat = await asFileSystemCall(() => this.server.request('hotfix/stat', { uri: target }));
         return { type: stat.type as FileType, size: stat.size, mtime: stat.mtime, ctime: stat.ctime };
     }
 
     async readDirectory(uri: Uri): Promise<[string, FileType][]> {
-        const result = await asFileSystemCall(() =>
-            this.server.request('hotfix/readDirectory', { uri: this.toServerUri(uri) }),
-        );
+        const target = await this.serverUri(uri);
+        const result = await asFileSystemCall(() => this.server.request('hotfix/readDirectory', { uri: target }));
         return result.entries.map(([name, type]) => [name, type as FileType]);
     }
 
     async readFile(uri: Uri): Promise<Uint8Array> {
-        const result = await asFileSystemCall(() =>
-            this.server.request('hotfix/readFile', { uri: this.toServerUri(uri) }),
-        );
+        const target = await this.serverUri(uri);
+        const result = await asFileSystemCall(() => this.server.request('hotfix/readFile', { uri: target }));
         return Buffer.from(result.data, 'base64');
     }
 

@@ -9,7 +9,8 @@ import {
     WorkDoneProgress,
 } from 'vscode-languageclient/node';
 import { readSettings, type HotfixSettings } from '../common/settings';
-import { CHECKPOINT_SCHEME, formatUri, HOTFIX_SCHEME } from '../fs/uris';
+import { serverUri } from '../fs/containerNames';
+import { CHECKPOINT_SCHEME, HOTFIX_SCHEME } from '../fs/uris';
 import type { CommandOptions, HotfixServer } from './hotfixServer';
 import {
     type Commands,
@@ -136,7 +137,7 @@ export class HotfixLanguageClient implements HotfixServer, Disposable {
             uriConverters: {
                 // Keep container names' case: Uri.toString() lower-cases the authority.
                 code2Protocol: (uri) =>
-                    uri.scheme === HOTFIX_SCHEME || uri.scheme === CHECKPOINT_SCHEME ? formatUri(uri) : uri.toString(),
+                    uri.scheme === HOTFIX_SCHEME || uri.scheme === CHECKPOINT_SCHEME ? serverUri(uri) : uri.toString(),
                 protocol2Code: (value) => Uri.parse(value, true),
             },
         };

@@ -1,5 +1,5 @@
 import { type Disposable, EventEmitter, type LogOutputChannel, Uri } from 'vscode';
-import { formatUri } from '../fs/uris';
+import { containerNames, serverUri } from '../fs/containerNames';
 import type { HotfixServer } from '../server/hotfixServer';
 import type { ChangeStatus } from '../server/protocol';
 
@@ -50,17 +50,22 @@ export class ChangeTracker implements Disposable {
             return;
         }
         const previous = [...this.byKey.values()].map((change) => change.uri);
-        this.byKey = new Map(changes.map((change) => [formatUri(change.uri), change]));
+        changes.forEach((change) => containerNames.learnFromAuthority(change.uri.authority));
+        this.byKey = new Map(changes.map((change) => [serverUri(change.uri), change]));
         this.changed.fire([...previous, ...changes.map((change) => change.uri)]);
     }
 
     statusOf(uri: Uri): ChangeStatus | undefined {
-        return this.byKey.get(formatUri(uri))?.status;
+        return this.byKey.get(serverUri(uri))?.status;
     }
 
     /** Changes of one container (by the name or ID its URIs use), or of all. */
     list(container?: string): Change[] {
         const all = [...this.byKey.values()];
-        return container === undefined ? all : all.filter((change) => change.uri.authority === container);
+        if (container === undefined) {
+            return all;
+        }
+        const name = containerNames.restore(container);
+        return all.filter((change) => containerNames.restore(change.uri.authority) === name);
     }
 }

@@ -12,7 +12,8 @@ import {
 } from 'vscode';
 import { sortEntries } from '../fs/entries';
 import { describeServerError } from '../fs/errors';
-import { formatUri, joinPath, toUriParts } from '../fs/uris';
+import { containerNames, serverUri } from '../fs/containerNames';
+import { joinPath, toUriParts } from '../fs/uris';
 import type { HotfixServer } from '../server/hotfixServer';
 import type { ContainerInfo } from '../server/protocol';
 import {
@@ -91,6 +92,7 @@ export class ContainersTreeProvider implements TreeDataProvider<ContainersNode>,
 
     private async rootNodes(): Promise<ContainersNode[]> {
         const { containers } = await this.server.request('hotfix/containers', {});
+        containers.forEach((container) => containerNames.learn(container.name));
         const { groups, standalone } = groupContainers(containers);
         return [
             ...groups.map((group): ContainersNode => ({ kind: 'group', group })),
@@ -100,7 +102,7 @@ export class ContainersTreeProvider implements TreeDataProvider<ContainersNode>,
 
     private async directoryNodes(directory: Uri): Promise<ContainersNode[]> {
         const { entries } = await this.server.request('hotfix/readDirectory', {
-            uri: formatUri(directory),
+            uri: serverUri(directory),
         });
         return sortEntries(entries).map(
             ([name, type]): ContainersNode => ({

@@ -1,4 +1,5 @@
 import { type Disposable, StatusBarAlignment, type StatusBarItem, window } from 'vscode';
+import { containerNames } from '../fs/containerNames';
 import { CHECKPOINT_SCHEME, HOTFIX_SCHEME } from '../fs/uris';
 import type { HealthResult } from '../server/protocol';
 import type { ChangeTracker } from './changeTracker';
@@ -67,10 +68,11 @@ export class HotfixStatusBar implements Disposable {
             this.item.hide();
             return;
         }
+        const container = containerNames.restore(uri.authority);
         const state: StatusBarState = {
-            container: uri.authority,
-            changedFiles: this.changes.list(uri.authority).length,
-            lastProbe: this.probes.last(uri.authority),
+            container,
+            changedFiles: this.changes.list(container).length,
+            lastProbe: this.probes.last(container),
         };
         this.item.text = statusBarText(state);
         this.item.tooltip = statusBarTooltip(state);

@@ -50,12 +50,12 @@ describe('save refused by the server', () => {
         const save = vi.fn(async () => true);
         mocked.findOpenTextDocument.mockReturnValue({ save } as any);
         mocked.showWarningMessage.mockResolvedValueOnce('Overwrite');
-        const allow = vi.spyOn(services.files.versions, 'allowOverwriteOnce');
+        const allow = vi.spyOn(services.files, 'allowOverwriteOnce');
 
         await offerWayOut({ uri: FILE, code: 'Conflict', message: 'changed' }, services.files);
 
         expect(mocked.showWarningMessage.mock.calls[0].slice(2)).toEqual(['Compare', 'Overwrite']);
-        expect(allow).toHaveBeenCalledWith('hotfix://web/usr/src/app/app.py');
+        expect(allow).toHaveBeenCalledWith(FILE);
         expect(save).toHaveBeenCalledOnce();
     });
 
@@ -77,11 +77,11 @@ describe('save refused by the server', () => {
         const save = vi.fn(async () => true);
         mocked.findOpenTextDocument.mockReturnValue({ save } as any);
         mocked.showWarningMessage.mockResolvedValueOnce('Save anyway');
-        const force = vi.spyOn(services.files.versions, 'forceNextWrite');
+        const force = vi.spyOn(services.files, 'forceNextWrite');
 
         await offerWayOut({ uri: FILE, code: 'ValidationFailed', message: 'SyntaxError' }, services.files);
 
-        expect(force).toHaveBeenCalledWith('hotfix://web/usr/src/app/app.py');
+        expect(force).toHaveBeenCalledWith(FILE);
         expect(save).toHaveBeenCalledOnce();
     });
 });

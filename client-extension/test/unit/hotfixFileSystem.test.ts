@@ -1,5 +1,6 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { HotfixFileSystemProvider, type SaveRefusal } from '../../src/fs/hotfixFileSystem';
+import { containerNames } from '../../src/fs/containerNames';
 import { FakeServer } from '../fakes/server';
 import { FileChangeType, FileSystemError, Uri } from '../fakes/vscode';
 
@@ -14,6 +15,7 @@ describe('HotfixFileSystemProvider', () => {
     let fileEvents: { type: number; uri: { path: string } }[];
 
     beforeEach(() => {
+        containerNames.clear();
         server = new FakeServer()
             .on('hotfix/stat', () => ({ type: 1, size: 5, mtime: 1700000000123, ctime: 1700000000000 }))
             .on('hotfix/readFile', () => ({ data: base64('hello'), version: 'sha-1' }))
@@ -80,7 +82,7 @@ describe('HotfixFileSystemProvider', () => {
 
     it('after "Overwrite" the next write goes without baseVersion', async () => {
         await openInEditor();
-        provider.versions.allowOverwriteOnce(WIRE);
+        provider.allowOverwriteOnce(FILE);
         await provider.writeFile(FILE, Buffer.from('mine'), { create: false, overwrite: true });
         expect(server.callsOf('hotfix/writeFile')[0]).not.toHaveProperty('baseVersion');
     });
@@ -95,7 +97,7 @@ describe('HotfixFileSystemProvider', () => {
         expect(fileEvents).toEqual([]);
 
         server.on('hotfix/writeFile', () => ({ version: 'sha-3', checkpointed: false }));
-        provider.versions.forceNextWrite(WIRE);
+        provider.forceNextWrite(FILE);
         await provider.writeFile(FILE, Buffer.from('def ('), { create: false, overwrite: true });
         expect(server.callsOf('hotfix/writeFile')[1]).toMatchObject({ force: true, baseVersion: 'sha-1' });
     });
@@ -123,6 +125,20 @@ describe('HotfixFileSystemProvider', () => {
             { uri: 'hotfix://MyApp/srv', recursive: true },
             { oldUri: WIRE, newUri: 'hotfix://MyApp/tmp/x', overwrite: false },
         ]);
+    });
+
+    it('restores a container name VS Code lower-cased, asking the server for its names once', async () => {
+        server.on('hotfix/containers', () => ({
+            containers: [{ id: 'f00', name: 'SmokeWeb', image: 'i', state: 'running', health: null, service: null, ports: [] }],
+        }));
+        const lowered = Uri.parse('hotfix://smokeweb/srv/conf.json') as any;
+        await provider.stat(lowered);
+        await provider.stat(lowered);
+        expect(server.callsOf('hotfix/stat')).toEqual([
+            { uri: 'hotfix://SmokeWeb/srv/conf.json' },
+            { uri: 'hotfix://SmokeWeb/srv/conf.json' },
+        ]);
+        expect(server.callsOf('hotfix/containers')).toHaveLength(1);
     });
 
     it('reports an unreachable server as Unavailable', async () => {
