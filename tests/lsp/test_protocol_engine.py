@@ -332,6 +332,12 @@ async def test_restart_progress_and_cancellation(client: LanguageClient, busybox
     ):
         assert time.monotonic() < deadline, client.progress_reports
         await asyncio.sleep(0.05)
+    # the restart waits in a worker thread: other requests are answered meanwhile
+    asked = time.monotonic()
+    assert (await call(client, "hotfix/stat", uri=uri(busybox, "/www")))["type"] == 2
+    assert time.monotonic() - asked < 2
+    assert not task.done()
+
     started = time.monotonic()
     client.protocol.notify(types.CANCEL_REQUEST, types.CancelParams(id="restart-1"))
     with pytest.raises(Exception) as info:
