@@ -1,0 +1,147 @@
+"""localfs: a container's files through its root directory, symlinks resolved inside it.
+
+A temporary tree stands in for ``/proc/<pid>/root``. Names that exist only in the fake
+root (``hotfix-unit-…``) make a wrong resolution to the host's ``/etc`` fail, never touch it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import uuid
+from pathlib import Path
+
+import pytest
+
+from hotfix import localfs
+
+MARK = f"hotfix-unit-{uuid.uuid4().hex[:8]}"
+
+
+@pytest.fixture
+def root(tmp_path: Path) -> Path:
+    r = tmp_path / "root"
+    (r / "etc").mkdir(parents=True)
+    (r / "etc" / MARK).write_text("fake root's file\n")
+    (r / "etc" / "hosts").write_text("127.0.0.1 fake\n")
+    (r / "srv" / "app").mkdir(parents=True)
+    (r / "srv" / "app" / "app.py").write_text("print(1)\n")
+    os.chmod(r / "srv" / "app" / "app.py", 0o640)
+    (r / "file.txt").write_text("x")
+    os.symlink("/etc", r / "etc_link")  # absolute: must mean the fake root's /etc
+    os.symlink("/", r / "x")
+    os.symlink("srv/app", r / "app")  # relative
+    os.symlink("../../..", r / "srv" / "up")  # relative, climbing past the root
+    os.symlink("../../../../../../etc", r / "srv" / "app" / "deep_etc")
+    os.symlink("/usr", r / "host_only")  # exists on the host, not in the fake root
+    os.symlink("/file.txt", r / "file_link")
+    os.symlink("loop2", r / "loop1")
+    os.symlink("loop1", r / "loop2")
+    os.symlink("self", r / "self")
+    return r
+
+
+def names(root: Path, path: str) -> list[str]:
+    return [e.name for e in localfs.list_dir(str(root), path)]
+
+
+def test_absolute_symlink_resolves_inside_the_root(root: Path) -> None:
+    assert names(root, "/etc_link") == sorted(["hosts", MARK])
+    assert names(root, "/etc") == sorted(["hosts", MARK])
+
+
+def test_link_to_slash_stays_in_the_root(root: Path) -> None:
+    top = names(root, "/x")
+    assert MARK not in top and "etc_link" in top
+    assert names(root, "/x/etc") == sorted(["hosts", MARK])
+    assert names(root, "/x/x/x/srv/app") == ["app.py", "deep_etc"]
+
+
+def test_relative_symlinks(root: Path) -> None:
+    assert names(root, "/app") == ["app.py", "deep_etc"]
+
+
+def test_dotdot_cannot_climb_out(root: Path) -> None:
+    top = sorted(p.name for p in root.iterdir())
+    assert names(root, "/../../..") == top
+    assert names(root, "/srv/up") == top  # a link of ../../.. from /srv
+    assert names(root, "/srv/up/etc") == sorted(["hosts", MARK])
+    assert names(root, "/srv/app/deep_etc") == sorted(["hosts", MARK])
+
+
+def test_absolute_link_to_a_host_only_path_is_missing(root: Path) -> None:
+    assert Path("/usr").is_dir()  # on the host it exists
+    with pytest.raises(FileNotFoundError):
+        localfs.list_dir(str(root), "/host_only")
+
+
+@pytest.mark.parametrize("path", ["/loop1", "/self", "/loop1/etc"])
+def test_symlink_loops_error(root: Path, path: str) -> None:
+    with pytest.raises(OSError, match="too many levels of symbolic links"):
+        localfs.open_dir(str(root), path)
+
+
+def test_not_a_directory(root: Path) -> None:
+    with pytest.raises(localfs.NotADirectory):
+        localfs.list_dir(str(root), "/file.txt")
+    with pytest.raises(localfs.NotADirectory):
+        localfs.list_dir(str(root), "/file_link")
+    with pytest.raises(localfs.NotADirectory):
+        localfs.list_dir(str(root), "/file.txt/sub")
+
+
+def test_missing_directory(root: Path) -> None:
+    with pytest.raises(FileNotFoundError):
+        localfs.list_dir(str(root), "/nope")
+    with pytest.raises(FileNotFoundError):
+        localfs.list_dir(str(root), "/etc_link/nope")
+
+
+def test_open_dir_returns_the_directory_inside_the_root(root: Path) -> None:
+    fd = localfs.open_dir(str(root), "/x/etc_link")
+    try:
+        assert os.path.samestat(os.fstat(fd), os.stat(root / "etc"))
+    finally:
+        os.close(fd)
+
+
+def test_root_may_itself_be_a_symlink(root: Path, tmp_path: Path) -> None:
+    os.symlink(root, tmp_path / "proc_root")  # like /proc/<pid>/root
+    assert names(tmp_path / "proc_root", "/etc_link") == sorted(["hosts", MARK])
+
+
+def test_no_descriptor_leaks(root: Path) -> None:
+    before = len(os.listdir("/proc/self/fd"))
+    for path in ["/x/x/srv/app", "/srv/up/etc", "/loop1", "/nope", "/file.txt/x"]:
+        with contextlib.suppress(OSError):
+            localfs.list_dir(str(root), path)
+    assert len(os.listdir("/proc/self/fd")) == before
+
+
+def test_list_dir_entries(root: Path) -> None:
+    entries = {e.name: e.stat for e in localfs.list_dir(str(root), "/")}
+    assert entries["etc"].kind == "dir" and entries["etc"].path == "/etc"
+    assert entries["etc_link"].kind == "symlink"
+    assert entries["etc_link"].link_target == "/etc"
+    assert entries["app"].link_target == "srv/app"
+    assert entries["file.txt"].kind == "file" and entries["file.txt"].size == 1
+    assert entries["file.txt"].uid == os.getuid()
+    app = localfs.list_dir(str(root), "/app")[0]
+    assert (app.name, app.stat.path, app.stat.mode) == ("app.py", "/app/app.py", 0o640)
+
+
+def test_unlink_through_an_absolute_link_stays_in_the_root(root: Path) -> None:
+    localfs.unlink(str(root), f"/etc_link/{MARK}")
+    assert not (root / "etc" / MARK).exists()
+    assert (root / "etc" / "hosts").exists()
+
+
+def test_unlink_removes_the_link_not_its_target(root: Path) -> None:
+    localfs.unlink(str(root), "/file_link")
+    assert not (root / "file_link").is_symlink()
+    assert (root / "file.txt").read_text() == "x"
+
+
+def test_unlink_missing(root: Path) -> None:
+    with pytest.raises(FileNotFoundError):
+        localfs.unlink(str(root), "/etc/never-there")
