@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from lsprotocol import types
+from pygls.exceptions import JsonRpcException
 from pytest_lsp import LanguageClient
 
 from tests.conftest import Running, http_get
@@ -353,6 +354,31 @@ async def test_restart_progress_and_cancellation(client: LanguageClient, busybox
     assert time.monotonic() - started < 5
     # still serving
     assert (await call(client, "hotfix/stat", uri=uri(busybox, "/www")))["type"] == 2
+
+
+async def test_probe_stops_when_its_progress_is_cancelled(
+    client: LanguageClient, busybox: Running
+) -> None:
+    """window/workDoneProgress/cancel (the editor's Cancel button) stops the wait too."""
+    task = asyncio.ensure_future(
+        command(
+            client, "hotfix.probe", container=busybox.name, probe="tcp:127.0.0.1:9", timeout=120
+        )
+    )
+    deadline = time.monotonic() + 30
+    while not client.progress_reports or len(next(iter(client.progress_reports.values()))) < 2:
+        assert time.monotonic() < deadline and not task.done()
+        await asyncio.sleep(0.05)
+    (token,) = client.progress_reports
+    started = time.monotonic()
+    client.window_work_done_progress_cancel(types.WorkDoneProgressCancelParams(token=token))
+    with pytest.raises(JsonRpcException) as info:
+        await asyncio.wait_for(task, 10)
+    err = info.value
+    assert code_of(err) == "Unavailable" and "cancelled" in err.message
+    assert time.monotonic() - started < 5
+    end = client.progress_reports[token][-1]
+    assert type(end).__name__ == "WorkDoneProgressEnd" and end.message == "cancelled"
 
 
 async def test_did_change_file_after_an_external_edit(
