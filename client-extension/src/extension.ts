@@ -1,9 +1,9 @@
 import { type ExtensionContext, window, workspace } from 'vscode';
 import { registerHotfixCommands } from './commands/register';
-import { offerWayOut } from './commands/saveRefusals';
+import { offerWayOut, SaveReasons } from './commands/saveRefusals';
 import { COMMAND, type Services } from './commands/services';
 import { readSettings, SERVER_SETTINGS } from './common/settings';
-import { executeCommand, registerCommand, showErrorMessage } from './common/vscodeapi';
+import { executeCommand, onWillSaveTextDocument, registerCommand, showErrorMessage } from './common/vscodeapi';
 import { HotfixFileSystemProvider } from './fs/hotfixFileSystem';
 import { ReadonlyContainerFileSystem } from './fs/readonlyFileSystem';
 import { CHECKPOINT_SCHEME, HOTFIX_SCHEME, LIVE_SCHEME, withScheme } from './fs/uris';
@@ -27,6 +27,7 @@ export async function activate(context: ExtensionContext): Promise<void> {
     const probes = new ProbeHistory();
     const containers = new ContainersTreeProvider(server);
     const services: Services = { server, files, changes, probes, settings: readSettings };
+    const saveReasons = new SaveReasons();
 
     context.subscriptions.push(
         log,
@@ -52,7 +53,12 @@ export async function activate(context: ExtensionContext): Promise<void> {
         registerCommand(COMMAND.restartServer, () => restartServer(server, containers, changes)),
         registerCommand(COMMAND.showLog, () => log.show()),
         files.onDidModify(() => changes.scheduleRefresh()),
-        files.onDidRefuseSave((refusal) => void offerWayOut(refusal, files)),
+        onWillSaveTextDocument((event) => {
+            if (event.document.uri.scheme === HOTFIX_SCHEME) {
+                saveReasons.note(event.document.uri, event.reason);
+            }
+        }),
+        files.onDidRefuseSave((refusal) => void offerWayOut(refusal, files, saveReasons)),
         server.onDidChangeFile(() => changes.scheduleRefresh()),
         workspace.onDidChangeConfiguration((event) => {
             if (SERVER_SETTINGS.some((setting) => event.affectsConfiguration(setting))) {

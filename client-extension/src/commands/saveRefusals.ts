@@ -1,12 +1,30 @@
-import { Uri } from 'vscode';
+import { TextDocumentSaveReason, Uri } from 'vscode';
 import { executeCommand, findOpenTextDocument, showWarningMessage } from '../common/vscodeapi';
 import type { HotfixFileSystemProvider, SaveRefusal } from '../fs/hotfixFileSystem';
-import { containerNames } from '../fs/containerNames';
+import { containerNames, serverUri } from '../fs/containerNames';
 import { baseName, LIVE_SCHEME, withScheme } from '../fs/uris';
 
 const COMPARE = 'Compare';
 const OVERWRITE = 'Overwrite';
 const SAVE_ANYWAY = 'Save anyway';
+
+/**
+ * Why each container document was last saved. Auto save (the default in
+ * code-server and VS Code for the Web) saves half-typed code; a validation
+ * refusal of such a save is no reason to interrupt the user.
+ */
+export class SaveReasons {
+    private readonly reasons = new Map<string, TextDocumentSaveReason>();
+
+    note(uri: Uri, reason: TextDocumentSaveReason): void {
+        this.reasons.set(serverUri(uri), reason);
+    }
+
+    /** Unknown counts as manual: better one prompt too many than a silent refusal. */
+    wasManual(uri: Uri): boolean {
+        return (this.reasons.get(serverUri(uri)) ?? TextDocumentSaveReason.Manual) === TextDocumentSaveReason.Manual;
+    }
+}
 
 /**
  * The way out of a save the server refused. VS Code has already shown its
@@ -15,11 +33,19 @@ const SAVE_ANYWAY = 'Save anyway';
  *   not see, e.g. same size, or between its check and the write): Compare /
  *   Overwrite, like VS Code's "file changed on disk" flow.
  * - ValidationFailed (e.g. a syntax error in a Python file): Save anyway,
- *   which re-sends the write with `force: true`.
+ *   which re-sends the write with `force: true`. Not offered for auto saves:
+ *   the diagnostics already show the problem and the editor stays dirty.
  */
-export async function offerWayOut(refusal: SaveRefusal, files: HotfixFileSystemProvider): Promise<void> {
+export async function offerWayOut(
+    refusal: SaveRefusal,
+    files: HotfixFileSystemProvider,
+    reasons: SaveReasons,
+): Promise<void> {
     const name = baseName(refusal.uri.path);
     if (refusal.code === 'ValidationFailed') {
+        if (!reasons.wasManual(refusal.uri)) {
+            return;
+        }
         const choice = await showWarningMessage(`${name} was not saved: ${refusal.message}`, {}, SAVE_ANYWAY);
         if (choice === SAVE_ANYWAY) {
             files.forceNextWrite(refusal.uri);
@@ -33,7 +59,7 @@ export async function offerWayOut(refusal: SaveRefusal, files: HotfixFileSystemP
     let choice = await showWarningMessage(message, {}, COMPARE, OVERWRITE);
     while (choice === COMPARE) {
         const live = Uri.from(withScheme(refusal.uri, LIVE_SCHEME));
-        await executeCommand('vscode.diff', live, refusal.uri, `${name} (in ${refusal.uri.authority}) ↔ yours`);
+        await executeCommand('vscode.diff', live, refusal.uri, `${name} (in ${container}) ↔ yours`);
         choice = await showWarningMessage(message, {}, COMPARE, OVERWRITE);
     }
     if (choice === OVERWRITE) {

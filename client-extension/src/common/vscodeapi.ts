@@ -15,6 +15,7 @@ import {
     type TextDocument,
     type TextDocumentShowOptions,
     type TextEditor,
+    type TextDocumentWillSaveEvent,
     type Uri,
     type WorkspaceConfiguration,
     type WorkspaceFolder,
@@ -34,6 +35,10 @@ export function executeCommand<T = unknown>(command: string, ...rest: unknown[])
 
 export function getConfiguration(section?: string, scope?: ConfigurationScope): WorkspaceConfiguration {
     return workspace.getConfiguration(section, scope);
+}
+
+export function onWillSaveTextDocument(listener: (event: TextDocumentWillSaveEvent) => unknown): Disposable {
+    return workspace.onWillSaveTextDocument(listener);
 }
 
 export function getWorkspaceFolders(): readonly WorkspaceFolder[] {

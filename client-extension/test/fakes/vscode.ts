@@ -135,6 +135,12 @@ export enum ProgressLocation {
     Notification = 15,
 }
 
+export enum TextDocumentSaveReason {
+    Manual = 1,
+    AfterDelay = 2,
+    FocusOut = 3,
+}
+
 export enum StatusBarAlignment {
     Left = 1,
     Right = 2,

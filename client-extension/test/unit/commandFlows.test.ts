@@ -18,12 +18,12 @@ vi.mock('../../src/common/vscodeapi', () => ({
 
 import * as ui from '../../src/common/vscodeapi';
 import { probe, restartAndProbe } from '../../src/commands/healthCommands';
-import { offerWayOut } from '../../src/commands/saveRefusals';
+import { offerWayOut, SaveReasons } from '../../src/commands/saveRefusals';
 import type { Services } from '../../src/commands/services';
 import { HotfixFileSystemProvider } from '../../src/fs/hotfixFileSystem';
 import { ProbeHistory } from '../../src/views/probeHistory';
 import { FakeServer } from '../fakes/server';
-import { Uri } from '../fakes/vscode';
+import { TextDocumentSaveReason, Uri } from '../fakes/vscode';
 
 const mocked = vi.mocked(ui);
 const FILE = Uri.parse('hotfix://web/usr/src/app/app.py') as any;
@@ -52,7 +52,7 @@ describe('save refused by the server', () => {
         mocked.showWarningMessage.mockResolvedValueOnce('Overwrite');
         const allow = vi.spyOn(services.files, 'allowOverwriteOnce');
 
-        await offerWayOut({ uri: FILE, code: 'Conflict', message: 'changed' }, services.files);
+        await offerWayOut({ uri: FILE, code: 'Conflict', message: 'changed' }, services.files, new SaveReasons());
 
         expect(mocked.showWarningMessage.mock.calls[0].slice(2)).toEqual(['Compare', 'Overwrite']);
         expect(allow).toHaveBeenCalledWith(FILE);
@@ -63,7 +63,7 @@ describe('save refused by the server', () => {
         const services = servicesFor(new FakeServer());
         mocked.showWarningMessage.mockResolvedValueOnce('Compare').mockResolvedValueOnce(undefined);
 
-        await offerWayOut({ uri: FILE, code: 'Conflict', message: 'changed' }, services.files);
+        await offerWayOut({ uri: FILE, code: 'Conflict', message: 'changed' }, services.files, new SaveReasons());
 
         const [command, left, right] = mocked.executeCommand.mock.calls[0] as [string, any, any];
         expect(command).toBe('vscode.diff');
@@ -79,10 +79,30 @@ describe('save refused by the server', () => {
         mocked.showWarningMessage.mockResolvedValueOnce('Save anyway');
         const force = vi.spyOn(services.files, 'forceNextWrite');
 
-        await offerWayOut({ uri: FILE, code: 'ValidationFailed', message: 'SyntaxError' }, services.files);
+        await offerWayOut({ uri: FILE, code: 'ValidationFailed', message: 'SyntaxError' }, services.files, new SaveReasons());
 
         expect(force).toHaveBeenCalledWith(FILE);
         expect(save).toHaveBeenCalledOnce();
+    });
+
+    it('ValidationFailed of an auto save: no prompt (the diagnostics show it)', async () => {
+        const services = servicesFor(new FakeServer());
+        const reasons = new SaveReasons();
+        reasons.note(FILE, TextDocumentSaveReason.AfterDelay as any);
+
+        await offerWayOut({ uri: FILE, code: 'ValidationFailed', message: 'SyntaxError' }, services.files, reasons);
+
+        expect(mocked.showWarningMessage).not.toHaveBeenCalled();
+    });
+
+    it('Conflict of an auto save still asks', async () => {
+        const services = servicesFor(new FakeServer());
+        const reasons = new SaveReasons();
+        reasons.note(FILE, TextDocumentSaveReason.AfterDelay as any);
+
+        await offerWayOut({ uri: FILE, code: 'Conflict', message: 'changed' }, services.files, reasons);
+
+        expect(mocked.showWarningMessage).toHaveBeenCalledOnce();
     });
 });
 
