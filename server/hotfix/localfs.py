@@ -1,7 +1,8 @@
 """Fast local access to a running container's files through ``/proc/<pid>/root``.
 
-Only used when the Engine runs on this host and we are root; the archive API
-remains the path that always works. The catch with ``/proc/<pid>/root`` is that
+Only used when the Engine runs on this host, we are root, the container runs and
+its user namespace is the host's; the archive API remains the path that always
+works (remote engines, stopped containers) and both give the same results. The catch with ``/proc/<pid>/root`` is that
 the kernel resolves an *absolute* symlink inside it against our root, not the
 container's — a link to ``/etc`` would land on the host's ``/etc``. So paths are
 walked one component at a time with ``O_NOFOLLOW`` directory descriptors, and
@@ -10,11 +11,13 @@ symlinks are resolved by hand against the container's root.
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import os
 import stat
 from collections import deque
 
-from hotfix.model import DirEntry, FileKind, FileStat
+from hotfix.model import DirEntry, FileContent, FileKind, FileStat
 from hotfix.paths import join, normalize, split
 
 MAX_SYMLINK_HOPS = 40
@@ -74,6 +77,90 @@ def list_dir(root: str, path: str) -> list[DirEntry]:
         return sorted(entries, key=lambda e: e.name)
     finally:
         os.close(fd)
+
+
+def lstat(root: str, path: str) -> FileStat:
+    """lstat of ``path``; a symlink's target is made absolute like the Engine reports it."""
+    parent, name = split(path)
+    fd = open_dir(root, parent)
+    try:
+        st = os.stat(name, dir_fd=fd, follow_symlinks=False)
+        target = os.readlink(name, dir_fd=fd) if _kind(st.st_mode) == "symlink" else None
+    finally:
+        os.close(fd)
+    if target is not None:
+        target = normalize(join(parent, target))
+    return _file_stat(path, st, target)
+
+
+def read(root: str, path: str) -> FileContent | None:
+    """A regular file's content and stat; None when ``path`` is not a regular file."""
+    parent, name = split(path)
+    fd = open_dir(root, parent)
+    try:
+        try:
+            file_fd = os.open(
+                name, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK, dir_fd=fd
+            )
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                return None  # a symlink: the caller follows it
+            raise
+        with os.fdopen(file_fd, "rb") as fh:
+            st = os.fstat(fh.fileno())
+            if not stat.S_ISREG(st.st_mode):
+                return None  # FIFOs, devices: O_NONBLOCK kept the open from hanging
+            data = fh.read()
+        return FileContent(data, _file_stat(path, st, None))
+    finally:
+        os.close(fd)
+
+
+def write(root: str, path: str, data: bytes, *, uid: int, gid: int, mode: int) -> float:
+    """Replace a file atomically: temp file + fsync + rename, owner and mode set first.
+
+    Renaming over a single-file bind mount fails (EBUSY); then the file is rewritten in
+    place, which is what the archive API does too. Returns the new mtime.
+    """
+    parent, name = split(path)
+    fd = open_dir(root, parent)
+    tmp = f".{name}.hotfix-{os.getpid()}.tmp"
+    try:
+        _write_new(fd, tmp, data, uid, gid, mode)
+        try:
+            os.rename(tmp, name, src_dir_fd=fd, dst_dir_fd=fd)
+        except OSError as exc:
+            os.unlink(tmp, dir_fd=fd)
+            if exc.errno not in (errno.EBUSY, errno.EXDEV):
+                raise
+            _rewrite_in_place(fd, name, data)
+        os.fsync(fd)
+        return os.stat(name, dir_fd=fd, follow_symlinks=False).st_mtime_ns / 1e9
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp, dir_fd=fd)
+        raise
+    finally:
+        os.close(fd)
+
+
+def _write_new(dir_fd: int, name: str, data: bytes, uid: int, gid: int, mode: int) -> None:
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+    file_fd = os.open(name, flags, 0o600, dir_fd=dir_fd)
+    with os.fdopen(file_fd, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fchown(fh.fileno(), uid, gid)
+        os.fchmod(fh.fileno(), mode & 0o7777)  # after chown, which clears setuid/setgid
+        os.fsync(fh.fileno())
+
+
+def _rewrite_in_place(dir_fd: int, name: str, data: bytes) -> None:
+    file_fd = os.open(name, os.O_WRONLY | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=dir_fd)
+    with os.fdopen(file_fd, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
 
 
 def unlink(root: str, path: str) -> None:

@@ -18,6 +18,14 @@ from hotfix.state import StateStore
 pytestmark = pytest.mark.engine
 
 
+@pytest.fixture(autouse=True, params=["local", "archive"])
+def file_path(request, monkeypatch):
+    """Every test runs on both paths: /proc/<pid>/root (local engine, running container)
+    and the Engine's archive API (what remote engines and stopped containers use)."""
+    monkeypatch.setenv("HOTFIX_LOCAL_FS", "1" if request.param == "local" else "0")
+    return request.param
+
+
 @pytest.fixture
 def box(images, run_container):
     """A running busybox container (has a shell, so tests can look inside)."""
