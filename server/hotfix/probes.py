@@ -88,6 +88,10 @@ def parse_probe(text: str, expect_status: list[int] | None = None) -> Probe:
         parsed = urllib.parse.urlsplit(text)
         if not parsed.hostname:
             raise UsageError(f"probe {text!r}: the URL has no host")
+        try:
+            parsed.port  # noqa: B018 - raises ValueError on a bad port
+        except ValueError as exc:
+            raise UsageError(f"probe {text!r}: {exc}") from None
         return Probe("http", text, expect_status=expect)
     if text.startswith("tcp:"):
         host, sep, port = text[4:].rpartition(":")

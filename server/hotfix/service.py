@@ -18,6 +18,7 @@ from __future__ import annotations
 import difflib
 import getpass
 import os
+import re
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -748,8 +749,8 @@ def _unified_diff(cp: Checkpoint, old: bytes | None, live: FileContent | None) -
     rel = cp.path.lstrip("/")
     new = live.data if live else None
     header = [f"diff --git a/{rel} b/{rel}\n"]
-    old_mode = f"100{cp.mode:o}" if cp.present and cp.mode is not None else None
-    new_mode = f"100{live.stat.mode:o}" if live else None
+    old_mode = f"{0o100000 | cp.mode:o}" if cp.present and cp.mode is not None else None
+    new_mode = f"{0o100000 | live.stat.mode:o}" if live else None
     if old is None and new is None:
         return ""
     if old is None:
@@ -772,7 +773,8 @@ def _unified_diff(cp: Checkpoint, old: bytes | None, live: FileContent | None) -
 
 
 def _lines(data: bytes | None) -> list[str]:
-    return data.decode("utf-8", "replace").splitlines(keepends=True) if data else []
+    # Split on \n only: str.splitlines also breaks at form feeds and other separators.
+    return re.findall(r"[^\n]*\n|[^\n]+\Z", data.decode("utf-8", "replace")) if data else []
 
 
 def _mark_missing_newline(lines: object) -> list[str]:

@@ -222,8 +222,9 @@ class StateStore:
         with self._tx() as db:
             rows = db.execute(
                 """SELECT DISTINCT container_id, container_name FROM journal
-                   WHERE container_id IS NOT NULL AND (container_name = ? OR container_id LIKE ?)""",
-                (ref, ref.replace("%", "") + "%"),
+                   WHERE container_id IS NOT NULL
+                     AND (container_name = ? OR substr(container_id, 1, length(?)) = ?)""",
+                (ref, ref, ref),
             ).fetchall()
         return [(r[0], r[1]) for r in rows]
 

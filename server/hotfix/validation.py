@@ -42,22 +42,23 @@ def language_of(path: str, data: bytes) -> str | None:
 def check(path: str, data: bytes) -> list[Problem]:
     """Problems that make the file unusable; empty when fine or not a checked language."""
     language = language_of(path, data)
+    if language == "python":
+        return _check_python(path, data)
     if language is None:
         return []
     try:
-        text = data.decode("utf-8")
+        text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         return [Problem(f"not valid UTF-8 ({exc.reason})", 0, 0, 0, 1, language)]
-    if language == "python":
-        return _check_python(path, text)
     return _check_json(text)
 
 
-def _check_python(path: str, text: str) -> list[Problem]:
+def _check_python(path: str, source: bytes) -> list[Problem]:
+    # Compiling the bytes honours a BOM and a PEP 263 coding line, as Python itself does.
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # SyntaxWarnings are not errors
-            compile(text, path, "exec", dont_inherit=True)
+            compile(source, path, "exec", dont_inherit=True)
     except SyntaxError as exc:
         line = max((exc.lineno or 1) - 1, 0)
         column = max((exc.offset or 1) - 1, 0)

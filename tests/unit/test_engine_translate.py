@@ -403,10 +403,6 @@ def test_engine_host_address(base_url: str, local: bool, host: str) -> None:
     assert engine.host_address == host
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: Engine.host_address splits an IPv6 base URL at its first ':' and returns 'fd00'",
-)
 def test_engine_host_address_ipv6() -> None:
     engine = Engine(SimpleNamespace(api=SimpleNamespace(base_url="http://[fd00::5]:2375")))  # type: ignore[arg-type]
     assert engine.host_address == "fd00::5"

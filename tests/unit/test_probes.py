@@ -91,10 +91,6 @@ def test_parse_refuses(text: str) -> None:
         parse_probe(text)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: parse_probe accepts a URL whose port is not a number; the check raises ValueError",
-)
 @pytest.mark.parametrize("text", ["http://127.0.0.1:notaport/", "http://127.0.0.1:99999/"])
 def test_parse_refuses_bad_url_port(text: str) -> None:
     try:

@@ -130,11 +130,6 @@ def test_diff_through_a_symlink_uses_the_target(service: HotfixService, web: Fak
     assert PatchSet(service.diff("web", "/srv/current"))[0].path == "srv/app/app.py"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: _lines uses str.splitlines, which also breaks at \\f, \\v, \\r, \\x1c-\\x1e, "
-    "\\x85, U+2028/9: wrong hunk line counts and a spurious 'No newline' marker",
-)
 def test_diff_of_a_file_with_a_form_feed(service: HotfixService, web: FakeContainer) -> None:
     # Form feeds between sections are common in Python and C sources; git splits at \n only.
     old = b"import os\n\x0c\ndef f():\n    return 1\n"

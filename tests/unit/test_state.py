@@ -201,10 +201,6 @@ def test_find_containers_by_name_and_id_prefix(store: StateStore) -> None:
     assert store.find_containers("ffff") == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: find_containers puts the ref in SQL LIKE unescaped: '_' and '%' match any container",
-)
 @pytest.mark.parametrize("ref", ["c_ffee", "_", "%"])
 def test_find_containers_wildcards_are_literal(store: StateStore, ref: str) -> None:
     store.journal_add(action="write", user="u", container_id=CID, container_name="web")
