@@ -1,0 +1,164 @@
+"""Helpers the cases share: alternating payloads, version-tracking writers, hotfix URIs."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from benchmarks.context import Context, Mode, use_mode
+from benchmarks.dockercli import hotfix_cli
+from benchmarks.lspclient import LspClient
+from hotfix.lsp.uris import file_uri
+from hotfix.service import HotfixService
+
+
+@dataclass
+class Payloads:
+    """Two different contents of one size, used in turn so every write is a real change."""
+
+    a: bytes
+    b: bytes
+    files: tuple[Path, Path]
+    turn: int = 0
+
+    @classmethod
+    def random(cls, size: int, workdir: Path, name: str) -> Payloads:
+        a, b = os.urandom(size), os.urandom(size)
+        files = (workdir / f"{name}-a.bin", workdir / f"{name}-b.bin")
+        files[0].write_bytes(a)
+        files[1].write_bytes(b)
+        return cls(a, b, files)
+
+    def next(self) -> tuple[bytes, Path]:
+        self.turn += 1
+        return (self.a, self.files[0]) if self.turn % 2 else (self.b, self.files[1])
+
+
+@dataclass
+class CoreWriter:
+    """Steady-state saves through one in-process service, each based on the last version."""
+
+    service: HotfixService
+    mode: Mode
+    container: str
+    path: str
+    payloads: Payloads
+    version: str | None = None
+    _data: bytes = field(default=b"", repr=False)
+
+    def setup(self) -> None:
+        use_mode(self.mode)
+        if self.version is None:
+            self.version = self.service.read(self.container, self.path).version
+        self._data, _ = self.payloads.next()
+
+    def write(self) -> None:
+        res = self.service.write(self.container, self.path, self._data, base_version=self.version)
+        self.version = res.version
+
+
+@dataclass
+class FirstWriter:
+    """The first save of a path: a fresh state store each time, so it checkpoints."""
+
+    ctx: Context
+    mode: Mode
+    container: str
+    path: str
+    payloads: Payloads
+    service: HotfixService | None = None
+    version: str | None = None
+    _data: bytes = field(default=b"", repr=False)
+
+    def setup(self) -> None:
+        self.service = self.ctx.fresh_service(self.mode)
+        if self.version is None:
+            self.version = self.service.read(self.container, self.path).version
+        self._data, _ = self.payloads.next()
+
+    def write(self) -> None:
+        assert self.service is not None
+        res = self.service.write(self.container, self.path, self._data, base_version=self.version)
+        assert res.checkpointed, "the first write did not checkpoint"
+        self.version = res.version
+
+    def after(self) -> None:
+        if self.service is not None:
+            self.service.store.close()
+            shutil.rmtree(self.service.store.directory, ignore_errors=True)
+            self.service = None
+
+
+@dataclass
+class LspWriter:
+    """Saves through the language server: hotfix/writeFile with baseVersion."""
+
+    lsp: LspClient
+    container: str
+    path: str
+    payloads: Payloads
+    version: str | None = None
+    _data: bytes = field(default=b"", repr=False)
+
+    @property
+    def uri(self) -> str:
+        return file_uri(self.container, self.path)
+
+    def setup(self) -> None:
+        if self.version is None:
+            self.version = self.lsp.request("hotfix/readFile", {"uri": self.uri})["version"]
+        self._data, _ = self.payloads.next()
+
+    def write(self) -> None:
+        params = {
+            "uri": self.uri,
+            "data": base64.b64encode(self._data).decode("ascii"),
+            "baseVersion": self.version,
+            "create": True,
+            "overwrite": True,
+        }
+        self.version = self.lsp.request("hotfix/writeFile", params)["version"]
+
+
+@dataclass
+class CliWriter:
+    """Saves with the CLI as a process: ``hotfix write C:PATH FILE --base-version V``."""
+
+    env: dict[str, str]
+    container: str
+    path: str
+    payloads: Payloads
+    version: str | None = None
+    _file: Path | None = None
+
+    def setup(self) -> None:
+        if self.version is None:
+            out = hotfix_cli("cat", "--json", f"{self.container}:{self.path}", env=self.env)
+            self.version = json.loads(out)["version"]
+        _, self._file = self.payloads.next()
+
+    def write(self) -> None:
+        out = hotfix_cli(
+            "write",
+            "--json",
+            f"{self.container}:{self.path}",
+            str(self._file),
+            "--base-version",
+            str(self.version),
+            env=self.env,
+        )
+        self.version = json.loads(out)["version"]
+
+
+def lsp_read(lsp: LspClient, container: str, path: str) -> Callable[[], bytes]:
+    uri = file_uri(container, path)
+
+    def read() -> bytes:
+        return base64.b64decode(lsp.request("hotfix/readFile", {"uri": uri})["data"])
+
+    return read

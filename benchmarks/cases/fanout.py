@@ -1,0 +1,123 @@
+"""Fan-out: the same save to 1, 5 and 20 replicas."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from benchmarks.case import Case, Group, Target, Variant
+from benchmarks.context import MODE_LABEL, MODES, Context, Mode, use_mode
+from benchmarks.dockercli import cp_in
+from benchmarks.rawapi import tar_of
+from hotfix.service import HotfixService
+from hotfix.state import version_of
+
+DIR = "/www"
+RATIO = 4.0
+
+
+def has_apply() -> bool:
+    return hasattr(HotfixService, "apply")
+
+
+@dataclass
+class Replicas:
+    """N containers holding the same file, and each one's current version of it."""
+
+    ids: list[str]
+    names: list[str]
+    versions: dict[str, str] = field(default_factory=dict)
+    turn: int = 0
+
+    def content(self) -> bytes:
+        self.turn += 1
+        return f"fan-out save {self.turn}\n".encode() * 64
+
+
+class FanOut(Case):
+    name = "fanout"
+    title = "Fan-out save to N replicas"
+    baseline = "N sequential `docker cp FILE C:path`"
+
+    def groups(self, ctx: Context) -> Iterator[Group]:
+        started: list[Any] = []
+        try:
+            for n in ctx.config.replicas:
+                while len(started) < n:
+                    started.append(ctx.fleet.run(ctx.images["busybox"], f"fan{len(started)}"))
+                yield self._group(ctx, started[:n])
+        finally:
+            for container in started:
+                ctx.fleet.remove(container)
+
+    def notes(self, ctx: Context) -> list[str]:
+        how = (
+            "HotfixService.apply exists, but this harness still measures"
+            if has_apply()
+            else "`hotfix apply` does not exist yet: measured"
+        )
+        return [
+            f"{how} parallel HotfixService.write across the N containers (a thread pool of N, "
+            "each write with its base_version), against N sequential `docker cp`.",
+            "Replicas are busybox containers; the file is 4 KB.",
+        ]
+
+    def _group(self, ctx: Context, containers: list[Any]) -> Group:
+        n = len(containers)
+        initial = b"initial\n" * 512
+        files = {f"fanout-{tag}.txt": initial for tag in (*MODES, "cp")}
+        for c in containers:
+            ctx.raw.put(c.id, DIR, tar_of(files))
+        key = f"fanout.{n}"
+        variants = []
+        for mode in MODES:
+            reps = Replicas([c.id for c in containers], [c.name for c in containers])
+            reps.versions = dict.fromkeys(reps.ids, version_of(initial))
+            variants.append(self._parallel(ctx, key, mode, reps))
+        local = ctx.workdir / "fanout.txt"
+        local.write_bytes(b"docker cp fan-out\n" * 227)
+        names = [c.name for c in containers]
+
+        def sequential_cp() -> None:
+            for name in names:
+                cp_in(str(local), name, f"{DIR}/fanout-cp.txt")
+
+        variants.append(Variant(f"{key}.cp", f"{n} × docker cp, sequential", sequential_cp))
+        targets = []
+        if n == max(ctx.config.replicas) and n > 1:
+            targets = [
+                Target(
+                    f"fan-out to {n} ≤ 4× one replica ({MODE_LABEL[mode]})",
+                    f"{key}.{mode}",
+                    "ratio",
+                    RATIO,
+                    f"fanout.1.{mode}",
+                )
+                for mode in MODES
+            ]
+        word = "replica" if n == 1 else "replicas"
+        return Group(f"{n} {word}", variants, f"{key}.cp", ctx.config.fanout_reps, 1, targets)
+
+    def _parallel(self, ctx: Context, key: str, mode: Mode, reps: Replicas) -> Variant:
+        svc = ctx.service(mode)
+        pool = ThreadPoolExecutor(max_workers=len(reps.ids))
+        data = {"now": b""}
+
+        def setup() -> None:
+            use_mode(mode)
+            data["now"] = reps.content()
+
+        path = f"{DIR}/fanout-{mode}.txt"
+
+        def save(cid: str) -> None:
+            res = svc.write(cid, path, data["now"], base_version=reps.versions[cid])
+            reps.versions[cid] = res.version
+
+        def fan_out() -> None:
+            for future in [pool.submit(save, cid) for cid in reps.ids]:
+                future.result()
+
+        label = f"hotfix, parallel service.write ({MODE_LABEL[mode]})"
+        return Variant(f"{key}.{mode}", label, fan_out, setup, profile=True)
