@@ -1,46 +1,22 @@
 """The language server as a subprocess (``python -m hotfix lsp``) driven by pytest-lsp.
 
-Each test gets its own server with a fresh ``HOTFIX_STATE_DIR``. The client keeps the
-results of custom requests as plain JSON (pygls would make namedtuples of them) and records
-``hotfix/didChangeFile`` notifications.
+Each test gets its own server with a fresh ``HOTFIX_STATE_DIR``, initialized as VS Code
+would be with a short ``pollInterval``; the client is ``helpers.make_client``'s.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
-import sys
 import tempfile
 from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest_lsp
 from lsprotocol import types
-from pygls.protocol import JsonRPCNotification, JsonRPCResponseMessage, default_converter
 from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
-from pytest_lsp.client import register_lsp_features
 
-SERVER_COMMAND = [sys.executable, "-m", "hotfix", "lsp"]
-POLL_INTERVAL = 0.2
-
-
-def _raw_converter() -> Any:
-    converter = default_converter()
-    for cls in (JsonRPCResponseMessage, JsonRPCNotification):
-        converter.register_structure_hook(cls, lambda obj, cls: cls(**obj))
-    return converter
-
-
-def make_client() -> LanguageClient:
-    client = LanguageClient(converter_factory=_raw_converter)
-    register_lsp_features(client)
-    client.changed_files = []  # type: ignore[attr-defined]
-
-    @client.feature("hotfix/didChangeFile")
-    def did_change_file(ls: LanguageClient, params: Any) -> None:
-        ls.changed_files.append(params)  # type: ignore[attr-defined]
-
-    return client
+from tests.lsp.helpers import POLL_INTERVAL, SERVER_COMMAND, make_client
 
 
 class FreshState(ClientServerConfig):

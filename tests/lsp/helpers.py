@@ -1,13 +1,42 @@
-"""Helpers of the language-server tests: requests, commands and the errors they answer."""
+"""Helpers of the language-server tests: the client, requests, commands, the errors they answer.
+
+The client keeps the results of custom requests as plain JSON (pygls would make namedtuples
+of them) and records ``hotfix/didChangeFile`` notifications in ``client.changed_files``.
+"""
 
 from __future__ import annotations
 
 import base64
+import sys
 from typing import Any
 
 from lsprotocol import types
 from pygls.exceptions import JsonRpcException
+from pygls.protocol import JsonRPCNotification, JsonRPCResponseMessage, default_converter
 from pytest_lsp import LanguageClient
+from pytest_lsp.client import register_lsp_features
+
+SERVER_COMMAND = [sys.executable, "-m", "hotfix", "lsp"]
+POLL_INTERVAL = 0.2
+
+
+def _raw_converter() -> Any:
+    converter = default_converter()
+    for cls in (JsonRPCResponseMessage, JsonRPCNotification):
+        converter.register_structure_hook(cls, lambda obj, cls: cls(**obj))
+    return converter
+
+
+def make_client() -> LanguageClient:
+    client = LanguageClient(converter_factory=_raw_converter)
+    register_lsp_features(client)
+    client.changed_files = []  # type: ignore[attr-defined]
+
+    @client.feature("hotfix/didChangeFile")
+    def did_change_file(ls: LanguageClient, params: Any) -> None:
+        ls.changed_files.append(params)  # type: ignore[attr-defined]
+
+    return client
 
 
 async def call(client: LanguageClient, method: str, **params: Any) -> Any:
