@@ -459,6 +459,7 @@ async def test_harvest_commit_image_and_report(
     try:
         image = await command(client, "hotfix.commitImage", container=busybox.name, tag=tag)
         assert image["tag"] == tag and image["imageId"].startswith("sha256:")
+        assert image["image"] == image["imageId"]
         assert [f["path"] for f in image["files"]] == ["/www/index.html"]
     finally:
         with contextlib.suppress(Exception):

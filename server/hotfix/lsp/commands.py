@@ -119,7 +119,7 @@ async def commit_image(ls: HotfixLanguageServer, p: Params, progress: WorkDone) 
     )
     for note in result.notes:
         ls.note(note)
-    return commit_image_view(result)
+    return {**commit_image_view(result), "image": result.image_id}  # `image`: the contract's name
 
 
 @command("hotfix.report", progress="Writing the report")
