@@ -1,5 +1,5 @@
 import { ProgressLocation } from 'vscode';
-import { showInformationMessage, showWarningMessage, withProgress } from '../common/vscodeapi';
+import { showInformationMessage, showInputBox, showWarningMessage, withProgress } from '../common/vscodeapi';
 import { describeServerError } from '../fs/errors';
 import type { CommandOptions } from '../server/hotfixServer';
 import type { HealthResult } from '../server/protocol';
@@ -12,6 +12,7 @@ import type { Target } from './targets';
 
 const REVERT_AND_RESTART = 'Revert and Restart';
 const SHOW_CHANGES = 'Show Changes';
+const ENTER_PROBE = 'Enter Probe…';
 
 /** Restart and Probe: restart, wait for the probe, say how long it took; offer revert if unhealthy. */
 export async function restartAndProbe(services: Services, argument?: unknown): Promise<void> {
@@ -24,23 +25,34 @@ export async function restartAndProbe(services: Services, argument?: unknown): P
 /** Probe: ask the container's health probe now, without restarting. */
 export async function probe(services: Services, argument?: unknown): Promise<void> {
     const target = await containerTargetOrPick(argument, services.server, 'Container to probe');
-    if (!target) {
-        return;
-    }
-    const result = await runWithProgress(`Probing ${target.container}…`, (options) =>
-        services.server.executeCommand('hotfix.probe', probeArgs(target, services.settings().defaultProbe), options),
-    );
-    if (result) {
-        await reportHealth(services, target, result);
+    if (target) {
+        await probeWithProgress(services, target);
     }
 }
 
-async function restartWithProgress(services: Services, target: Target): Promise<void> {
-    const result = await runWithProgress(`Restarting ${target.container}…`, (options) =>
-        services.server.executeCommand('hotfix.restart', restartArgs(target, services.settings().defaultProbe), options),
-    );
-    if (result) {
+async function restartWithProgress(services: Services, target: Target, probeSpec?: string): Promise<void> {
+    const title = `Restarting ${target.container}`;
+    try {
+        const args = restartArgs(target, probeSpec ?? services.settings().defaultProbe);
+        const result = await withServerProgress(`${title}…`, (options) =>
+            services.server.executeCommand('hotfix.restart', args, options),
+        );
         await reportHealth(services, target, result);
+    } catch (error) {
+        await reportFailure(title, error, (typed) => restartWithProgress(services, target, typed));
+    }
+}
+
+async function probeWithProgress(services: Services, target: Target, probeSpec?: string): Promise<void> {
+    const title = `Probing ${target.container}`;
+    try {
+        const args = probeArgs(target, probeSpec ?? services.settings().defaultProbe);
+        const result = await withServerProgress(`${title}…`, (options) =>
+            services.server.executeCommand('hotfix.probe', args, options),
+        );
+        await reportHealth(services, target, result);
+    } catch (error) {
+        await reportFailure(title, error, (typed) => probeWithProgress(services, target, typed));
     }
 }
 
@@ -65,17 +77,44 @@ async function reportHealth(services: Services, target: Target, result: HealthRe
 }
 
 /**
- * Runs a long server command under a cancellable notification fed by the
- * server's progress reports; failures become an error notification.
+ * A refused restart/probe. `ValidationFailed` here means the server could not
+ * tell how to probe the container (no published port, no HEALTHCHECK): offer
+ * to type a probe and try again with it.
  */
+async function reportFailure(title: string, error: unknown, retryWithProbe: (probeSpec: string) => Promise<void>) {
+    const failure = describeServerError(error);
+    if (failure.code !== 'ValidationFailed') {
+        await showWarningMessage(`${title} failed: ${failure.message}`);
+        return;
+    }
+    const choice = await showWarningMessage(`${title} failed: ${failure.message}`, {}, ENTER_PROBE);
+    if (choice !== ENTER_PROBE) {
+        return;
+    }
+    const typed = await showInputBox({
+        title,
+        prompt: 'Health probe (set hotfix.probe.default to keep one)',
+        placeHolder: 'http://127.0.0.1:8001/health or tcp:127.0.0.1:5432',
+    });
+    if (typed?.trim()) {
+        await retryWithProbe(typed.trim());
+    }
+}
+
+/** A long server command under a cancellable notification fed by the server's progress reports. */
+export function withServerProgress<T>(title: string, run: (options: CommandOptions) => Promise<T>): Thenable<T> {
+    return withProgress({ location: ProgressLocation.Notification, title, cancellable: true }, (progress, token) =>
+        run({ onProgress: progressReporter(progress), token }),
+    );
+}
+
+/** Like {@link withServerProgress}; a failure becomes a warning and `undefined`. */
 export async function runWithProgress<T>(
     title: string,
     run: (options: CommandOptions) => Promise<T>,
 ): Promise<T | undefined> {
     try {
-        return await withProgress({ location: ProgressLocation.Notification, title, cancellable: true }, (progress, token) =>
-            run({ onProgress: progressReporter(progress), token }),
-        );
+        return await withServerProgress(title, run);
     } catch (error) {
         await showWarningMessage(`${title.replace(/…$/, '')} failed: ${describeServerError(error).message}`);
         return undefined;

@@ -7,7 +7,7 @@ import {
     showTextDocument,
 } from '../common/vscodeapi';
 import { describeServerError } from '../fs/errors';
-import { commitImageArgs, harvestArgs, suggestImageTag } from './params';
+import { commitImageArgs, describeCommitImage, describeHarvest, harvestArgs, suggestImageTag } from './params';
 import { containerTargetOrPick, targetOrActiveEditor } from './pickers';
 import { runWithProgress } from './healthCommands';
 import type { Services } from './services';
@@ -34,10 +34,7 @@ export async function harvestToBranch(services: Services, argument?: unknown): P
         services.server.executeCommand('hotfix.harvest', harvestArgs(target.container, repo, branch), options),
     );
     if (result) {
-        await showInformationMessage(
-            `Committed ${result.files.length} file${result.files.length === 1 ? '' : 's'} to branch ${result.branch} ` +
-                `(${result.commit.slice(0, 12)}, based on ${result.base.slice(0, 12)}).`,
-        );
+        await showInformationMessage(describeHarvest(result));
     }
 }
 
@@ -80,7 +77,7 @@ export async function commitImage(services: Services, argument?: unknown): Promi
         services.server.executeCommand('hotfix.commitImage', commitImageArgs(target.container, tag), options),
     );
     if (result) {
-        await showInformationMessage(`Committed ${target.container} as ${result.tag} (${result.image}).`);
+        await showInformationMessage(describeCommitImage(target.container, result));
     }
 }
 

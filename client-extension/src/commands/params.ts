@@ -64,3 +64,24 @@ export function revertedUris(target: Target, reverted: readonly string[]): strin
         entry.includes('://') ? entry : buildUri({ container: target.container, engine: target.engine, path: entry }),
     );
 }
+
+/** "Committed 2 files to branch hotfix/x (1a2b3c4d5e6f, based on 0f9e8d7c6b5a)." */
+export function describeHarvest(result: { branch: string; commit: string; files: unknown[]; base?: string | null }): string {
+    const count = `${result.files.length} file${result.files.length === 1 ? '' : 's'}`;
+    const base = result.base ? `, based on ${shortId(result.base)}` : '';
+    return `Committed ${count} to branch ${result.branch} (${shortId(result.commit)}${base}).`;
+}
+
+/** "Committed web as shop:hotfix-1 (sha256:0123456789ab)." */
+export function describeCommitImage(
+    container: string,
+    result: { tag?: string; image?: string; imageId?: unknown },
+): string {
+    const id = typeof result.imageId === 'string' ? result.imageId : result.image;
+    return `Committed ${container} as ${result.tag ?? 'an image'}${id ? ` (${shortId(id)})` : ''}.`;
+}
+
+function shortId(id: string): string {
+    const [algorithm, hex] = id.includes(':') ? id.split(':', 2) : ['', id];
+    return /^[0-9a-f]{13,}$/.test(hex) ? `${algorithm ? `${algorithm}:` : ''}${hex.slice(0, 12)}` : id;
+}

@@ -104,6 +104,23 @@ export interface CommitImageArgs {
     probe?: string;
 }
 
+/** `files` entries are paths or objects describing each file; the client only counts them. */
+export interface HarvestResult {
+    branch: string;
+    commit: string;
+    files: unknown[];
+    base?: string | null;
+    [key: string]: unknown;
+}
+
+/** The contract names `image`; the server may send the ID as `imageId`. */
+export interface CommitImageResult {
+    image?: string;
+    imageId?: string;
+    tag: string;
+    [key: string]: unknown;
+}
+
 /** `workspace/executeCommand` commands: one JSON object argument, one JSON object result. */
 export interface Commands {
     'hotfix.checkpoint': { args: { container: string; paths: string[] }; result: Record<string, unknown> };
@@ -111,8 +128,8 @@ export interface Commands {
     'hotfix.revert': { args: { container: string; path?: string }; result: { reverted: string[] } };
     'hotfix.restart': { args: RestartArgs; result: HealthResult };
     'hotfix.probe': { args: { container: string; probe?: string; timeout?: number }; result: HealthResult };
-    'hotfix.harvest': { args: HarvestArgs; result: { branch: string; commit: string; files: string[]; base: string } };
-    'hotfix.commitImage': { args: CommitImageArgs; result: { image: string; tag: string; [key: string]: unknown } };
+    'hotfix.harvest': { args: HarvestArgs; result: HarvestResult };
+    'hotfix.commitImage': { args: CommitImageArgs; result: CommitImageResult };
     'hotfix.report': { args: { container?: string }; result: { markdown: string } };
 }
 export type ServerCommand = keyof Commands;

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import {
     commitImageArgs,
+    describeCommitImage,
+    describeHarvest,
     describeHealth,
     fileOrContainerArgs,
     harvestArgs,
@@ -113,5 +115,29 @@ describe('result messages', () => {
             'hotfix://web/a%20b.py',
             'hotfix://web/c.py',
         ]);
+    });
+});
+
+describe('harvest and commit image messages', () => {
+    it('counts files and shortens IDs', () => {
+        expect(
+            describeHarvest({
+                branch: 'hotfix/timeout',
+                commit: '1a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d',
+                files: [{ path: '/app.py' }],
+                base: '0f9e8d7c6b5a49382716f5e4d3c2b1a0f9e8d7c6',
+            }),
+        ).toBe('Committed 1 file to branch hotfix/timeout (1a2b3c4d5e6f, based on 0f9e8d7c6b5a).');
+        expect(describeHarvest({ branch: 'b', commit: 'abc', files: ['a', 'b'], base: null })).toBe(
+            'Committed 2 files to branch b (abc).',
+        );
+    });
+
+    it('takes the image ID from imageId or image', () => {
+        expect(describeCommitImage('web', { tag: 'shop:fix', imageId: 'sha256:' + 'ab'.repeat(32) })).toBe(
+            'Committed web as shop:fix (sha256:abababababab).',
+        );
+        expect(describeCommitImage('web', { tag: 'shop:fix', image: 'shop:fix' })).toBe('Committed web as shop:fix (shop:fix).');
+        expect(describeCommitImage('web', { tag: 'shop:fix' })).toBe('Committed web as shop:fix.');
     });
 });

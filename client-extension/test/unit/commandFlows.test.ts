@@ -153,6 +153,31 @@ describe('Restart and Probe', () => {
         expect(mocked.showQuickPick).not.toHaveBeenCalled();
     });
 
+    it('when the server cannot tell how to probe, offers to type a probe and retries with it', async () => {
+        const server = new FakeServer().failWith(
+            'hotfix.restart',
+            'ValidationFailed',
+            'web publishes no port and has no HEALTHCHECK',
+        );
+        mocked.showWarningMessage.mockImplementationOnce(async () => {
+            server.on('hotfix.restart', (args: { probe?: string }) => ({
+                healthy: true,
+                seconds: 1,
+                probe: { ok: true, detail: args.probe },
+            }));
+            return 'Enter Probe…';
+        });
+        mocked.showInputBox.mockResolvedValueOnce(' tcp:127.0.0.1:5432 ');
+
+        await restartAndProbe(servicesFor(server), CONTAINER_NODE);
+
+        expect(server.callsOf('hotfix.restart')).toEqual([
+            { container: 'web' },
+            { container: 'web', probe: 'tcp:127.0.0.1:5432' },
+        ]);
+        expect(mocked.showInformationMessage).toHaveBeenCalledWith('web is healthy after 1.0 s — tcp:127.0.0.1:5432.');
+    });
+
     it('a failing command becomes a warning, not an exception', async () => {
         const server = new FakeServer().failWith('hotfix.restart', 'Unavailable', 'engine unreachable');
         await restartAndProbe(servicesFor(server), CONTAINER_NODE);
