@@ -23,7 +23,10 @@ from pathlib import Path
 from typing import Any
 
 from hotfix import __version__
+from hotfix.engines import DEFAULT as DEFAULT_ENGINE
+from hotfix.engines import Engines
 from hotfix.errors import (
+    EXIT_CONFLICT,
     EXIT_ERROR,
     EXIT_OK,
     EXIT_UNHEALTHY,
@@ -31,9 +34,12 @@ from hotfix.errors import (
     HotfixError,
     UsageError,
 )
+from hotfix.fleet import Fleet, Target, rollout
 from hotfix.paths import parse_target
 from hotfix.service import HotfixService, RestartResult
+from hotfix.state import StateStore
 from hotfix.views import (
+    apply_view,
     change_view,
     checkpoint_view,
     commit_image_view,
@@ -41,6 +47,7 @@ from hotfix.views import (
     harvest_view,
     journal_view,
     restart_view,
+    rollout_view,
     stat_view,
 )
 
@@ -91,11 +98,15 @@ class Output:
 
 
 def cmd_ps(args: argparse.Namespace, svc: HotfixService, out: Output) -> int:
-    containers = svc.containers(all=args.all)
-    rows = [["NAME", "ID", "IMAGE", "STATE", "PORTS"]]
+    if args.all_engines:
+        containers = [c for e in args.engines.all() for c in e.list_containers(all=args.all)]
+    else:
+        containers = svc.containers(all=args.all)
+    rows = [["NAME", "ID", "IMAGE", "STATE", "PORTS"] + (["ENGINE"] if args.all_engines else [])]
     for c in containers:
         state = c.state + (f" ({c.health})" if c.health else "")
-        rows.append([c.name, c.short_id, c.image, state, ", ".join(c.ports)])
+        row = [c.name, c.short_id, c.image, state, ", ".join(c.ports)]
+        rows.append(row + ([c.engine] if args.all_engines else []))
     out.result({"containers": [container_view(c) for c in containers]}, _table(rows))
     return EXIT_OK
 
@@ -225,6 +236,16 @@ def cmd_checkpoint(args: argparse.Namespace, svc: HotfixService, out: Output) ->
 
 def cmd_diff(args: argparse.Namespace, svc: HotfixService, out: Output) -> int:
     container, path = parse_target(args.target, path_required=False)
+    if _replica_set_asked(args):
+        groups = _fleet(args, svc).diff_groups(_replica_set(args, svc, container), path)
+        text = "".join(
+            f"# {', '.join(map(str, g.targets))}\n" + (g.diff or "(no changes)\n") for g in groups
+        )
+        data = {
+            "groups": [{"containers": [str(t) for t in g.targets], "diff": g.diff} for g in groups]
+        }
+        out.result(data, text)
+        return EXIT_OK
     diff = svc.diff(container, path)
     if out.as_json:
         out.result({"diff": diff})
@@ -235,10 +256,87 @@ def cmd_diff(args: argparse.Namespace, svc: HotfixService, out: Output) -> int:
 
 def cmd_revert(args: argparse.Namespace, svc: HotfixService, out: Output) -> int:
     container, path = parse_target(args.target, path_required=False)
+    if _replica_set_asked(args):
+        done = _fleet(args, svc).revert_all(_replica_set(args, svc, container), path)
+        lines = [f"{t}: reverted {', '.join(paths) or 'nothing'}" for t, paths in done.items()]
+        out.result({"reverted": {str(t): paths for t, paths in done.items()}}, "\n".join(lines))
+        return EXIT_OK
     reverted = svc.revert(container, path)
     text = "\n".join(f"reverted {p}" for p in reverted) or "nothing to revert"
     out.result({"reverted": reverted}, text)
     return EXIT_OK
+
+
+def cmd_apply(args: argparse.Namespace, svc: HotfixService, out: Output) -> int:
+    fleet = _fleet(args, svc)
+    source = Target(args.engine, args.container)
+    if args.to:
+        targets = [Target.parse(t, args.engine) for t in args.to]
+    else:
+        targets = fleet.replicas(source, same_image=args.same_image, all_engines=args.all_engines)
+    result = fleet.apply(
+        source,
+        targets,
+        rolling=args.rolling,
+        probe=args.probe,
+        timeout=args.timeout,
+        force=args.force,
+        progress=out,
+    )
+    lines = [f"{source}: {', '.join(result.files)} → {len(targets)} target(s)"]
+    for o in result.outcomes:
+        health = f" ({o.health.result.detail}, {o.health.seconds:.2f} s)" if o.health else ""
+        lines.append(f"  {o.target}: {o.status}{health}" + (f" — {o.detail}" if o.detail else ""))
+    out.result(apply_view(result), "\n".join(lines))
+    statuses = {o.status for o in result.outcomes}
+    if "conflict" in statuses:
+        return EXIT_CONFLICT
+    if "reverted" in statuses:
+        return EXIT_UNHEALTHY
+    return EXIT_OK if result.ok else EXIT_ERROR
+
+
+def cmd_rollout(args: argparse.Namespace, svc: HotfixService, out: Output) -> int:
+    result = rollout(
+        _fleet(args, svc),
+        args.service,
+        args.image,
+        engine=args.engine,
+        push=args.push,
+        monitor=args.monitor,
+        timeout=args.timeout,
+        progress=out,
+    )
+    lines = [
+        f"{result.service}: {result.state} after {result.seconds:.1f} s "
+        f"({result.previous_image} → {result.image})"
+        + (f": {result.message}" if result.message else "")
+    ]
+    for t in result.tasks:
+        lines.append(
+            f"  task {t.slot}: {t.state} {t.image} {(t.container_id or '')[:12]} {t.message}".rstrip()
+        )
+    out.result(rollout_view(result), "\n".join(lines))
+    return EXIT_OK if result.converged else EXIT_UNHEALTHY
+
+
+def _fleet(args: argparse.Namespace, svc: HotfixService) -> Fleet:
+    return Fleet(args.engines, svc.store, svc.user)
+
+
+def _replica_set_asked(args: argparse.Namespace) -> bool:
+    return bool(getattr(args, "replicas", False) or getattr(args, "with_", None))
+
+
+def _replica_set(args: argparse.Namespace, svc: HotfixService, container: str) -> list[Target]:
+    """The container and its replicas (or the ones named with --with)."""
+    source = Target(args.engine, container)
+    if args.with_:
+        return [source, *(Target.parse(t, args.engine) for t in args.with_)]
+    found = _fleet(args, svc).replicas(
+        source, same_image=args.same_image, all_engines=args.all_engines
+    )
+    return [source, *found]
 
 
 def cmd_restart(args: argparse.Namespace, svc: HotfixService, out: Output) -> int:
@@ -410,6 +508,13 @@ def cmd_lsp(args: argparse.Namespace, svc: HotfixService | None, out: Output) ->
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--json", action="store_true", help="print the result as JSON")
+    common.add_argument(
+        "--engine",
+        metavar="NAME",
+        default=os.environ.get("HOTFIX_ENGINE") or DEFAULT_ENGINE,
+        help="the engine: 'default' (DOCKER_HOST or the current docker context) or a docker "
+        "context name (default: $HOTFIX_ENGINE, else 'default')",
+    )
 
     parser = argparse.ArgumentParser(
         prog="hotfix",
@@ -426,6 +531,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = add("ps", cmd_ps, "list containers: name, short id, image, state/health, published ports")
     p.add_argument("--running", dest="all", action="store_false", help="only running containers")
+    p.add_argument("--all-engines", action="store_true", help="list every engine's containers")
     p = add("ls", cmd_ls, "list a directory of a container")
     p.add_argument("target", metavar="CONTAINER:PATH")
     p = add("cat", cmd_cat, "print a file of a container")
@@ -443,8 +549,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("targets", metavar="CONTAINER:PATH", nargs="+")
     p = add("diff", cmd_diff, "unified diff checkpoint → live; prints nothing when unchanged")
     p.add_argument("target", metavar="CONTAINER[:PATH]")
+    _replica_options(p)
     p = add("revert", cmd_revert, "restore checkpointed files (content, owner, mode)")
     p.add_argument("target", metavar="CONTAINER[:PATH]")
+    _replica_options(p)
+    p = add("apply", cmd_apply, "carry a container's change to its replicas (or named containers)")
+    p.add_argument("container", metavar="CONTAINER")
+    which = p.add_mutually_exclusive_group(required=True)
+    which.add_argument("--to-replicas", action="store_true", help="every replica of CONTAINER")
+    which.add_argument("--to", nargs="+", metavar="[ENGINE/]NAME", help="these containers")
+    p.add_argument("--rolling", action="store_true", help="restart + probe one target at a time")
+    p.add_argument("--probe", metavar="URL|tcp:HOST:PORT|healthcheck|exec:CMD")
+    p.add_argument("--timeout", type=_seconds, default=60.0, metavar="S")
+    p.add_argument("--force", action="store_true", help="patch targets whose file differs")
+    p.add_argument("--same-image", action="store_true", help="replicas: also by same image")
+    p.add_argument("--all-engines", action="store_true", help="replicas: search every engine")
+    p = add("rollout", cmd_rollout, "roll a Swarm service out to an image (Swarm's rolling update)")
+    p.add_argument("service", metavar="SERVICE")
+    p.add_argument("--image", required=True, metavar="REF")
+    p.add_argument("--push", action="store_true", help="push REF to its registry first")
+    p.add_argument("--monitor", type=_seconds, default=5.0, metavar="S", help="watch each task S s")
+    p.add_argument("--timeout", type=_seconds, default=300.0, metavar="S")
     p = add("changes", cmd_changes, "files changed against their checkpoints")
     p.add_argument("container", metavar="CONTAINER", nargs="?")
     for name, handler, help in (
@@ -530,6 +655,14 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _replica_options(p: argparse.ArgumentParser) -> None:
+    group = p.add_mutually_exclusive_group()
+    group.add_argument("--replicas", action="store_true", help="the container and its replicas")
+    group.add_argument("--with", dest="with_", nargs="+", metavar="[ENGINE/]NAME", help="and these")
+    p.add_argument("--same-image", action="store_true", help="replicas: also by same image")
+    p.add_argument("--all-engines", action="store_true", help="replicas: search every engine")
+
+
 def _seconds(text: str) -> float:
     try:
         value = float(text)
@@ -556,7 +689,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "lsp":
             return cmd_lsp(args, None, out)
-        svc = make_service()
+        args.engines = Engines()
+        svc = HotfixService(args.engines.get(args.engine), StateStore())
         started = time.monotonic()
         code: int = args.handler(args, svc, out)
         if out.interactive and time.monotonic() - started > 2:
@@ -574,11 +708,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_OK
 
 
-def make_service() -> HotfixService:
-    from hotfix.engine import Engine
-    from hotfix.state import StateStore
-
-    return HotfixService(Engine.from_env(), StateStore())
+def make_service(engine: str | None = None) -> HotfixService:
+    return HotfixService(Engines().get(engine), StateStore())
 
 
 __all__ = ["EXIT_USAGE", "build_parser", "main"]

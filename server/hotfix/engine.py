@@ -23,6 +23,7 @@ import time
 import urllib.parse
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -118,7 +119,7 @@ class Engine:
     def list_containers(self, all: bool = True) -> list[ContainerInfo]:
         with _engine_errors():
             rows = self.api.containers(all=all)
-        return [_info_from_summary(row) for row in rows]
+        return [replace(_info_from_summary(row), engine=self.name) for row in rows]
 
     def inspect(self, ref: str) -> ContainerDetails:
         """Resolve a container by name, full ID or unique ID prefix."""
@@ -129,13 +130,15 @@ class Engine:
                 attrs = self.api.inspect_container(ref)
         except ContainerNotFound:
             raise ContainerNotFound(
-                f"no such container: {ref!r} (see `hotfix ps` for names and IDs)"
+                f"no such container: {ref!r}{'' if self.name == 'default' else f' on engine {self.name}'}"
+                " (see `hotfix ps` for names and IDs)"
             ) from None
         except HotfixError as exc:
             if "multiple" in str(exc).lower() or "ambiguous" in str(exc).lower():
                 raise self._ambiguous(ref) from None
             raise
-        return _details_from_inspect(attrs)
+        details = _details_from_inspect(attrs)
+        return replace(details, info=replace(details.info, engine=self.name))
 
     def _ambiguous(self, ref: str) -> AmbiguousContainer:
         matches = [c for c in self.list_containers() if c.id.startswith(ref)]
@@ -444,6 +447,68 @@ class Engine:
                 self.api.remove_image(ref, force=False, noprune=False)
         except (ContainerNotFound, FileNotFound):
             pass
+
+    def push(self, ref: str) -> None:
+        """Push an image to its registry (so the nodes of a multi-node swarm can pull it)."""
+        with _engine_errors():
+            for event in self.api.push(ref, stream=True, decode=True):
+                if "error" in event:
+                    raise Unavailable(f"push {ref}: {event['error']}")
+
+    # --- Swarm services ---------------------------------------------------------------------
+
+    def swarm_service(self, name: str) -> dict[str, Any]:
+        try:
+            with _engine_errors():
+                attrs: dict[str, Any] = self.api.inspect_service(name)
+        except (ContainerNotFound, FileNotFound):
+            raise FileNotFound(f"no such Swarm service: {name!r} on engine {self.name}") from None
+        return attrs
+
+    def update_service_image(
+        self, name: str, image: str, *, monitor: float, parallelism: int = 1
+    ) -> None:
+        """Start Swarm's own rolling update to ``image``: ``parallelism`` tasks at a time,
+        each watched for ``monitor`` seconds, rolled back on failure."""
+        current = self.swarm_service(name)
+        spec = current["Spec"]
+        template = dict(spec["TaskTemplate"])
+        template["ContainerSpec"] = {**template["ContainerSpec"], "Image": image}
+        monitor_ns = int(monitor * 1e9)
+        update = {
+            "Parallelism": parallelism,
+            "Delay": 0,
+            "FailureAction": "rollback",
+            "Monitor": monitor_ns,
+            "MaxFailureRatio": 0,
+            "Order": "stop-first",
+        }
+        rollback = {
+            "Parallelism": parallelism,
+            "Delay": 0,
+            "FailureAction": "pause",
+            "Monitor": monitor_ns,
+            "MaxFailureRatio": 0,
+            "Order": "stop-first",
+        }
+        with _engine_errors():
+            self.api.update_service(
+                current["ID"],
+                current["Version"]["Index"],
+                task_template=template,
+                name=spec.get("Name"),
+                labels=spec.get("Labels"),
+                mode=spec.get("Mode"),
+                update_config=update,
+                rollback_config=rollback,
+                networks=template.get("Networks"),
+                endpoint_spec=spec.get("EndpointSpec"),
+            )
+
+    def service_tasks(self, name: str) -> list[dict[str, Any]]:
+        with _engine_errors():
+            tasks: list[dict[str, Any]] = self.api.tasks(filters={"service": name})
+        return tasks
 
     @contextmanager
     def _archive(self, container: ContainerInfo, path: str) -> Iterator[tarfile.TarFile]:

@@ -45,6 +45,7 @@ class ContainerInfo:
     labels: dict[str, str] = field(default_factory=dict)
     ports: list[str] = field(default_factory=list)  # "127.0.0.1:8001->8001/tcp"
     pid: int = 0
+    engine: str = "default"  # the name of the engine it runs on (see hotfix.engines)
 
     @property
     def short_id(self) -> str:

@@ -15,10 +15,8 @@ A save, in order:
 
 from __future__ import annotations
 
-import difflib
 import getpass
 import os
-import re
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -41,6 +39,7 @@ from hotfix.errors import (
     ValidationFailed,
 )
 from hotfix.model import ContainerDetails, ContainerInfo, DirEntry, FileContent, FileStat
+from hotfix.patching import make_patch
 from hotfix.paths import normalize, split
 from hotfix.probes import Probe, ProbeResult, parse_probe, wait_until_healthy
 from hotfix.state import Checkpoint, JournalEntry, StateStore, version_of
@@ -215,7 +214,8 @@ class HotfixService:
                 before=before,
                 after=after,
             )
-            return WriteResult(container, target, after, before, checkpointed, warnings.result())
+            notes = warnings.result() + _swarm_warning(container)
+            return WriteResult(container, target, after, before, checkpointed, notes)
 
     def mkdir(self, ref: str, path: str) -> str:
         """Create a directory owned like its parent, mode 0755."""
@@ -735,6 +735,16 @@ class _ContainerHooks:
         return None
 
 
+def _swarm_warning(container: ContainerInfo) -> list[str]:
+    service = container.labels.get("com.docker.swarm.service.name")
+    if not service:
+        return []
+    return [
+        f"{container.name} is a task of Swarm service {service}: Swarm may replace it at any "
+        "time, so this fix is temporary until promoted (hotfix commit, then hotfix rollout)"
+    ]
+
+
 def _status(cp: Checkpoint, live: FileContent | None) -> ChangeStatus:
     if live is None:
         return "deleted" if cp.present else "unchanged"
@@ -763,27 +773,7 @@ def _unified_diff(cp: Checkpoint, old: bytes | None, live: FileContent | None) -
         return "".join(header) if len(header) > 1 else ""
     if _is_binary(old) or _is_binary(new):
         return "".join(header) + f"Binary files a/{rel} and b/{rel} differ\n"
-    lines = difflib.unified_diff(
-        _lines(old),
-        _lines(new),
-        fromfile=f"a/{rel}" if old is not None else "/dev/null",
-        tofile=f"b/{rel}" if new is not None else "/dev/null",
-    )
-    return "".join(header) + "".join(_mark_missing_newline(lines))
-
-
-def _lines(data: bytes | None) -> list[str]:
-    # Split on \n only: str.splitlines also breaks at form feeds and other separators.
-    return re.findall(r"[^\n]*\n|[^\n]+\Z", data.decode("utf-8", "replace")) if data else []
-
-
-def _mark_missing_newline(lines: object) -> list[str]:
-    out = []
-    for line in lines:  # type: ignore[attr-defined]
-        out.append(line)
-        if not line.endswith("\n"):
-            out.append("\n\\ No newline at end of file\n")
-    return out
+    return "".join(header) + make_patch(cp.path, old, new)
 
 
 def _is_binary(data: bytes | None) -> bool:

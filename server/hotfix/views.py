@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from hotfix.fleet import ApplyResult, RolloutResult
 from hotfix.harvest import HarvestResult
 from hotfix.imaging import CommitResult
 from hotfix.model import ContainerInfo, FileStat
@@ -20,6 +21,7 @@ def container_view(c: ContainerInfo) -> dict[str, Any]:
         "health": c.health,
         "service": c.service,
         "ports": c.ports,
+        "engine": c.engine,
     }
 
 
@@ -184,3 +186,46 @@ def commit_image_view(r: CommitResult) -> dict[str, Any]:
             "status": v.result.status,
         }
     return view
+
+
+def apply_view(r: ApplyResult) -> dict[str, Any]:
+    return {
+        "source": str(r.source),
+        "files": r.files,
+        "rolling": r.rolling,
+        "seconds": round(r.seconds, 3),
+        "ok": r.ok,
+        "targets": [
+            {
+                "container": str(o.target),
+                "engine": o.target.engine,
+                "status": o.status,
+                "files": o.files,
+                "detail": o.detail,
+                "health": restart_view(o.health) if o.health else None,
+            }
+            for o in r.outcomes
+        ],
+    }
+
+
+def rollout_view(r: RolloutResult) -> dict[str, Any]:
+    return {
+        "service": r.service,
+        "image": r.image,
+        "previousImage": r.previous_image,
+        "state": r.state,
+        "converged": r.converged,
+        "message": r.message,
+        "seconds": round(r.seconds, 3),
+        "tasks": [
+            {
+                "slot": t.slot,
+                "state": t.state,
+                "image": t.image,
+                "containerId": t.container_id,
+                "message": t.message,
+            }
+            for t in r.tasks
+        ],
+    }
