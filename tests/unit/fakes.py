@@ -69,6 +69,8 @@ class FakeContainer:
     diff: list[PathChange] = field(default_factory=list)
     fs: dict[str, Node] = field(default_factory=lambda: {"/": Node("dir", mode=0o755)})
     on_restart: Callable[[FakeContainer], None] | None = None
+    labels: dict[str, str] = field(default_factory=dict)
+    engine: str = "default"
 
     @property
     def info(self) -> ContainerInfo:
@@ -81,6 +83,8 @@ class FakeContainer:
             health=self.health,
             ports=[f"{ip or '0.0.0.0'}:{port}->{cport}" for ip, port, cport in self.published],
             pid=4242,
+            labels=dict(self.labels),
+            engine=self.engine,
         )
 
     def details(self) -> ContainerDetails:
@@ -138,7 +142,8 @@ class FakeEngine:
 
     host_address = "198.51.100.7"
 
-    def __init__(self) -> None:
+    def __init__(self, name: str = "default") -> None:
+        self.name = name
         self.containers: dict[str, FakeContainer] = {}
         self.calls: list[tuple[Any, ...]] = []
         self.lock = threading.Lock()
@@ -147,10 +152,12 @@ class FakeEngine:
         self.write_error: HotfixError | None = None
         self.changes_error: HotfixError | None = None
         self.exec_result: tuple[int, bytes] = (0, b"")
+        # When set, answers exec per container: (container id, argv) -> (exit code, output).
+        self.exec_handler: Callable[[str, list[str]], tuple[int, bytes]] | None = None
 
     def add_container(self, name: str, container_id: str | None = None) -> FakeContainer:
         cid = container_id or uuid.uuid4().hex + uuid.uuid4().hex
-        container = FakeContainer(id=cid, name=name)
+        container = FakeContainer(id=cid, name=name, engine=self.name)
         self.containers[cid] = container
         return container
 
@@ -208,6 +215,8 @@ class FakeEngine:
 
     def exec(self, container_id: str, argv: list[str], timeout: float = 30) -> tuple[int, bytes]:
         self._record("exec", container_id, list(argv))
+        if self.exec_handler:
+            return self.exec_handler(container_id, list(argv))
         return self.exec_result
 
     def logs_tail(self, container_id: str, lines: int = 10) -> str:
