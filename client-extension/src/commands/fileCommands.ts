@@ -13,7 +13,7 @@ import { describeServerError } from '../fs/errors';
 import { baseName, buildUri, CHECKPOINT_SCHEME, HOTFIX_SCHEME, toUriParts } from '../fs/uris';
 import type { Change } from '../views/changeTracker';
 import { fileOrContainerArgs, revertedUris } from './params';
-import { containerTargetOrPick, pickContainer, pickContainerFile, targetOrActiveEditor } from './pickers';
+import { pickContainer, pickContainerFile, targetOrActiveEditor } from './pickers';
 import type { Services } from './services';
 import { targetOf, type Target } from './targets';
 
@@ -134,11 +134,6 @@ export async function revert(services: Services, target: Target): Promise<boolea
         await showWarningMessage(`Revert failed: ${describeServerError(error).message}`);
         return false;
     }
-}
-
-/** For container commands reached from the palette with nothing selected. */
-export function containerTarget(services: Services, argument: unknown, placeHolder: string): Promise<Target | undefined> {
-    return containerTargetOrPick(argument, services.server, placeHolder);
 }
 
 function uriOf(target: Target, scheme: string = HOTFIX_SCHEME): Uri {
