@@ -39,6 +39,8 @@ async def client(lsp_client: LanguageClient) -> AsyncIterator[None]:
             initialization_options={"pollInterval": POLL_INTERVAL},
         )
     )
-    yield
-    await lsp_client.shutdown_session()
-    shutil.rmtree(lsp_client.state_dir, ignore_errors=True)  # type: ignore[attr-defined]
+    try:
+        yield
+        await lsp_client.shutdown_session()
+    finally:
+        shutil.rmtree(lsp_client.state_dir, ignore_errors=True)  # type: ignore[attr-defined]

@@ -6,7 +6,6 @@ import asyncio
 import os
 import socket
 import subprocess
-import tempfile
 import time
 from pathlib import Path
 
@@ -55,11 +54,9 @@ async def diagnostics_of(client: LanguageClient, uri: str) -> list[types.Diagnos
     return list(client.diagnostics[uri])
 
 
-async def test_commands_are_advertised() -> None:
+async def test_commands_are_advertised(tmp_path: Path) -> None:
     fresh = make_client()
-    await fresh.start_io(
-        *SERVER_COMMAND, env={**os.environ, "HOTFIX_STATE_DIR": tempfile.mkdtemp()}
-    )
+    await fresh.start_io(*SERVER_COMMAND, env={**os.environ, "HOTFIX_STATE_DIR": str(tmp_path)})
     try:
         result = await fresh.initialize_session(
             types.InitializeParams(capabilities=client_capabilities("visual-studio-code"))
@@ -167,11 +164,11 @@ def test_tcp_refuses_a_non_loopback_host() -> None:
     assert len(lines) == 1 and "not a loopback address" in lines[0], proc.stderr
 
 
-async def test_tcp_serves_on_loopback() -> None:
+async def test_tcp_serves_on_loopback(tmp_path: Path) -> None:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    env = {**os.environ, "HOTFIX_STATE_DIR": tempfile.mkdtemp()}
+    env = {**os.environ, "HOTFIX_STATE_DIR": str(tmp_path)}
     proc = subprocess.Popen(
         [*SERVER_COMMAND, "--tcp", f"127.0.0.1:{port}"], env=env, stderr=subprocess.DEVNULL
     )
