@@ -129,6 +129,11 @@ class Engine:
             with _engine_errors():
                 attrs = self.api.inspect_container(ref)
         except ContainerNotFound:
+            # Editors lower-case a URI's authority (RFC 3986 calls it case-insensitive),
+            # while container names are not: accept a unique case-insensitive match.
+            folded = [c for c in self.list_containers() if c.name.lower() == ref.lower()]
+            if len(folded) == 1:
+                return self.inspect(folded[0].id)
             raise ContainerNotFound(
                 f"no such container: {ref!r}{'' if self.name == 'default' else f' on engine {self.name}'}"
                 " (see `hotfix ps` for names and IDs)"
