@@ -279,6 +279,7 @@ def cmd_apply(args: argparse.Namespace, svc: HotfixService, out: Output) -> int:
         targets,
         rolling=args.rolling,
         probe=args.probe,
+        signal=args.signal,
         timeout=args.timeout,
         force=args.force,
         progress=out,
@@ -559,6 +560,7 @@ def build_parser() -> argparse.ArgumentParser:
     which.add_argument("--to-replicas", action="store_true", help="every replica of CONTAINER")
     which.add_argument("--to", nargs="+", metavar="[ENGINE/]NAME", help="these containers")
     p.add_argument("--rolling", action="store_true", help="restart + probe one target at a time")
+    p.add_argument("--signal", metavar="SIG", help="with --rolling: send SIG instead of restarting")
     p.add_argument("--probe", metavar="URL|tcp:HOST:PORT|healthcheck|exec:CMD")
     p.add_argument("--timeout", type=_seconds, default=60.0, metavar="S")
     p.add_argument("--force", action="store_true", help="patch targets whose file differs")

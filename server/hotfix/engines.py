@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import os
 import threading
+from typing import Any
 
 import docker
 import docker.errors
+import docker.utils
+from docker.constants import MINIMUM_DOCKER_API_VERSION
 from docker.context import ContextAPI
 
 from hotfix.engine import Engine
@@ -44,27 +47,26 @@ class Engines:
             return self._engines[name]
 
     def all(self) -> list[Engine]:
-        """Every engine that answers; an unreachable context is skipped, not fatal."""
-        found = []
+        """Every engine that answers, once each: two contexts may reach the same daemon
+        (its socket and its TLS port). An unreachable context is skipped, not fatal."""
+        found: dict[str, Engine] = {}
         for name in self.names():
             try:
                 engine = self.get(name)
-                engine.client.ping()
-            except (Unavailable, docker.errors.DockerException, OSError):
+                daemon = engine.client.info()["ID"]
+            except (Unavailable, docker.errors.DockerException, OSError, KeyError):
                 continue
-            found.append(engine)
-        return found
+            found.setdefault(daemon, engine)
+        return list(found.values())
 
 
 def _connect(name: str) -> docker.DockerClient:
     try:
         if name == DEFAULT:
-            if os.environ.get("DOCKER_HOST"):
-                return docker.from_env()
-            current = ContextAPI.get_current_context()
+            current = None if os.environ.get("DOCKER_HOST") else ContextAPI.get_current_context()
             if current is None or current.Name == DEFAULT:
-                return docker.from_env()
-            return _client_for_context(current)
+                return _client(name, **docker.utils.kwargs_from_env())
+            return _client(name, base_url=current.Host, tls=current.TLSConfig or False)
         context = ContextAPI.get_context(name)
     except docker.errors.DockerException as exc:
         raise Unavailable(f"engine {name!r}: {exc}") from exc
@@ -73,16 +75,24 @@ def _connect(name: str) -> docker.DockerClient:
             f"unknown engine {name!r}: use 'default' or a docker context "
             f"({', '.join(Engines().names())})"
         )
-    return _client_for_context(context)
+    return _client(name, base_url=context.Host, tls=context.TLSConfig or False)
 
 
-def _client_for_context(context: object) -> docker.DockerClient:
-    host = getattr(context, "Host", None)
-    tls = getattr(context, "TLSConfig", None)
-    name = getattr(context, "Name", "?")
+def _client(name: str, **kwargs: Any) -> docker.DockerClient:
+    base_url = str(kwargs.get("base_url") or "")
+    kwargs["use_ssh_client"] = base_url.startswith("ssh://")
     try:
-        return docker.DockerClient(
-            base_url=host, tls=tls or False, use_ssh_client=str(host).startswith("ssh://")
-        )
+        if not kwargs.get("tls"):
+            return docker.DockerClient(**kwargs)
+        # requests lets REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE replace the engine's own CA
+        # (psf/requests#3829), and docker-py asks the engine's API version inside its
+        # constructor: ask first with the environment ignored, then build the client.
+        probe = docker.APIClient(version=MINIMUM_DOCKER_API_VERSION, **kwargs)
+        probe.trust_env = False
+        version = probe.version(api_version=False)["ApiVersion"]
+        probe.close()
+        client = docker.DockerClient(version=version, **kwargs)
+        client.api.trust_env = False
+        return client
     except docker.errors.DockerException as exc:
-        raise Unavailable(f"engine {name!r} ({host}): {exc}") from exc
+        raise Unavailable(f"engine {name!r} ({base_url or 'DOCKER_HOST'}): {exc}") from exc

@@ -139,6 +139,7 @@ class Fleet:
         *,
         rolling: bool = False,
         probe: str | None = None,
+        signal: str | None = None,
         timeout: float = 60.0,
         force: bool = False,
         progress: Progress | None = None,
@@ -150,7 +151,9 @@ class Fleet:
         changes = self.source_changes(source)
         files = [c.path for c in changes]
         if rolling:
-            outcomes = self._apply_rolling(targets, changes, probe, timeout, force, progress)
+            outcomes = self._apply_rolling(
+                targets, changes, probe, signal, timeout, force, progress
+            )
         else:
             outcomes = self._apply_parallel(targets, changes, force, progress)
         result = ApplyResult(source, files, rolling, outcomes, time.monotonic() - started)
@@ -197,11 +200,18 @@ class Fleet:
         targets: list[Target],
         changes: list[FileChange],
         probe: str | None,
+        signal: str | None,
         timeout: float,
         force: bool,
         progress: Progress,
     ) -> list[TargetOutcome]:
         outcomes: list[TargetOutcome] = []
+
+        def restart(svc: HotfixService, target: Target) -> RestartResult:
+            return svc.restart(
+                target.container, probe, signal=signal, timeout=timeout, progress=progress
+            )
+
         for index, target in enumerate(targets):
             progress.report(f"{target}: writing ({index + 1}/{len(targets)})", _pct(index, targets))
             outcome = self._write_target(target, changes, force)
@@ -211,7 +221,7 @@ class Fleet:
             progress.report(f"{target}: restarting and probing", _pct(index, targets))
             svc = self.service(target.engine)
             try:
-                health = svc.restart(target.container, probe, timeout=timeout, progress=progress)
+                health = restart(svc, target)
             except HotfixError as exc:
                 outcome.status, outcome.detail = "failed", str(exc)
                 break
@@ -222,7 +232,7 @@ class Fleet:
             progress.report(f"{target}: unhealthy ({health.result.detail}); reverting")
             for path in outcome.files:
                 svc.revert(target.container, path)
-            svc.restart(target.container, probe, timeout=timeout, progress=progress)
+            restart(svc, target)
             outcome.status = "reverted"
             outcome.detail = f"unhealthy after the change: {health.result.detail}"
             break
