@@ -99,8 +99,9 @@ def run_container(docker_client: docker.DockerClient) -> Iterator[Callable[..., 
     ) -> Running:
         name = kwargs.pop("name", f"hotfix-test-{uuid.uuid4().hex[:8]}")
         ports = {f"{port}/tcp": ("127.0.0.1", None)} if port else None
+        labels = {TEST_LABEL: "1", **kwargs.pop("labels", {})}
         container = docker_client.containers.run(
-            image, name=name, detach=True, ports=ports, labels={TEST_LABEL: "1"}, **kwargs
+            image, name=name, detach=True, ports=ports, labels=labels, **kwargs
         )
         started.append(container)
         running = Running(container, name, port)

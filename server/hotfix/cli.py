@@ -139,7 +139,7 @@ def cmd_ls(args: argparse.Namespace, svc: HotfixService, out: Output) -> int:
 
 def cmd_cat(args: argparse.Namespace, svc: HotfixService, out: Output) -> int:
     container, path = parse_target(args.target)
-    res = svc.read(container, path or "")
+    res = svc.read(container, path or "", force=args.force)
     if out.as_json:
         out.result(
             {
@@ -261,7 +261,7 @@ def cmd_revert(args: argparse.Namespace, svc: HotfixService, out: Output) -> int
         lines = [f"{t}: reverted {', '.join(paths) or 'nothing'}" for t, paths in done.items()]
         out.result({"reverted": {str(t): paths for t, paths in done.items()}}, "\n".join(lines))
         return EXIT_OK
-    reverted = svc.revert(container, path)
+    reverted = svc.revert(container, path, force=args.force)
     text = "\n".join(f"reverted {p}" for p in reverted) or "nothing to revert"
     out.result({"reverted": reverted}, text)
     return EXIT_OK
@@ -348,6 +348,7 @@ def cmd_restart(args: argparse.Namespace, svc: HotfixService, out: Output) -> in
         timeout=args.timeout,
         revert_on_failure=args.revert_on_failure,
         expect_status=args.expect_status,
+        force=args.force,
         progress=out,
     )
     return _report_health(res, out)
@@ -537,12 +538,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("target", metavar="CONTAINER:PATH")
     p = add("cat", cmd_cat, "print a file of a container")
     p.add_argument("target", metavar="CONTAINER:PATH")
+    p.add_argument("--force", action="store_true", help="read even above HOTFIX_MAX_FILE_SIZE")
     p = add("write", cmd_write, "write a file into a container (checkpoints the original first)")
     p.add_argument("target", metavar="CONTAINER:PATH")
     p.add_argument("src", metavar="SRC", nargs="?", help="local file; stdin when absent or '-'")
     p.add_argument("--base-version", help="refuse (exit 3) unless the live file has this version")
     p.add_argument(
-        "--force", action="store_true", help="write even if the content has syntax errors"
+        "--force",
+        action="store_true",
+        help="write despite syntax errors, the size limit or hotfix.protect=true (journalled)",
     )
     p = add("edit", cmd_edit, "edit a file with $VISUAL/$EDITOR; written back if changed")
     p.add_argument("target", metavar="CONTAINER:PATH")
@@ -553,6 +557,7 @@ def build_parser() -> argparse.ArgumentParser:
     _replica_options(p)
     p = add("revert", cmd_revert, "restore checkpointed files (content, owner, mode)")
     p.add_argument("target", metavar="CONTAINER[:PATH]")
+    p.add_argument("--force", action="store_true", help="even if labelled hotfix.protect=true")
     _replica_options(p)
     p = add("apply", cmd_apply, "carry a container's change to its replicas (or named containers)")
     p.add_argument("container", metavar="CONTAINER")
@@ -598,6 +603,9 @@ def build_parser() -> argparse.ArgumentParser:
         if name == "restart":
             p.add_argument(
                 "--signal", metavar="SIG", help="send SIG (e.g. HUP) instead of restarting"
+            )
+            p.add_argument(
+                "--force", action="store_true", help="even if labelled hotfix.protect=true"
             )
             p.add_argument(
                 "--revert-on-failure",

@@ -68,6 +68,14 @@ class ValidationFailed(HotfixError):
     code = "ValidationFailed"
 
 
+class FileTooLarge(ValidationFailed):
+    """Above the size limit (HOTFIX_MAX_FILE_SIZE); refused unless forced."""
+
+
+class Protected(NoPermissions):
+    """The container is labelled hotfix.protect=true; changing it needs force."""
+
+
 class ContainerNotFound(FileNotFound):
     pass
 

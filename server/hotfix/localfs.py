@@ -81,6 +81,12 @@ def list_dir(root: str, path: str) -> list[DirEntry]:
 
 def lstat(root: str, path: str) -> FileStat:
     """lstat of ``path``; a symlink's target is made absolute like the Engine reports it."""
+    if normalize(path) == "/":
+        fd = open_dir(root, "/")
+        try:
+            return _file_stat("/", os.fstat(fd), None)
+        finally:
+            os.close(fd)
     parent, name = split(path)
     fd = open_dir(root, parent)
     try:

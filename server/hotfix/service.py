@@ -33,8 +33,10 @@ from hotfix.errors import (
     FileIsADirectory,
     FileNotADirectory,
     FileNotFound,
+    FileTooLarge,
     HotfixError,
     NoPermissions,
+    Protected,
     UsageError,
     ValidationFailed,
 )
@@ -49,6 +51,8 @@ if TYPE_CHECKING:
     from hotfix.imaging import CommitResult
 
 ChangeStatus = Literal["modified", "created", "deleted", "unchanged"]
+DEFAULT_MAX_FILE_SIZE = 64 << 20
+PROTECT_LABEL = "hotfix.protect"
 
 
 class Progress(Protocol):
@@ -115,10 +119,12 @@ class HotfixService:
         engine: Engine,
         store: StateStore,
         user: str | None = None,
+        max_file_size: int | None = None,
     ) -> None:
         self.engine = engine
         self.store = store
         self.user = user or _os_user()
+        self.max_file_size = max_file_size if max_file_size is not None else _max_file_size()
         self.store.mark_stale_incomplete()
 
     # --- containers -------------------------------------------------------------------------
@@ -149,9 +155,10 @@ class HotfixService:
         container = self.engine.inspect(ref).info
         return self.engine.list_dir(container, normalize(path))
 
-    def read(self, ref: str, path: str) -> ReadResult:
+    def read(self, ref: str, path: str, *, force: bool = False) -> ReadResult:
+        """A file's content and version; above the size limit only when forced."""
         container = self.engine.inspect(ref).info
-        target, content = self._live(container, normalize(path))
+        target, content = self._live(container, normalize(path), force=force)
         if content is None:
             raise FileNotFound(f"{container.name}:{target}: no such file")
         return ReadResult(container, target, content.data, version_of(content.data), content.stat)
@@ -171,13 +178,15 @@ class HotfixService:
     ) -> WriteResult:
         container = self.engine.inspect(ref).info
         path = normalize(path)
+        forced = self._guard(container, "write", force)
         if not force:
+            self._check_size(f"{container.name}:{path}", len(data))
             problems = validation.check(path, data)
             if problems:
                 raise ValidationFailed(
                     f"{container.name}:{path} not written: {problems[0]} (force to write anyway)"
                 )
-        target, current = self._live(container, path)
+        target, current = self._live(container, path, force=force)
         where = f"{container.name}:{target}"
         if current is None:
             if not create:
@@ -213,14 +222,16 @@ class HotfixService:
                 partial(self.engine.write, container, target, data, uid=uid, gid=gid, mode=mode),
                 before=before,
                 after=after,
+                forced=forced,
             )
             notes = warnings.result() + _swarm_warning(container)
             return WriteResult(container, target, after, before, checkpointed, notes)
 
-    def mkdir(self, ref: str, path: str) -> str:
+    def mkdir(self, ref: str, path: str, *, force: bool = False) -> str:
         """Create a directory owned like its parent, mode 0755."""
         container = self.engine.inspect(ref).info
         path = normalize(path)
+        forced = self._guard(container, "create a directory", force)
         try:
             self.engine.stat(container, path)
         except FileNotFound:
@@ -235,13 +246,15 @@ class HotfixService:
             partial(self.engine.mkdir, container, path, uid=uid, gid=gid, mode=0o755),
             before=None,
             after=None,
+            forced=forced,
         )
         return path
 
-    def delete(self, ref: str, path: str) -> str:
+    def delete(self, ref: str, path: str, *, force: bool = False) -> str:
         """Delete a file, checkpointing it first so that revert can bring it back."""
         container = self.engine.inspect(ref).info
         path = normalize(path)
+        forced = self._guard(container, "delete", force)
         st = self.engine.stat(container, path)
         if st.kind == "dir":
             raise FileIsADirectory(
@@ -260,13 +273,17 @@ class HotfixService:
             partial(self.engine.delete, container, path),
             before=version_of(current.data),
             after=None,
+            forced=forced,
         )
         return path
 
-    def rename(self, ref: str, old: str, new: str, *, overwrite: bool = False) -> str:
+    def rename(
+        self, ref: str, old: str, new: str, *, overwrite: bool = False, force: bool = False
+    ) -> str:
         """Rename a file: write the new path (owner and mode kept), then delete the old one."""
-        source = self.read(ref, old)
+        source = self.read(ref, old, force=force)
         container = source.container
+        forced = self._guard(container, "rename", force)
         target, existing = self._live(container, normalize(new))
         if existing is not None and not overwrite:
             raise FileExists(f"{container.name}:{target} already exists")
@@ -289,8 +306,9 @@ class HotfixService:
             ),
             before=version_of(existing.data) if existing else None,
             after=source.version,
+            forced=forced,
         )
-        self.delete(container.id, source.path)
+        self.delete(container.id, source.path, force=force)
         return target
 
     def checkpoint(self, ref: str, paths: list[str]) -> list[Checkpoint]:
@@ -353,9 +371,10 @@ class HotfixService:
             parts.append(_unified_diff(cp, old, live))
         return "".join(parts)
 
-    def revert(self, ref: str, path: str | None = None) -> list[str]:
+    def revert(self, ref: str, path: str | None = None, *, force: bool = False) -> list[str]:
         """Bring files back to their checkpoints (content, owner, mode); returns the paths changed."""
         container = self.engine.inspect(ref).info
+        forced = self._guard(container, "revert", force)
         reverted = []
         for cp in self._checkpoints_for(container, path):
             _, live = self._live(container, cp.path)
@@ -368,6 +387,7 @@ class HotfixService:
                 partial(self._restore, container, cp),
                 before=version_of(live.data) if live else None,
                 after=cp.version,
+                forced=forced,
             )
             reverted.append(cp.path)
         return reverted
@@ -411,18 +431,24 @@ class HotfixService:
         timeout: float = 60.0,
         revert_on_failure: bool = False,
         expect_status: list[int] | None = None,
+        force: bool = False,
         progress: Progress | None = None,
     ) -> RestartResult:
         progress = progress or NoProgress()
         details = self.engine.inspect(ref)
         container = details.info
-        chosen = self.plan_probe(details, probe, expect_status)
         action = f"signal {signal}" if signal else "restart"
+        forced = self._guard(container, action, force)
+        chosen = self.plan_probe(details, probe, expect_status)
         entry = self.store.journal_start(
             action="restart",
             user=self.user,
             **_who(container),
-            detail={"how": action, "probe": str(chosen)},
+            detail={
+                "how": action,
+                "probe": str(chosen),
+                **({"forced_protected": True} if forced else {}),
+            },
         )
         progress.report(f"{action} {container.name}")
         started = time.monotonic()
@@ -452,13 +478,14 @@ class HotfixService:
         if healthy or not revert_on_failure:
             return outcome
         progress.report(f"{container.name} unhealthy ({last.detail}); reverting to the checkpoint")
-        reverted = self.revert(container.id)
+        reverted = self.revert(container.id, force=force)
         again = self.restart(
             container.id,
             probe,
             signal=signal,
             timeout=timeout,
             expect_status=expect_status,
+            force=force,
             progress=progress,
         )
         return RestartResult(
@@ -527,7 +554,9 @@ class HotfixService:
 
     # --- helpers ----------------------------------------------------------------------------
 
-    def _live(self, container: ContainerInfo, path: str) -> tuple[str, FileContent | None]:
+    def _live(
+        self, container: ContainerInfo, path: str, *, force: bool = False
+    ) -> tuple[str, FileContent | None]:
         """The file at ``path`` (symlinks followed), or None when it does not exist."""
         for _ in range(MAX_SYMLINK_HOPS):
             try:
@@ -541,8 +570,30 @@ class HotfixService:
                 raise FileIsADirectory(f"{container.name}:{path} is a directory")
             if st.kind != "file":
                 raise NoPermissions(f"{container.name}:{path} is a {st.kind}, not a regular file")
+            if not force:
+                self._check_size(f"{container.name}:{path}", st.size)
             return path, self.engine.read(container, path)
         raise FileNotFound(f"{container.name}:{path}: too many levels of symbolic links")
+
+    def _check_size(self, where: str, size: int) -> None:
+        if size > self.max_file_size:
+            raise FileTooLarge(
+                f"{where} is {_mib(size)}, above the {_mib(self.max_file_size)} limit "
+                "(HOTFIX_MAX_FILE_SIZE); force to go ahead"
+            )
+
+    def _guard(self, container: ContainerInfo, action: str, force: bool) -> bool:
+        """Refuse to change a container labelled hotfix.protect=true, unless forced.
+
+        Returns True when a protected container is changed by force (it is journalled)."""
+        if container.labels.get(PROTECT_LABEL, "").lower() not in ("true", "1", "yes"):
+            return False
+        if not force:
+            raise Protected(
+                f"{container.name} is protected (label {PROTECT_LABEL}=true): refusing to "
+                f"{action}; --force overrides, and the override is journalled"
+            )
+        return True
 
     def _new_file_owner(self, container: ContainerInfo, path: str) -> tuple[int, int, int]:
         parent, _ = split(path)
@@ -625,9 +676,14 @@ class HotfixService:
         *,
         before: str | None,
         after: str | None,
+        forced: bool = False,
     ) -> None:
         entry = self.store.journal_start(
-            action=action, user=self.user, **_who(container, path), version_before=before
+            action=action,
+            user=self.user,
+            **_who(container, path),
+            version_before=before,
+            detail={"forced_protected": True} if forced else {},
         )
         try:
             work()
@@ -733,6 +789,25 @@ class _ContainerHooks:
             tail = self.engine.logs_tail(self.container_id, 5).strip().replace("\n", " | ")
             return f"container {details.info.state} with code {details.exit_code}; last log: {tail}"
         return None
+
+
+def _max_file_size() -> int:
+    text = os.environ.get("HOTFIX_MAX_FILE_SIZE", "").strip().upper()
+    if not text:
+        return DEFAULT_MAX_FILE_SIZE
+    units = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30}
+    scale = units.get(text[-1], 1)
+    number = text[:-1] if text[-1] in units else text
+    try:
+        return int(float(number) * scale)
+    except ValueError:
+        raise UsageError(
+            f"HOTFIX_MAX_FILE_SIZE={text!r}: expected bytes, or a number with K, M or G"
+        ) from None
+
+
+def _mib(size: int) -> str:
+    return f"{size / (1 << 20):.1f} MiB"
 
 
 def _swarm_warning(container: ContainerInfo) -> list[str]:

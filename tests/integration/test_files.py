@@ -322,3 +322,9 @@ def test_ls_shows_owner_mode_and_links(box, hotfix):
     stopped = {e["name"]: e for e in hotfix("ls", f"{box.name}:/d", "--json").json()["entries"]}
     assert stopped.keys() == rows.keys()
     assert stopped["a"]["uid"] == 1000 and stat.S_IMODE(int(stopped["a"]["mode"], 8)) == 0o600
+
+
+def test_new_file_directly_under_root(box, hotfix):
+    assert hotfix("write", f"{box.name}:/top.txt", input=b"at the top\n").code == 0
+    assert box.sh("cat /top.txt") == "at the top\n"
+    assert stat_in(box, "/top.txt") == "0 0 644 11"

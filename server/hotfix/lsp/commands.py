@@ -1,5 +1,6 @@
 """``workspace/executeCommand`` commands: one JSON object argument mirroring the CLI's options,
-one JSON object result (the CLI's ``--json`` shapes from :mod:`hotfix.views`)."""
+one JSON object result (the CLI's ``--json`` shapes from :mod:`hotfix.views`). Every command
+takes an optional ``engine`` (a docker context name; ``default`` when absent), as ``--engine``."""
 
 from __future__ import annotations
 
@@ -18,14 +19,14 @@ if TYPE_CHECKING:
 
 @command("hotfix.checkpoint")
 async def checkpoint(ls: HotfixLanguageServer, p: Params, progress: WorkDone) -> Result:
-    container, paths = p.text("container"), p.texts("paths")
-    taken = await ls.run(lambda svc: svc.checkpoint(container, paths))
+    container, paths, engine = p.text("container"), p.texts("paths"), p.opt_text("engine")
+    taken = await ls.run(lambda svc: svc.checkpoint(container, paths), engine)
     return {
         "checkpoints": [
             {
                 **checkpoint_view(cp),
-                "uri": uris.file_uri(container, cp.path),
-                "checkpointUri": uris.checkpoint_uri(container, cp.path),
+                "uri": uris.file_uri(container, cp.path, engine),
+                "checkpointUri": uris.checkpoint_uri(container, cp.path, engine),
             }
             for cp in taken
         ]
@@ -35,13 +36,13 @@ async def checkpoint(ls: HotfixLanguageServer, p: Params, progress: WorkDone) ->
 @command("hotfix.diff")
 async def diff(ls: HotfixLanguageServer, p: Params, progress: WorkDone) -> Result:
     container, path = p.text("container"), p.opt_text("path")
-    return {"diff": await ls.run(lambda svc: svc.diff(container, path))}
+    return {"diff": await ls.run(lambda svc: svc.diff(container, path), p.opt_text("engine"))}
 
 
 @command("hotfix.revert", progress="Reverting")
 async def revert(ls: HotfixLanguageServer, p: Params, progress: WorkDone) -> Result:
     container, path = p.text("container"), p.opt_text("path")
-    reverted = await ls.run(lambda svc: svc.revert(container, path))
+    reverted = await ls.run(lambda svc: svc.revert(container, path), p.opt_text("engine"))
     return {"reverted": reverted}
 
 
@@ -59,7 +60,8 @@ async def restart(ls: HotfixLanguageServer, p: Params, progress: WorkDone) -> Re
             revert_on_failure=revert_on_failure,
             expect_status=expect,
             progress=progress,
-        )
+        ),
+        p.opt_text("engine"),
     )
     return restart_view(result)
 
@@ -71,7 +73,8 @@ async def probe(ls: HotfixLanguageServer, p: Params, progress: WorkDone) -> Resu
     result = await ls.run(
         lambda svc: svc.probe(
             container, probe, timeout=timeout, expect_status=expect, progress=progress
-        )
+        ),
+        p.opt_text("engine"),
     )
     return restart_view(result)
 
@@ -90,7 +93,8 @@ async def harvest(ls: HotfixLanguageServer, p: Params, progress: WorkDone) -> Re
             message=message,
             test=test,
             progress=progress,
-        )
+        ),
+        p.opt_text("engine"),
     )
     for note in result.notes:
         ls.note(note)
@@ -115,7 +119,8 @@ async def commit_image(ls: HotfixLanguageServer, p: Params, progress: WorkDone) 
             timeout=timeout,
             progress=progress,
             notify=ls.note_from_thread,
-        )
+        ),
+        p.opt_text("engine"),
     )
     for note in result.notes:
         ls.note(note)
@@ -125,4 +130,4 @@ async def commit_image(ls: HotfixLanguageServer, p: Params, progress: WorkDone) 
 @command("hotfix.report", progress="Writing the report")
 async def report(ls: HotfixLanguageServer, p: Params, progress: WorkDone) -> Result:
     container = p.opt_text("container")
-    return {"markdown": await ls.run(lambda svc: svc.report(container))}
+    return {"markdown": await ls.run(lambda svc: svc.report(container), p.opt_text("engine"))}

@@ -10,6 +10,7 @@ import posixpath
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
+from hotfix.engines import DEFAULT as DEFAULT_ENGINE
 from hotfix.errors import FileNotFound, NoPermissions
 from hotfix.lsp import convert, uris
 from hotfix.lsp.params import Params
@@ -27,7 +28,7 @@ LINK_STAT_WORKERS = 8
 
 @request("hotfix/containers")
 async def containers(ls: HotfixLanguageServer, p: Params) -> Result:
-    found = await ls.run(lambda svc: svc.containers(all=True))
+    found = await ls.run(lambda svc: svc.containers(all=True), p.opt_text("engine"))
     return {"containers": [container_view(c) for c in found]}
 
 
@@ -35,8 +36,8 @@ async def containers(ls: HotfixLanguageServer, p: Params) -> Result:
 async def stat(ls: HotfixLanguageServer, p: Params) -> Result:
     loc = p.uri()
     if loc.is_checkpoint:
-        return await ls.run(lambda svc: _checkpoint_stat(svc, loc))
-    st, is_link = await ls.run(lambda svc: svc.stat(loc.container, loc.path))
+        return await ls.run(lambda svc: _checkpoint_stat(svc, loc), loc.engine)
+    st, is_link = await ls.run(lambda svc: svc.stat(loc.container, loc.path), loc.engine)
     return convert.stat_result(st, is_link)
 
 
@@ -44,17 +45,19 @@ async def stat(ls: HotfixLanguageServer, p: Params) -> Result:
 async def read_directory(ls: HotfixLanguageServer, p: Params) -> Result:
     loc = p.uri()
     if loc.is_checkpoint:
-        return {"entries": await ls.run(lambda svc: _checkpoint_entries(svc, loc))}
-    return {"entries": await ls.run(lambda svc: _entries(svc, loc))}
+        return {"entries": await ls.run(lambda svc: _checkpoint_entries(svc, loc), loc.engine)}
+    return {"entries": await ls.run(lambda svc: _entries(svc, loc), loc.engine)}
 
 
 @request("hotfix/readFile")
 async def read_file(ls: HotfixLanguageServer, p: Params) -> Result:
     loc = p.uri()
     if loc.is_checkpoint:
-        _, data = await ls.run(lambda svc: svc.checkpoint_content(loc.container, loc.path))
+        _, data = await ls.run(
+            lambda svc: svc.checkpoint_content(loc.container, loc.path), loc.engine
+        )
         return {"data": convert.encode_data(data), "version": version_of(data)}
-    res = await ls.run(lambda svc: svc.read(loc.container, loc.path))
+    res = await ls.run(lambda svc: svc.read(loc.container, loc.path), loc.engine)
     ls.watcher.saw(loc, res.version)
     return {"data": convert.encode_data(res.data), "version": res.version}
 
@@ -74,7 +77,8 @@ async def write_file(ls: HotfixLanguageServer, p: Params) -> Result:
             create=create,
             overwrite=overwrite,
             force=force,
-        )
+        ),
+        loc.engine,
     )
     ls.watcher.saw(loc, res.version)
     for warning in res.warnings:
@@ -85,7 +89,7 @@ async def write_file(ls: HotfixLanguageServer, p: Params) -> Result:
 @request("hotfix/createDirectory")
 async def create_directory(ls: HotfixLanguageServer, p: Params) -> Result:
     loc = _writable(p.uri())
-    await ls.run(lambda svc: svc.mkdir(loc.container, loc.path))
+    await ls.run(lambda svc: svc.mkdir(loc.container, loc.path), loc.engine)
     return {}
 
 
@@ -94,7 +98,7 @@ async def delete(ls: HotfixLanguageServer, p: Params) -> Result:
     loc = _writable(p.uri())
     p.flag("recursive", False)  # only files can be deleted, so it changes nothing
     ls.watcher.writing(loc)
-    await ls.run(lambda svc: svc.delete(loc.container, loc.path))
+    await ls.run(lambda svc: svc.delete(loc.container, loc.path), loc.engine)
     ls.watcher.saw(loc, MISSING)
     return {}
 
@@ -103,32 +107,38 @@ async def delete(ls: HotfixLanguageServer, p: Params) -> Result:
 async def rename(ls: HotfixLanguageServer, p: Params) -> Result:
     old, new = _writable(p.uri("oldUri")), _writable(p.uri("newUri"))
     overwrite = p.flag("overwrite", False)
-    if (old.container, old.engine) != (new.container, new.engine):
+    if (old.container, old.engine or DEFAULT_ENGINE) != (
+        new.container,
+        new.engine or DEFAULT_ENGINE,
+    ):
         raise NoPermissions(
             f"cannot move {old.path} from container {old.container} to {new.container}: "
             "rename works within one container"
         )
     ls.watcher.forget(old)
     ls.watcher.forget(new)
-    await ls.run(lambda svc: svc.rename(old.container, old.path, new.path, overwrite=overwrite))
+    await ls.run(
+        lambda svc: svc.rename(old.container, old.path, new.path, overwrite=overwrite),
+        old.engine,
+    )
     return {}
 
 
 @request("hotfix/changes")
 async def changes(ls: HotfixLanguageServer, p: Params) -> Result:
-    container = p.opt_text("container")
-    found = await ls.run(lambda svc: svc.changes(container))
-    return {"changes": [change_result(c) for c in found]}
+    container, engine = p.opt_text("container"), p.opt_text("engine")
+    found = await ls.run(lambda svc: svc.changes(container), engine)
+    return {"changes": [change_result(c, engine) for c in found]}
 
 
 # --- helpers ---------------------------------------------------------------------------------
 
 
-def change_result(c: Change) -> Result:
+def change_result(c: Change, engine: str | None = None) -> Result:
     ref = c.container_name if c.container_exists else c.container_id
     return {
-        "uri": uris.file_uri(ref, c.path),
-        "checkpointUri": uris.checkpoint_uri(ref, c.path),
+        "uri": uris.file_uri(ref, c.path, engine),
+        "checkpointUri": uris.checkpoint_uri(ref, c.path, engine),
         **change_view(c),
     }
 

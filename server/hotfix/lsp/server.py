@@ -34,6 +34,8 @@ from pygls.protocol import (
 )
 
 from hotfix import __version__
+from hotfix.engines import DEFAULT as DEFAULT_ENGINE
+from hotfix.engines import Engines
 from hotfix.errors import UsageError
 from hotfix.lsp import commands, documents, files, registry, watch
 from hotfix.lsp.errors import ExpectedErrorFilter, InvalidParams, to_rpc_error
@@ -41,11 +43,12 @@ from hotfix.lsp.params import Params
 from hotfix.lsp.progress import Cancellations, WorkDone
 from hotfix.lsp.uris import Location
 from hotfix.service import HotfixService
+from hotfix.state import StateStore
 
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
-ServiceFactory = Callable[[], HotfixService]
+ServiceFactory = Callable[[str], HotfixService]  # engine name → its service
 
 DID_CHANGE_FILE = "hotfix/didChangeFile"
 PROGRESS_CREATE_TIMEOUT = 5.0
@@ -92,8 +95,8 @@ class HotfixLanguageServer(LanguageServer):
             protocol_cls=HotfixProtocol,
             converter_factory=_converter,
         )
-        self._service_factory = service_factory or _make_service
-        self._service: HotfixService | None = None
+        self._service_factory = service_factory or _ServiceMaker()
+        self._services: dict[str, HotfixService] = {}
         self._service_lock = threading.Lock()
         self.cancellations = Cancellations()
         self._event_loop: asyncio.AbstractEventLoop | None = None
@@ -101,20 +104,22 @@ class HotfixLanguageServer(LanguageServer):
 
     # --- the service, in a worker thread --------------------------------------------------
 
-    def service(self) -> HotfixService:
-        """The service, made on first use (so the server starts even when Docker is down)."""
+    def service(self, engine: str | None = None) -> HotfixService:
+        """The service of an engine (``default`` when None), made on first use — so the
+        server starts, and answers ``Unavailable``, while Docker is down."""
+        name = engine or DEFAULT_ENGINE
         with self._service_lock:
-            if self._service is None:
-                self._service = self._service_factory()
-            return self._service
+            if name not in self._services:
+                self._services[name] = self._service_factory(name)
+            return self._services[name]
 
-    async def run(self, work: Callable[[HotfixService], T]) -> T:
+    async def run(self, work: Callable[[HotfixService], T], engine: str | None = None) -> T:
         """Run blocking service work in a worker thread."""
         self._event_loop = asyncio.get_running_loop()
-        return await asyncio.to_thread(lambda: work(self.service()))
+        return await asyncio.to_thread(lambda: work(self.service(engine)))
 
     async def _read_version(self, loc: Location) -> str:
-        return (await self.run(lambda svc: svc.read(loc.container, loc.path))).version
+        return (await self.run(lambda svc: svc.read(loc.container, loc.path), loc.engine)).version
 
     # --- to the client (event loop only) ------------------------------------------------
 
@@ -263,12 +268,17 @@ def _converter() -> Converter:
     return converter
 
 
-def _make_service() -> HotfixService:
-    """As ``hotfix.cli.make_service``: the engine from the environment, the default state dir."""
-    from hotfix.engine import Engine
-    from hotfix.state import StateStore
+class _ServiceMaker:
+    """As ``hotfix.cli.make_service(engine)``, once per engine name; one state store for all."""
 
-    return HotfixService(Engine.from_env(), StateStore())
+    def __init__(self) -> None:
+        self._engines: Engines | None = None
+        self._store: StateStore | None = None
+
+    def __call__(self, engine: str) -> HotfixService:
+        self._engines = self._engines or Engines()
+        self._store = self._store or StateStore()
+        return HotfixService(self._engines.get(engine), self._store)
 
 
 # --- running ----------------------------------------------------------------------------------
