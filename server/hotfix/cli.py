@@ -402,6 +402,10 @@ def cmd_changes(args: argparse.Namespace, svc: HotfixService, out: Output) -> in
 
 
 def cmd_harvest(args: argparse.Namespace, svc: HotfixService, out: Output) -> int:
+    if _replica_set_asked(args):
+        source, *replicas = _replica_set(args, svc, args.container)
+        changed = _fleet(args, svc).check_identical(source, replicas)
+        out.note(f"one change across {', '.join(map(str, changed)) or 'no replica'}")
     res = svc.harvest(
         args.container,
         args.repo,
@@ -629,6 +633,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--test", metavar="CMD", help="run CMD in the worktree first; no commit if it fails"
     )
+    _replica_options(p)
     p = add("commit", cmd_commit, "commit the hotfixed container as an image (clean by default)")
     p.add_argument("container", metavar="CONTAINER")
     p.add_argument("--tag", metavar="REF", help="default REPOSITORY:TAG-hotfix-SLUG")

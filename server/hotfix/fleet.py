@@ -310,6 +310,23 @@ class Fleet:
             groups.setdefault(diff, []).append(target)
         return [DiffGroup(diff, members) for diff, members in groups.items()]
 
+    def check_identical(self, source: Target, replicas: list[Target]) -> list[Target]:
+        """Before harvesting one container for a set of replicas: their changes must be the
+        same change (replicas that changed nothing are fine). Returns those that changed."""
+        groups = [g for g in self.diff_groups([source, *replicas]) if g.diff]
+        if len(groups) > 1:
+            listing = "; ".join(", ".join(map(str, g.targets)) for g in groups)
+            raise Conflict(
+                f"the replicas hold {len(groups)} different changes ({listing}): harvest them "
+                "one by one, or make them agree with `hotfix apply`"
+            )
+        if groups and source not in groups[0].targets:
+            raise UsageError(
+                f"{source} has no change of its own; name a replica that has it: "
+                + ", ".join(map(str, groups[0].targets))
+            )
+        return groups[0].targets if groups else []
+
     def revert_all(
         self, targets: Iterable[Target], path: str | None = None
     ) -> dict[Target, list[str]]:

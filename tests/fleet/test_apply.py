@@ -154,3 +154,27 @@ def test_replicas_across_engines_are_found_with_all_engines(
     [target] = everywhere.json()["targets"]
     assert target["engine"] in (engine2.context, engine2.tls_context)
     assert target["status"] == "written"
+
+
+def test_harvest_of_replicas_takes_one_identical_change(compose_replicas, hotfix, tmp_path):
+    import git
+
+    group = compose_replicas("busybox", 3, wait_http=False, command=["sleep", "3600"])
+    repo = git.Repo.init(tmp_path / "repo")
+    (tmp_path / "repo" / "www").mkdir()
+    original = group[0].sh("cat /www/index.html")
+    (tmp_path / "repo" / "www" / "index.html").write_text(original)
+    repo.index.add(["www/index.html"])
+    repo.index.commit("site")
+
+    for replica in group[:2]:
+        assert hotfix("write", f"{replica.name}:{PAGE}", input=b"fixed\n").code == 0
+    ok = hotfix("harvest", group[0].name, "--repo", str(tmp_path / "repo"), "--replicas", "--json")
+    assert ok.code == 0, ok.stderr
+    assert "one change across" in ok.stderr
+    assert ok.json()["branch"].startswith("hotfix-")
+
+    assert hotfix("write", f"{group[2].name}:{PAGE}", input=b"something else\n").code == 0
+    refused = hotfix("harvest", group[0].name, "--repo", str(tmp_path / "repo"), "--replicas")
+    assert refused.code == 3
+    assert "2 different changes" in refused.stderr and group[2].name in refused.stderr
