@@ -32,7 +32,7 @@ from hotfix.engine import Engine
 from hotfix.errors import Cancelled, HotfixError, UsageError
 from hotfix.harvest import BRANCH_PREFIX, REVISION_LABEL, branch_slug, slugify
 from hotfix.model import ContainerDetails, ContainerInfo, FileContent
-from hotfix.probes import ProbeResult, wait_until_healthy
+from hotfix.probes import ProbeResult
 from hotfix.state import StateStore, version_of
 
 if TYPE_CHECKING:
@@ -240,32 +240,6 @@ def _base_digest(attrs: dict[str, Any]) -> str:
         if "@" in digest:
             return str(digest.split("@", 1)[1])
     return str(attrs.get("Id", ""))
-
-
-class _Hooks:
-    """Probe access to the verify container, and an early stop when it exits."""
-
-    def __init__(self, engine: Engine, container_id: str) -> None:
-        self.engine = engine
-        self.container_id = container_id
-        self._last = 0.0
-
-    def health(self) -> str | None:
-        return self.engine.inspect(self.container_id).info.health
-
-    def exec(self, argv: list[str]) -> tuple[int, bytes]:
-        return self.engine.exec(self.container_id, argv)
-
-    def exit_reason(self) -> str | None:
-        now = time.monotonic()
-        if now - self._last < 1.0:
-            return None
-        self._last = now
-        details = self.engine.inspect(self.container_id)
-        if details.info.state in ("exited", "dead"):
-            tail = self.engine.logs_tail(self.container_id, 5).strip().replace("\n", " | ")
-            return f"container {details.info.state} with code {details.exit_code}; last log: {tail}"
-        return None
 
 
 def commit_image(
@@ -549,18 +523,8 @@ def _verify(
     try:
         text = translate_probe(probe, original.published, details.published) if probe else None
         chosen = svc.plan_probe(details, text, expect_status)
-        hooks = _Hooks(engine, details.info.id)
-
-        def on_attempt(result: ProbeResult, waited: float) -> None:
-            progress.report(f"verify {chosen}: {result.detail} ({waited:.1f} s)")
-
-        healthy, last, _, attempts = wait_until_healthy(
-            chosen,
-            timeout,
-            hooks,
-            on_attempt=on_attempt,
-            is_cancelled=progress.cancelled,
-            still_running=hooks.exit_reason,
+        healthy, last, _, attempts = svc.wait_healthy(
+            details.info, chosen, timeout, progress, started
         )
         seconds = time.monotonic() - started
     finally:

@@ -461,7 +461,9 @@ class HotfixService:
                     # A port published without a fixed host port gets a new one on restart.
                     chosen = self.plan_probe(self.engine.inspect(container.id), None, expect_status)
             remaining = max(0.0, timeout - (time.monotonic() - started))
-            healthy, last, _, attempts = self._wait(container, chosen, remaining, progress, started)
+            healthy, last, _, attempts = self.wait_healthy(
+                container, chosen, remaining, progress, started
+            )
         except HotfixError as exc:
             self.store.journal_finish(entry, "failed", error=str(exc))
             raise
@@ -506,7 +508,7 @@ class HotfixService:
         details = self.engine.inspect(ref)
         chosen = self.plan_probe(details, probe, expect_status)
         started = time.monotonic()
-        healthy, last, waited, attempts = self._wait(
+        healthy, last, waited, attempts = self.wait_healthy(
             details.info, chosen, timeout, progress, started
         )
         self.store.journal_add(
@@ -524,7 +526,7 @@ class HotfixService:
         )
         return RestartResult(details.info, "probe", str(chosen), healthy, waited, last, attempts)
 
-    def _wait(
+    def wait_healthy(
         self,
         container: ContainerInfo,
         probe: Probe,
@@ -532,6 +534,10 @@ class HotfixService:
         progress: Progress,
         started: float,
     ) -> tuple[bool, ProbeResult, float, int]:
+        """Poll ``probe`` until healthy; stops early if the container exits.
+
+        Returns (healthy, last result, seconds waited, attempts); progress shows the time
+        since ``started`` (a ``time.monotonic()`` value)."""
         hooks = _ContainerHooks(self.engine, container.id)
 
         def on_attempt(result: ProbeResult, waited: float) -> None:
