@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: venv engine images demo test test-python test-extension lint bench bench-quick clean
+.PHONY: venv engine images demo test test-python test-extension test-e2e lint bench bench-quick clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -34,7 +34,11 @@ test-python: venv engine
 test-extension:
 	cd client-extension && npm ci --no-audit --no-fund && npm run lint && npm test
 
-test: lint test-python test-extension
+# A real VS Code (code-server) in headless Chromium, with the real server and engine.
+test-e2e: venv engine
+	cd client-extension && npm run e2e
+
+test: lint test-python test-extension test-e2e
 
 bench: venv engine
 	$(BIN)/python -m benchmarks.run $(BENCH_ARGS)
