@@ -132,6 +132,7 @@ def write(root: str, path: str, data: bytes, *, uid: int, gid: int, mode: int) -
     fd = open_dir(root, parent)
     tmp = f".{name}.hotfix-{os.getpid()}.tmp"
     try:
+        _remove_abandoned_temps(fd, name)
         _write_new(fd, tmp, data, uid, gid, mode)
         try:
             os.rename(tmp, name, src_dir_fd=fd, dst_dir_fd=fd)
@@ -148,6 +149,26 @@ def write(root: str, path: str, data: bytes, *, uid: int, gid: int, mode: int) -
         raise
     finally:
         os.close(fd)
+
+
+def _remove_abandoned_temps(dir_fd: int, name: str) -> None:
+    """Temp files of ``name`` left by a hotfix process killed before its rename."""
+    prefix, suffix = f".{name}.hotfix-", ".tmp"
+    for entry in os.listdir(dir_fd):
+        pid = entry[len(prefix) : -len(suffix)] if entry.startswith(prefix) else ""
+        if entry.endswith(suffix) and pid.isdigit() and not _alive(int(pid)):
+            with contextlib.suppress(OSError):
+                os.unlink(entry, dir_fd=dir_fd)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _write_new(dir_fd: int, name: str, data: bytes, uid: int, gid: int, mode: int) -> None:
