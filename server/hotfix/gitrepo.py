@@ -234,7 +234,9 @@ class GitRepo:
     @contextmanager
     def worktree(self, commit: str) -> Iterator[Worktree]:
         """A temporary detached worktree at ``commit``; removed on leaving, also on failure."""
+        self._remove_abandoned_worktrees()
         holder = Path(tempfile.mkdtemp(prefix="hotfix-harvest-"))
+        (holder / "pid").write_text(str(os.getpid()))
         path = holder / "worktree"
         try:
             self._git("worktree", "add", "--detach", "--quiet", str(path), commit)
@@ -243,6 +245,23 @@ class GitRepo:
             self._git("worktree", "remove", "--force", "--force", str(path), check=False)
             shutil.rmtree(holder, ignore_errors=True)
             self._git("worktree", "prune", check=False)
+
+    def _remove_abandoned_worktrees(self) -> None:
+        """Worktrees of harvests killed (SIGKILL) before they could remove theirs."""
+        out = self._git("worktree", "list", "--porcelain", check=False)[1]
+        for line in out.decode("utf-8", "replace").splitlines():
+            path = Path(line.removeprefix("worktree "))
+            if not line.startswith("worktree ") or "hotfix-harvest-" not in path.parent.name:
+                continue
+            try:
+                pid = int((path.parent / "pid").read_text())
+                os.kill(pid, 0)
+            except ProcessLookupError:  # its harvest died
+                self._git("worktree", "remove", "--force", "--force", str(path), check=False)
+                shutil.rmtree(path.parent, ignore_errors=True)
+            except (OSError, ValueError):  # alive but not ours to signal, or not our layout
+                continue
+        self._git("worktree", "prune", check=False)
 
     def create_branch(self, name: str, commit: str) -> None:
         """Create a branch; refuses (rather than moves) one that appeared meanwhile."""
