@@ -6,6 +6,7 @@ would be with a short ``pollInterval``; the client is ``helpers.make_client``'s.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import tempfile
@@ -41,6 +42,9 @@ async def client(lsp_client: LanguageClient) -> AsyncIterator[None]:
     )
     try:
         yield
-        await lsp_client.shutdown_session()
+        await asyncio.wait_for(lsp_client.shutdown_session(), 30)
     finally:
+        server = getattr(lsp_client, "_server", None)
+        if server is not None and server.returncode is None:
+            server.terminate()  # a hung or half-shut server must not hang the run
         shutil.rmtree(lsp_client.state_dir, ignore_errors=True)  # type: ignore[attr-defined]

@@ -77,3 +77,11 @@ def b64(data: bytes) -> str:
 
 def unb64(text: str) -> bytes:
     return base64.b64decode(text)
+
+
+async def close(client: LanguageClient) -> None:
+    """Stop a client; its server is terminated if a failed test left it running."""
+    server = getattr(client, "_server", None)
+    if server is not None and server.returncode is None:
+        server.terminate()
+    await client.stop()

@@ -142,6 +142,8 @@ async def test_stat_and_read_directory(client: LanguageClient, busybox: Running)
     assert (await call(client, "hotfix/stat", uri=uri(busybox, "/www/link")))["type"] == 65
     assert (await call(client, "hotfix/stat", uri=uri(busybox, "/www/dl")))["type"] == 66
     assert (await call(client, "hotfix/stat", uri=uri(busybox, "/www")))["type"] == 2
+    named = await call(client, "hotfix/stat", uri=uri(busybox, "/www/index.html?engine=default"))
+    assert named == st
 
 
 async def test_create_rename_delete_and_directories(
