@@ -27,6 +27,8 @@ class Variant:
     after: Step | None = None  # untimed, after each repetition
     profile: bool = False  # in-process hotfix code: profile it when a target on it misses
     note: str = ""
+    # how to profile it instead of cProfile (e.g. work spread over threads): text out
+    profiler: Callable[[Variant, float], str] | None = None
 
 
 @dataclass

@@ -13,7 +13,7 @@ import queue
 import subprocess
 import sys
 import threading
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import IO, Any
 
 
@@ -22,10 +22,16 @@ class LspError(RuntimeError):
 
 
 class LspClient:
-    def __init__(self, env: Mapping[str, str], stderr_path: str, timeout: float = 120) -> None:
+    def __init__(
+        self,
+        env: Mapping[str, str],
+        stderr_path: str,
+        timeout: float = 120,
+        python_args: Sequence[str] = (),
+    ) -> None:
         self._stderr = open(stderr_path, "wb")  # noqa: SIM115 (closed in close())
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "hotfix", "lsp"],
+            [sys.executable, *python_args, "-m", "hotfix", "lsp"],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=self._stderr,

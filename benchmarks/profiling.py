@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import cProfile
 import io
 import pstats
+import threading
 import time
+from collections.abc import Callable
+from typing import Any
 
 from benchmarks.case import Variant
 
@@ -15,6 +19,8 @@ LINES = 22
 
 
 def profile(variant: Variant, median: float) -> str:
+    if variant.profiler is not None:
+        return variant.profiler(variant, median)
     calls = max(1, min(MAX_CALLS, int(BUDGET / max(median, 1e-4))))
     prof = cProfile.Profile()
     started = time.perf_counter()
@@ -44,3 +50,61 @@ def _compact(text: str) -> str:
             continue
         keep.append(line.rstrip())
     return "\n".join(keep)
+
+
+def attribute(
+    variant: Variant, median: float, parts: dict[str, tuple[object, str]], calls: int = 5
+) -> str:
+    """Time spent in named methods, summed over all threads (cProfile sees one thread).
+
+    ``parts`` maps a label to (object, method name); each method is wrapped for the
+    duration and restored after. A sum above the wall time means the parts overlapped
+    across threads; a part whose share grows with the thread count is contended.
+    """
+    spent: dict[str, float] = dict.fromkeys(parts, 0.0)
+    counts: dict[str, int] = dict.fromkeys(parts, 0)
+    lock = threading.Lock()
+    originals = {label: getattr(obj, name) for label, (obj, name) in parts.items()}
+
+    def timed(label: str) -> Callable[..., Any]:
+        original = originals[label]
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            started = time.perf_counter()
+            try:
+                return original(*args, **kwargs)
+            finally:
+                with lock:
+                    spent[label] += time.perf_counter() - started
+                    counts[label] += 1
+
+        return call
+
+    wall = 0.0
+    try:
+        for label, (obj, name) in parts.items():
+            setattr(obj, name, timed(label))
+        for _ in range(calls):
+            if variant.setup:
+                variant.setup()
+            started = time.perf_counter()
+            variant.fn()
+            wall += time.perf_counter() - started
+            if variant.after:
+                variant.after()
+    finally:
+        for label, (obj, name) in parts.items():
+            if label in originals:
+                with contextlib.suppress(AttributeError):
+                    delattr(obj, name)  # the instance attribute we set
+                if getattr(obj, name) != originals[label]:
+                    setattr(obj, name, originals[label])
+    lines = [
+        f"{calls} runs, wall {wall / calls * 1e3:.1f} ms per run (median when measured "
+        f"{median * 1e3:.1f} ms); time inside each part, summed over threads, per run:"
+    ]
+    for label in sorted(parts, key=lambda k: -spent[k]):
+        lines.append(
+            f"  {label:38} {spent[label] / calls * 1e3:8.1f} ms  ({counts[label] // calls} calls)"
+        )
+    return "\n".join(lines)

@@ -62,12 +62,21 @@ class RawArchive:
         body: bytes | None = None,
         headers: dict[str, str] | None = None,
     ) -> bytes:
+        try:
+            data, status = self._once(method, url, body, headers)
+        except ConnectionError:  # BrokenPipe, reset, RemoteDisconnected
+            self.conn.close()  # the engine closed an idle keep-alive connection: reconnect
+            data, status = self._once(method, url, body, headers)
+        if status >= 300:
+            raise RuntimeError(f"{method} {url}: HTTP {status}: {data[:200]!r}")
+        return data
+
+    def _once(
+        self, method: str, url: str, body: bytes | None, headers: dict[str, str] | None
+    ) -> tuple[bytes, int]:
         self.conn.request(method, self.prefix + url, body=body, headers=headers or {})
         resp = self.conn.getresponse()
-        data = resp.read()
-        if resp.status >= 300:
-            raise RuntimeError(f"{method} {url}: HTTP {resp.status}: {data[:200]!r}")
-        return data
+        return resp.read(), resp.status
 
 
 def tar_of(files: dict[str, bytes], mode: int = 0o644) -> bytes:

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.case import Measurement, Target, Verdict, fmt_seconds
+from benchmarks.timing import Stats
 
 
 @dataclass
@@ -68,6 +69,16 @@ def render_markdown(run: RunResult) -> str:
         "p95 (nearest rank) of repetitions interleaved round-robin with their baselines; "
         "ratios divide medians measured in this same run. docs/performance.md explains them.",
         "",
+        *(
+            [
+                "Cases measured again later (`--only CASE --merge`) and merged in: "
+                + "; ".join(f"{c} at {t}" for c, t in run.settings["rerun"].items())
+                + ".",
+                "",
+            ]
+            if run.settings.get("rerun")
+            else []
+        ),
         "## Machine",
         "",
         "| | |",
@@ -93,12 +104,87 @@ def render_markdown(run: RunResult) -> str:
     out += ["", f"{passed} of {total} targets met.", ""]
     for case in run.cases:
         out += _case_section(case)
+    out += _scaling_section(run)
     profiles = [(k, p) for c in run.cases for k, p in c.profiles.items()]
     if profiles:
         out += ["## Hot spots (cProfile of the hotfix variants that missed a target)", ""]
         for key, text in profiles:
             out += [f"### {key}", "", "```", text.rstrip(), "```", ""]
     return "\n".join(out).rstrip() + "\n"
+
+
+# --- how costs grow -------------------------------------------------------------------------
+
+SCALES = {  # key prefix → (what x is, unit of the marginal cost, x per unit)
+    "read": ("file size", "MB", 1024 * 1024),
+    "write": ("file size", "MB", 1024 * 1024),
+    "list": ("entries", "1,000 entries", 1000),
+    "fanout": ("replicas", "replica", 1),
+}
+
+
+@dataclass(frozen=True)
+class Curve:
+    kind: str
+    label: str
+    points: list[tuple[int, float]]  # (x, median seconds), x ascending
+
+    @property
+    def fixed(self) -> float:
+        return self.points[0][1]
+
+    @property
+    def marginal(self) -> float:
+        """Seconds per unit of x between the smallest and the largest point."""
+        (x0, y0), (x1, y1) = self.points[0], self.points[-1]
+        return (y1 - y0) / ((x1 - x0) / SCALES[self.kind][2])
+
+    def predicted(self, x: int) -> float:
+        return self.fixed + self.marginal * (x - self.points[0][0]) / SCALES[self.kind][2]
+
+
+def curves(run: RunResult) -> list[Curve]:
+    """Variants measured at several sizes: read.4096.core.fast, read.1048576.core.fast, …"""
+    found: dict[tuple[str, str], dict[int, tuple[str, float]]] = {}
+    for case in run.cases:
+        for group in case.groups:
+            for m in group.measurements:
+                kind, _, rest = m.key.partition(".")
+                x, _, variant = rest.partition(".")
+                if kind in SCALES and x.isdigit() and m.stats:
+                    found.setdefault((kind, variant), {})[int(x)] = (m.label, m.stats.median)
+    return [
+        Curve(kind, next(iter(points.values()))[0], sorted((x, t) for x, (_, t) in points.items()))
+        for (kind, _), points in found.items()
+        if len(points) >= 2
+    ]
+
+
+def _scaling_section(run: RunResult) -> list[str]:
+    found = curves(run)
+    if not found:
+        return []
+    out = [
+        "## How costs grow",
+        "",
+        "Fixed = the median at the smallest size; marginal = the slope from the smallest to "
+        "the largest size; “mid” compares the middle size with that straight line "
+        "(measured / predicted): near 1.00 means linear.",
+        "",
+        "| what | variant | fixed | marginal | mid: measured / predicted |",
+        "| --- | --- | ---: | ---: | ---: |",
+    ]
+    for c in found:
+        what, unit, _ = SCALES[c.kind]
+        mid = ""
+        if len(c.points) >= 3:
+            x, t = c.points[len(c.points) // 2]
+            mid = f"{t / c.predicted(x):.2f}" if c.predicted(x) > 0 else ""
+        out.append(
+            f"| {c.kind} ({what}) | {c.label} | {fmt_seconds(c.fixed)} | "
+            f"{fmt_seconds(max(c.marginal, 0.0))} per {unit} | {mid} |"
+        )
+    return [*out, ""]
 
 
 def _case_section(case: CaseResult) -> list[str]:
@@ -201,3 +287,55 @@ def write(run: RunResult, directory: Path, stem: str) -> tuple[Path, Path]:
     md.write_text(render_markdown(run), encoding="utf-8")
     js.write_text(json.dumps(to_json(run), indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     return md, js
+
+
+def load(path: Path) -> RunResult:
+    """A RunResult back from results.json (to render the Markdown again)."""
+    data = json.loads(path.read_text(encoding="utf-8"))
+    cases = []
+    for c in data["cases"]:
+        groups = [
+            GroupResult(
+                g["title"],
+                g["baseline"],
+                [
+                    Measurement(
+                        m["key"],
+                        m["label"],
+                        g["title"],
+                        Stats(tuple(m["samples_s"])) if "samples_s" in m else None,
+                        m.get("error"),
+                        m.get("baseline"),
+                        m.get("note", ""),
+                    )
+                    for m in g["measurements"]
+                ],
+                g["notes"],
+            )
+            for g in c["groups"]
+        ]
+        verdicts = [
+            Verdict(
+                Target(v["target"], v["subject"], v["kind"], v["limit"], v["baseline"]),
+                v["value"],
+                v["shown"],
+                v["status"],
+            )
+            for v in c["targets"]
+        ]
+        cases.append(
+            CaseResult(
+                c["name"],
+                c["title"],
+                c["baseline"],
+                groups,
+                verdicts,
+                c["notes"],
+                c["profiles"],
+                c["error"],
+                c["seconds"],
+            )
+        )
+    return RunResult(
+        data["mode"], data["started"], data["seconds"], data["machine"], data["settings"], cases
+    )

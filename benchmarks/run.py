@@ -1,6 +1,7 @@
 """Run the benchmarks: ``python -m benchmarks.run [--quick] [--only CASE …]``.
 
-Writes ``benchmarks/results.md`` and ``results.json`` (``results-quick.*`` with --quick).
+Writes ``benchmarks/results.md`` and ``results.json``; with --quick,
+``build/benchmarks/results-quick.md`` and ``.json`` (git-ignored: quick numbers are not kept).
 Every container it starts is labelled ``hotfix.bench=1`` and removed at the end, also
 when a case fails or the run is interrupted.
 """
@@ -20,7 +21,7 @@ from benchmarks import machine, profiling
 from benchmarks.case import Case, Group, Measurement, Target
 from benchmarks.cases import all_cases
 from benchmarks.context import Config, Context, closing_groups
-from benchmarks.report import CaseResult, GroupResult, RunResult, write
+from benchmarks.report import CaseResult, GroupResult, RunResult, load, render_markdown, write
 from benchmarks.timing import Stats, round_robin
 
 HERE = Path(__file__).resolve().parent
@@ -31,7 +32,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__)
     p.add_argument("--quick", action="store_true", help="few repetitions, small sizes (CI)")
     p.add_argument("--only", nargs="+", choices=names, metavar="CASE", help=f"of {names}")
-    p.add_argument("--out", type=Path, default=HERE, help="directory for results.md/json")
+    p.add_argument("--out", type=Path, help="directory for the results (default: see above)")
     p.add_argument(
         "--profile",
         action=argparse.BooleanOptionalAction,
@@ -39,11 +40,27 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="cProfile hotfix variants that miss a target (default: on in the full mode)",
     )
     p.add_argument("--curl-interval", type=float, default=None, help="seconds (default 0.1)")
+    p.add_argument(
+        "--merge",
+        action="store_true",
+        help="with --only: replace those cases in the existing results, keep the others",
+    )
+    p.add_argument(
+        "--render",
+        type=Path,
+        metavar="RESULTS.json",
+        help="only write the Markdown again from a results JSON (no measuring)",
+    )
     return p.parse_args(argv)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.render:
+        md = args.render.with_suffix(".md")
+        md.write_text(render_markdown(load(args.render)), encoding="utf-8")
+        print(f"wrote {md}")
+        return 0
     config = Config.for_mode(args.quick, args.profile)
     config.only = args.only or []
     if args.curl_interval:
@@ -68,11 +85,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         _settings(config),
         results,
     )
-    args.out.mkdir(parents=True, exist_ok=True)
-    md, js = write(run, args.out, "results-quick" if config.quick else "results")
+    out = args.out or (HERE.parent / "build" / "benchmarks" if config.quick else HERE)
+    out.mkdir(parents=True, exist_ok=True)
+    stem = "results-quick" if config.quick else "results"
+    if args.merge and (out / f"{stem}.json").exists():
+        run = merge(load(out / f"{stem}.json"), run)
+    md, js = write(run, out, stem)
     print(md.read_text(encoding="utf-8"))
     ctx.log(f"wrote {md} and {js}")
     return 1 if any(c.error for c in results) else 0
+
+
+def merge(old: RunResult, new: RunResult) -> RunResult:
+    """``old`` with the cases of ``new`` put in place of (or after) those of the same name."""
+    fresh = {c.name: c for c in new.cases}
+    cases = [fresh.pop(c.name, c) for c in old.cases] + list(fresh.values())
+    rerun = {**old.settings.get("rerun", {}), **{c.name: new.started for c in new.cases}}
+    settings = {**old.settings, "rerun": rerun}
+    return RunResult(old.mode, old.started, old.seconds, old.machine, settings, cases)
 
 
 def selected(config: Config) -> list[Case]:

@@ -5,11 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from benchmarks.case import Case, Group, Target, Variant
 from benchmarks.context import MODE_LABEL, MODES, Context, Mode, use_mode
 from benchmarks.dockercli import cp_in
+from benchmarks.profiling import attribute
 from benchmarks.rawapi import tar_of
 from hotfix.service import HotfixService
 from hotfix.state import version_of
@@ -84,7 +86,9 @@ class FanOut(Case):
             for name in names:
                 cp_in(str(local), name, f"{DIR}/fanout-cp.txt")
 
-        variants.append(Variant(f"{key}.cp", f"{n} × docker cp, sequential", sequential_cp))
+        variants.append(
+            Variant(f"{key}.cp", "docker cp to each replica, sequential", sequential_cp)
+        )
         targets = []
         if n == max(ctx.config.replicas) and n > 1:
             targets = [
@@ -120,4 +124,30 @@ class FanOut(Case):
                 future.result()
 
         label = f"hotfix, parallel service.write ({MODE_LABEL[mode]})"
-        return Variant(f"{key}.{mode}", label, fan_out, setup, profile=True)
+        return Variant(
+            f"{key}.{mode}",
+            label,
+            fan_out,
+            setup,
+            profile=True,
+            profiler=partial(attribute, parts=_parts(svc)),
+        )
+
+
+def _parts(svc: HotfixService) -> dict[str, tuple[object, str]]:
+    """The pieces of a save, to see which ones the threads queue on."""
+    engine, store = svc.engine, svc.store
+    return {
+        "HotfixService.write (whole)": (svc, "write"),
+        **{f"Engine.{m}": (engine, m) for m in ("inspect", "stat", "read", "write", "changes")},
+        **{
+            f"StateStore.{m}": (store, m)
+            for m in (
+                "checkpoints",
+                "get_checkpoint",
+                "put_checkpoint",
+                "journal_start",
+                "journal_finish",
+            )
+        },
+    }
