@@ -11,9 +11,11 @@ edits of a container that has since been removed stay listed.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
+import shutil
 import sqlite3
 import threading
 import time
@@ -130,9 +132,12 @@ class StateStore:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")
             self._db.executescript(_SCHEMA)
-            self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+            # Setting it takes the write lock: only when needed, so reads work while another
+            # process holds the database.
+            if self._db.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
+                self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
         except (OSError, sqlite3.Error) as exc:
-            raise Unavailable(f"state store {self.directory}: {exc}") from exc
+            raise _unavailable(self.directory, exc) from exc
 
     def close(self) -> None:
         with self._lock:
@@ -145,7 +150,7 @@ class StateStore:
                 with self._db:
                     yield self._db
             except sqlite3.Error as exc:
-                raise Unavailable(f"state store {self.directory}: {exc}") from exc
+                raise _unavailable(self.directory, exc) from exc
 
     # --- blobs ------------------------------------------------------------------------------
 
@@ -165,7 +170,7 @@ class StateStore:
             _fsync_dir(target.parent)
         except OSError as exc:
             tmp.unlink(missing_ok=True)
-            raise Unavailable(f"state store {self.directory}: cannot store content: {exc}") from exc
+            raise _unavailable(self.directory, exc, "cannot store content: ") from exc
         return digest
 
     def get_blob(self, digest: str) -> bytes:
@@ -334,6 +339,17 @@ def _journal(row: sqlite3.Row) -> JournalEntry:
     data = dict(row)
     data["detail"] = json.loads(data["detail"] or "{}")
     return JournalEntry(**data)
+
+
+def _unavailable(directory: Path, exc: BaseException, what: str = "") -> Unavailable:
+    """The error, saying so when the state directory's filesystem is full (SQLite then
+    reports only "disk I/O error")."""
+    message = f"state store {directory}: {what}{exc}"
+    with contextlib.suppress(OSError):
+        free = shutil.disk_usage(directory).free
+        if free < 1 << 20:
+            message += f" (no space left: {free} bytes free on its filesystem)"
+    return Unavailable(message)
 
 
 def _fsync_dir(path: Path) -> None:
