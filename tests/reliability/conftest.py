@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from tests.conftest import Running
 from tests.reliability.rpc import Rpc
 

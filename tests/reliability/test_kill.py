@@ -18,13 +18,13 @@ from typing import Any
 import docker
 import docker.errors
 import pytest
+
+from hotfix.service import HotfixService
+from hotfix.state import StateStore, version_of
 from tests.conftest import CliResult, Running
 from tests.images.build import BUSYBOX_INDEX
 from tests.reliability.conftest import Killed, in_container, server_argv_killed_at, uri
 from tests.reliability.rpc import Rpc, ServerGone, b64
-
-from hotfix.service import HotfixService
-from hotfix.state import StateStore, version_of
 
 pytestmark = pytest.mark.engine
 
