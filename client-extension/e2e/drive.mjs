@@ -213,6 +213,9 @@ async function main(page) {
     }, 90000);
     if (!/HTTP 200|\b200\b/.test(message)) throw new Error(`the healthy notification does not say 200: ${message}`);
     log(`restart and probe in ${Date.now() - tRestart} ms: "${message}"`);
+    // Let the toast finish fading in before the screenshot.
+    await page.locator('.notifications-toasts .notification-toast.notification-fade-in-done', { hasText: `${CONTAINER} is healthy` })
+        .first().waitFor({ timeout: 3000 }).catch(() => {});
     await shot(page, 'restarted-healthy');
 
     // 4. Diff with Checkpoint: checkpoint (True) on the left, the container's file (False) on the right.

@@ -183,6 +183,7 @@ require("fs").writeFileSync(file, JSON.stringify({
   "update.mode": "none",
   "security.workspace.trust.enabled": false,
   "git.enabled": false,
+  "remote.autoForwardPorts": false,
   "window.restoreWindows": "none",
   "diffEditor.renderSideBySide": true,
 }, null, 2));' "$RUN/udata/User/settings.json" "$HOTFIX"
