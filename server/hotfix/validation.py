@@ -61,15 +61,24 @@ def _check_python(path: str, source: bytes) -> list[Problem]:
             compile(source, path, "exec", dont_inherit=True)
     except SyntaxError as exc:
         line = max((exc.lineno or 1) - 1, 0)
-        column = max((exc.offset or 1) - 1, 0)
+        column = _characters(exc.text, max((exc.offset or 1) - 1, 0))
         end_line = max((exc.end_lineno or exc.lineno or 1) - 1, line)
-        end_column = max((exc.end_offset or (exc.offset or 1) + 1) - 1, column + 1)
+        end_offset = max((exc.end_offset or (exc.offset or 1) + 1) - 1, 0)
+        end_column = _characters(exc.text, end_offset) if end_line == line else end_offset
+        end_column = max(end_column, column + 1)
         if end_line == line and end_column <= column:
             end_column = column + 1
         return [Problem(exc.msg, line, column, end_line, end_column, "python")]
     except ValueError as exc:  # e.g. NUL bytes in the source
         return [Problem(str(exc), 0, 0, 0, 1, "python")]
     return []
+
+
+def _characters(line_text: str | None, utf8_offset: int) -> int:
+    """Compiling bytes gives offsets in UTF-8 bytes of the line; LSP wants characters."""
+    if not line_text:
+        return utf8_offset
+    return len(line_text.encode("utf-8")[:utf8_offset].decode("utf-8", "ignore"))
 
 
 def _check_json(text: str) -> list[Problem]:

@@ -98,11 +98,6 @@ async def test_python_diagnostics_follow_the_text(client: LanguageClient) -> Non
     assert await diagnostics_of(client, uri) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="core: since 225183e validation compiles bytes, so a Python Problem's column is a "
-    "UTF-8 byte offset, not a code point as Problem promises (LSP columns)",
-)
 async def test_python_diagnostic_columns_count_characters(client: LanguageClient) -> None:
     uri = "hotfix://some-container/srv/emoji.py"
     text = 's = "\U0001f600"; print(s\n'
