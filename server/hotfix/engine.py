@@ -340,11 +340,18 @@ class Engine:
                 with contextlib.suppress(FileNotFoundError):
                     localfs.unlink(root, path)
                 return
+        why = (
+            f"{container.name}:{path}: cannot delete: the Engine API has no delete, and the "
+            "container is not running on this host"
+        )
+        if container.state != "running":
+            raise Unavailable(
+                f"{why} (it is {container.state}; start it, or delete on a local engine)"
+            )
         code, output = self.exec(container.id, ["rm", "-f", "--", path])
         if code != 0:
             raise Unavailable(
-                f"{container.name}:{path}: cannot delete: the Engine API has no delete, the "
-                f"container is not running on this host, and `rm` failed ({output.decode().strip()})"
+                f"{why}; `rm` in it failed: {output.decode(errors='replace').strip()}"
             )
 
     # --- images: clean commits, whole-layer commits, verification ------------------------------

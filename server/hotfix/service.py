@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import getpass
 import os
+import posixpath
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -40,7 +41,14 @@ from hotfix.errors import (
     UsageError,
     ValidationFailed,
 )
-from hotfix.model import ContainerDetails, ContainerInfo, DirEntry, FileContent, FileStat
+from hotfix.model import (
+    ContainerDetails,
+    ContainerInfo,
+    DirEntry,
+    FileContent,
+    FileKind,
+    FileStat,
+)
 from hotfix.patching import make_patch
 from hotfix.paths import normalize, split
 from hotfix.probes import Probe, ProbeResult, parse_probe, wait_until_healthy
@@ -51,6 +59,7 @@ if TYPE_CHECKING:
     from hotfix.imaging import CommitResult
 
 ChangeStatus = Literal["modified", "created", "deleted", "unchanged"]
+LINK_STAT_WORKERS = 8
 DEFAULT_MAX_FILE_SIZE = 64 << 20
 PROTECT_LABEL = "hotfix.protect"
 
@@ -154,6 +163,33 @@ class HotfixService:
     def list_dir(self, ref: str, path: str) -> list[DirEntry]:
         container = self.engine.inspect(ref).info
         return self.engine.list_dir(container, normalize(path))
+
+    def list_dir_followed(self, ref: str, path: str) -> list[tuple[DirEntry, FileKind]]:
+        """Entries with the kind each symlink points at ("symlink" when dangling) — what a
+        file browser shows. Links are stat-ed a few at a time: /usr/lib has dozens."""
+        container = self.engine.inspect(ref).info
+        path = normalize(path)
+        entries = self.engine.list_dir(container, path)
+
+        def target_kind(entry: DirEntry) -> FileKind:
+            if entry.stat.kind != "symlink":
+                return entry.stat.kind
+            target: FileStat = entry.stat
+            for _ in range(MAX_SYMLINK_HOPS):
+                if target.kind != "symlink" or not target.link_target:
+                    return target.kind
+                try:
+                    target = self.engine.stat(container, _link_path(target))
+                except FileNotFound:
+                    return "symlink"  # dangling: a link to nothing
+            return "symlink"
+
+        with ThreadPoolExecutor(max_workers=LINK_STAT_WORKERS) as pool:
+            return list(zip(entries, pool.map(target_kind, entries), strict=True))
+
+    def checkpoints(self, ref: str) -> list[Checkpoint]:
+        """The container's checkpoints, from the state store alone (no container reads)."""
+        return self.store.checkpoints(self._known_container(ref).id)
 
     def read(self, ref: str, path: str, *, force: bool = False) -> ReadResult:
         """A file's content and version; above the size limit only when forced."""
@@ -465,7 +501,7 @@ class HotfixService:
                 container, chosen, remaining, progress, started
             )
         except HotfixError as exc:
-            self.store.journal_finish(entry, "failed", error=str(exc))
+            self.store.journal_finish(entry, "failed", error=self.redact(container.id, str(exc)))
             raise
         seconds = time.monotonic() - started
         self.store.journal_finish(
@@ -473,7 +509,7 @@ class HotfixService:
             "ok" if healthy else "failed",
             healthy=healthy,
             seconds=round(seconds, 3),
-            probe_result=last.detail,
+            probe_result=self.redact(container.id, last.detail),
             status=last.status,
         )
         outcome = RestartResult(container, action, str(chosen), healthy, seconds, last, attempts)
@@ -520,7 +556,7 @@ class HotfixService:
                 "probe": str(chosen),
                 "healthy": healthy,
                 "seconds": round(waited, 3),
-                "probe_result": last.detail,
+                "probe_result": self.redact(details.info.id, last.detail),
                 "status": last.status,
             },
         )
@@ -553,6 +589,13 @@ class HotfixService:
         )
 
     # --- journal ----------------------------------------------------------------------------
+
+    def redact(self, container_id: str, text: str) -> str:
+        """``text`` for the journal: the container's run-time environment values redacted
+        (a probe's output or the container's last log lines may print them)."""
+        from hotfix.report import redact, runtime_env_values
+
+        return redact(text, runtime_env_values(self, container_id))
 
     def journal(self, ref: str | None = None, limit: int | None = None) -> list[JournalEntry]:
         container_id = self._known_container(ref).id if ref else None
@@ -795,6 +838,12 @@ class _ContainerHooks:
             tail = self.engine.logs_tail(self.container_id, 5).strip().replace("\n", " | ")
             return f"container {details.info.state} with code {details.exit_code}; last log: {tail}"
         return None
+
+
+def _link_path(link: FileStat) -> str:
+    """Where a link points, absolute: a listing gives the link's text, relative to its folder."""
+    target = link.link_target or ""
+    return normalize(posixpath.join(posixpath.dirname(link.path), target))
 
 
 def _max_file_size() -> int:

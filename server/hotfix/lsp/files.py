@@ -6,8 +6,6 @@ result; checkpoint URIs are answered from the state store through the service, r
 
 from __future__ import annotations
 
-import posixpath
-from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
 from hotfix.engines import DEFAULT as DEFAULT_ENGINE
@@ -153,27 +151,15 @@ def _writable(loc: uris.Location) -> uris.Location:
 
 
 def _entries(svc: HotfixService, loc: uris.Location) -> list[list[object]]:
-    """Directory entries; a symlink's type is OR-ed with its target's (one stat per link,
-    a few at a time: /usr/lib has dozens of links)."""
-    listed = svc.list_dir(loc.container, loc.path)
-
-    def target_kind(name: str) -> str:
-        try:
-            return svc.stat(loc.container, posixpath.join(loc.path, name))[0].kind
-        except FileNotFound:
-            return "symlink"  # dangling: a link to nothing
-
-    links = [e.name for e in listed if e.stat.kind == "symlink"]
-    with ThreadPoolExecutor(max_workers=LINK_STAT_WORKERS) as pool:
-        targets = dict(zip(links, pool.map(target_kind, links), strict=True))
+    """Directory entries; a symlink's type is its target's, OR-ed with SymbolicLink."""
     return [
-        [e.name, convert.file_type(targets.get(e.name, e.stat.kind), e.name in targets)]
-        for e in listed
+        [entry.name, convert.file_type(kind, entry.stat.kind == "symlink")]
+        for entry, kind in svc.list_dir_followed(loc.container, loc.path)
     ]
 
 
 def _checkpoint_paths(svc: HotfixService, loc: uris.Location) -> list[str]:
-    return [c.path for c in svc.changes(loc.container, include_unchanged=True)]
+    return [cp.path for cp in svc.checkpoints(loc.container)]
 
 
 def _checkpoint_stat(svc: HotfixService, loc: uris.Location) -> Result:
