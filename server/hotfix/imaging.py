@@ -425,7 +425,7 @@ def commit_image(
                 "probe": verified.probe,
                 "healthy": verified.healthy,
                 "seconds": round(verified.seconds, 3),
-                "probe_result": verified.result.detail,
+                "probe_result": svc.redact(container.id, verified.result.detail),
                 "status": verified.result.status,
             }
             if verified
