@@ -182,8 +182,10 @@ class Incident(Case):
 
     def _cli_flow(self, ctx: Context, scene: Scene) -> Any:
         """The same flow typed as hotfix commands, when the CLI has harvest and commit."""
+        if not ctx.config.cli or not self.full:
+            return None
         harvest_help, commit_help = _cli_help("harvest"), _cli_help("commit")
-        if not ctx.config.cli or not self.full or harvest_help is None or commit_help is None:
+        if harvest_help is None or commit_help is None:
             return None
         message = ["--message", "bench: fix"] if "--message" in harvest_help else []
         tag = ["--tag"] if "--tag" in commit_help else None
