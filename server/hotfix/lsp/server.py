@@ -22,6 +22,7 @@ import uuid
 from collections.abc import Callable, Generator
 from typing import Any, TypeVar
 
+import attrs
 from cattrs import Converter
 from lsprotocol import types
 from pygls.lsp.server import LanguageServer
@@ -264,8 +265,15 @@ def _converter() -> Converter:
     """pygls' converter, but custom methods' params stay plain JSON (dicts, lists)."""
     converter: Converter = default_converter()  # type: ignore[no-untyped-call]
     for cls in (JsonRPCRequestMessage, JsonRPCNotification):
-        converter.register_structure_hook(cls, lambda obj, cls: cls(**obj))
+        converter.register_structure_hook(cls, _plain_message)
     return converter
+
+
+def _plain_message(obj: dict[str, Any], cls: type[Any]) -> Any:
+    """JSON-RPC lets a request leave ``params`` out, and members the message type lacks are
+    ignored: else the message would be dropped and its request never answered."""
+    names = {field.name for field in attrs.fields(cls)}
+    return cls(**{"params": None, **{k: v for k, v in obj.items() if k in names}})
 
 
 class _ServiceMaker:
