@@ -527,7 +527,11 @@ class Engine:
         """The ``GET …/archive`` stream as a tar read in order; closing abandons the rest."""
         url = self.api._url("/containers/{0}/archive", container.id)
         with _engine_errors(container, path):
-            res = self.api._get(url, params={"path": path}, stream=True)
+            # identity: requests asks for gzip by default, and dockerd then compresses every
+            # archive (a 32 MB read took 1.6 s instead of 0.3 s).
+            res = self.api._get(
+                url, params={"path": path}, stream=True, headers={"Accept-Encoding": "identity"}
+            )
             self.api._raise_for_status(res)
             try:
                 with tarfile.open(
@@ -804,13 +808,20 @@ def local_root(info: ContainerInfo) -> str | None:
     if info.state != "running" or not info.pid or os.geteuid() != 0:
         return None
     root = f"/proc/{info.pid}/root"
-    try:
-        with open(f"/proc/{info.pid}/cgroup", encoding="utf-8") as fh:
-            if info.id not in fh.read():
-                return None  # a PID from another namespace: not this container
-        with open(f"/proc/{info.pid}/uid_map", encoding="utf-8") as fh:
-            if fh.read().split() != ["0", "0", "4294967295"]:
-                return None
-    except OSError:
-        return None
+    if (info.id, info.pid) not in _VERIFIED_PIDS:
+        try:
+            with open(f"/proc/{info.pid}/cgroup", encoding="utf-8") as fh:
+                if info.id not in fh.read():
+                    return None  # a PID from another namespace: not this container
+            with open(f"/proc/{info.pid}/uid_map", encoding="utf-8") as fh:
+                if fh.read().split() != ["0", "0", "4294967295"]:
+                    return None
+        except OSError:
+            return None
+        # Keyed by container ID and PID, a positive answer cannot go stale: a restarted
+        # container gets a new PID, and another container is another key.
+        _VERIFIED_PIDS.add((info.id, info.pid))
     return root if os.path.isdir(root) else None
+
+
+_VERIFIED_PIDS: set[tuple[str, int]] = set()

@@ -59,6 +59,8 @@ if TYPE_CHECKING:
     from hotfix.imaging import CommitResult
 
 ChangeStatus = Literal["modified", "created", "deleted", "unchanged"]
+# Work that runs beside a save (the first-write check); one pool, not a thread per save.
+_BACKGROUND = ThreadPoolExecutor(max_workers=2, thread_name_prefix="hotfix-background")
 LINK_STAT_WORKERS = 8
 DEFAULT_MAX_FILE_SIZE = 64 << 20
 PROTECT_LABEL = "hotfix.protect"
@@ -245,23 +247,24 @@ class HotfixService:
         # The Engine's container diff takes ~0.3 s on a large image; it only feeds a
         # warning, so it runs beside the write instead of in front of it.
         first_write = not self.store.checkpoints(container.id)
-        with ThreadPoolExecutor(max_workers=1) as pool:
-            warnings = pool.submit(
-                self._first_write_warnings if first_write else lambda *_: [], container, target
-            )
-            checkpointed = self._checkpoint_if_new(container, target, current)
-            after = version_of(data)
-            self._journalled(
-                "write",
-                container,
-                target,
-                partial(self.engine.write, container, target, data, uid=uid, gid=gid, mode=mode),
-                before=before,
-                after=after,
-                forced=forced,
-            )
-            notes = warnings.result() + _swarm_warning(container)
-            return WriteResult(container, target, after, before, checkpointed, notes)
+        warnings = (
+            _BACKGROUND.submit(self._first_write_warnings, container, target)
+            if first_write
+            else None
+        )
+        checkpointed = self._checkpoint_if_new(container, target, current)
+        after = version_of(data)
+        self._journalled(
+            "write",
+            container,
+            target,
+            partial(self.engine.write, container, target, data, uid=uid, gid=gid, mode=mode),
+            before=before,
+            after=after,
+            forced=forced,
+        )
+        notes = (warnings.result() if warnings else []) + _swarm_warning(container)
+        return WriteResult(container, target, after, before, checkpointed, notes)
 
     def mkdir(self, ref: str, path: str, *, force: bool = False) -> str:
         """Create a directory owned like its parent, mode 0755."""

@@ -71,6 +71,7 @@ class FakeContainer:
     on_restart: Callable[[FakeContainer], None] | None = None
     labels: dict[str, str] = field(default_factory=dict)
     engine: str = "default"
+    env: list[str] = field(default_factory=list)  # runtime "NAME=value" entries
 
     @property
     def info(self) -> ContainerInfo:
@@ -218,6 +219,13 @@ class FakeEngine:
         if self.exec_handler:
             return self.exec_handler(container_id, list(argv))
         return self.exec_result
+
+    def container_attrs(self, ref: str) -> dict[str, Any]:
+        fc = self._find(ref)
+        return {"Id": fc.id, "Image": fc.image_id, "Config": {"Env": list(fc.env)}}
+
+    def image_attrs(self, ref: str) -> dict[str, Any]:
+        return {"Id": ref, "Config": {"Env": []}}
 
     def logs_tail(self, container_id: str, lines: int = 10) -> str:
         self._record("logs_tail", container_id)

@@ -69,7 +69,8 @@ def decode_data(text: object, field: str = "data") -> bytes:
     if not isinstance(text, str):
         raise InvalidParams(f"{field}: expected base64 text, got {type(text).__name__}")
     try:
-        return base64.b64decode(text, validate=True)
+        # strict_mode: the C decoder's own check, much faster than validate=True's regex.
+        return binascii.a2b_base64(text, strict_mode=True)
     except (binascii.Error, ValueError):
         raise InvalidParams(f"{field}: not valid base64") from None
 
