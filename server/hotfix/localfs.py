@@ -130,7 +130,7 @@ def write(root: str, path: str, data: bytes, *, uid: int, gid: int, mode: int) -
     """
     parent, name = split(path)
     fd = open_dir(root, parent)
-    tmp = f".{name}.hotfix-{os.getpid()}.tmp"
+    tmp = f"{_temp_prefix(name)}{os.getpid()}.tmp"
     try:
         _remove_abandoned_temps(fd, name)
         _write_new(fd, tmp, data, uid, gid, mode)
@@ -151,9 +151,14 @@ def write(root: str, path: str, data: bytes, *, uid: int, gid: int, mode: int) -
         os.close(fd)
 
 
+def _temp_prefix(name: str) -> str:
+    """``.NAME.hotfix-``, NAME cut so that the temp file's name stays within NAME_MAX (255)."""
+    return f".{os.fsdecode(os.fsencode(name)[:200])}.hotfix-"
+
+
 def _remove_abandoned_temps(dir_fd: int, name: str) -> None:
     """Temp files of ``name`` left by a hotfix process killed before its rename."""
-    prefix, suffix = f".{name}.hotfix-", ".tmp"
+    prefix, suffix = _temp_prefix(name), ".tmp"
     for entry in os.listdir(dir_fd):
         pid = entry[len(prefix) : -len(suffix)] if entry.startswith(prefix) else ""
         if entry.endswith(suffix) and pid.isdigit() and not _alive(int(pid)):
