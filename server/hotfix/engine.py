@@ -217,6 +217,9 @@ class Engine:
         url = self.api._url("/containers/{0}/archive", container.id)
         with _engine_errors(container, path):
             res = self.api.head(url, params={"path": path})
+            if res.status_code >= 500:  # a HEAD answer has no body to say why: GET says it
+                with self._archive(container, path):
+                    pass
             self.api._raise_for_status(res)
         header = res.headers.get("X-Docker-Container-Path-Stat")
         if not header:
@@ -743,6 +746,8 @@ def _engine_errors(
             raise NoPermissions(f"{where}: the container's root filesystem is read-only") from exc
         if "not a directory" in low:
             raise FileNotADirectory(f"{where}: {parent or 'a parent'} is not a directory") from exc
+        if "too many links" in low:  # not FileNotFound: that would read as "absent"
+            raise Unavailable(f"{where}: too many levels of symbolic links") from exc
         if "no such container" in low:
             raise ContainerNotFound(f"no such container: {name}") from exc
         if "is paused" in low:
