@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from hotfix.fleet import ApplyResult, RolloutResult
-from hotfix.harvest import HarvestResult
-from hotfix.imaging import CommitResult
-from hotfix.model import ContainerInfo, FileStat
-from hotfix.service import Change, RestartResult
-from hotfix.state import Checkpoint, JournalEntry
+if TYPE_CHECKING:  # only for annotations: the CLI should not import git to print a table
+    from hotfix.fleet import ApplyResult, RolloutResult
+    from hotfix.harvest import HarvestResult
+    from hotfix.imaging import CommitResult
+    from hotfix.model import ContainerInfo, FileStat
+    from hotfix.service import Change, RestartResult
+    from hotfix.state import Checkpoint, JournalEntry
 
 
 def container_view(c: ContainerInfo) -> dict[str, Any]:
