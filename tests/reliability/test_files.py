@@ -1,0 +1,114 @@
+"""Bad files: binary, empty, very large (the size limit), unreadable to the container's user."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from collections.abc import Callable
+
+import pytest
+
+from tests.conftest import CliResult, Running
+from tests.reliability.conftest import in_container, uri
+from tests.reliability.rpc import Rpc, b64, code_of, unb64
+
+pytestmark = pytest.mark.engine
+
+Hotfix = Callable[..., CliResult]
+BINARY = bytes(range(256)) * 64 + b"\x00\xff\x00"
+
+
+@pytest.fixture(params=["local", "archive"])
+def file_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    monkeypatch.setenv("HOTFIX_LOCAL_FS", "1" if request.param == "local" else "0")
+    return str(request.param)
+
+
+def test_binary_files_round_trip(
+    box: Running, hotfix: Hotfix, lsp: Callable[..., Rpc], file_path: str
+) -> None:
+    box.sh("mkdir -p /srv && printf 'text\\n' > /srv/blob.bin")
+    assert hotfix("write", f"{box.name}:/srv/blob.bin", input=BINARY).code == 0
+    assert in_container(box, "/srv/blob.bin") == BINARY
+    read = hotfix("cat", f"{box.name}:/srv/blob.bin", "--json").json()
+    assert base64.b64decode(read["data"]) == BINARY
+    assert read["version"] == "sha256:" + hashlib.sha256(BINARY).hexdigest()
+    diff = hotfix("diff", box.name).stdout
+    assert "Binary files a/srv/blob.bin and b/srv/blob.bin differ" in diff
+    server = lsp()
+    got = server.result("hotfix/readFile", {"uri": uri(box, "/srv/blob.bin")})
+    assert unb64(got["data"]) == BINARY
+    assert hotfix("revert", box.name).code == 0
+    assert in_container(box, "/srv/blob.bin") == b"text\n"
+
+
+def test_empty_files(box: Running, hotfix: Hotfix, file_path: str) -> None:
+    box.sh("mkdir -p /srv && printf 'not empty\\n' > /srv/full")
+    assert hotfix("write", f"{box.name}:/srv/full", input=b"").code == 0
+    assert hotfix("write", f"{box.name}:/srv/new-empty", input=b"").code == 0
+    assert in_container(box, "/srv/full") == b""
+    assert in_container(box, "/srv/new-empty") == b""
+    read = hotfix("cat", f"{box.name}:/srv/full", "--json").json()
+    assert read["data"] == "" and read["version"] == "sha256:" + hashlib.sha256(b"").hexdigest()
+    diff = hotfix("diff", box.name).stdout
+    assert "-not empty" in diff and "new file mode 100644" in diff
+    assert hotfix("revert", box.name).code == 0
+    assert in_container(box, "/srv/full") == b"not empty\n"
+    assert in_container(box, "/srv/new-empty") is None
+
+
+def test_the_size_limit_over_the_protocol(box: Running, lsp: Callable[..., Rpc]) -> None:
+    """HOTFIX_MAX_FILE_SIZE applies to the editor's reads and saves too; force goes past it."""
+    box.sh("mkdir -p /srv && dd if=/dev/zero of=/srv/big bs=1024 count=2048 2>/dev/null")
+    server = lsp(env={"HOTFIX_MAX_FILE_SIZE": "1M"})
+    big = uri(box, "/srv/big")
+    refused = server.error("hotfix/readFile", {"uri": big})
+    assert code_of(refused) == "ValidationFailed"
+    assert "2.0 MiB, above the 1.0 MiB limit" in refused["message"]
+    stat = server.result("hotfix/stat", {"uri": big})  # stat still works: the editor can say why
+    assert stat["size"] == 2 << 20
+
+    payload = b"y" * (3 << 20)
+    params = {"uri": uri(box, "/srv/new"), "data": b64(payload), "create": True, "overwrite": True}
+    assert code_of(server.error("hotfix/writeFile", params)) == "ValidationFailed"
+    assert in_container(box, "/srv/new") is None
+    written = server.result("hotfix/writeFile", {**params, "force": True})
+    assert written["version"] == "sha256:" + hashlib.sha256(payload).hexdigest()
+    assert in_container(box, "/srv/new") == payload
+
+
+def test_a_large_file_is_written_whole(box: Running, hotfix: Hotfix, file_path: str) -> None:
+    payload = bytes(range(256)) * (24 << 12)  # 24 MiB, under the default limit
+    assert hotfix("write", f"{box.name}:/tmp/large", input=payload).code == 0
+    assert box.sh("sha256sum /tmp/large").split()[0] == hashlib.sha256(payload).hexdigest()
+
+
+def test_files_unreadable_to_the_containers_user(
+    images: dict[str, str],
+    run_container: Callable[..., Running],
+    hotfix: Hotfix,
+    file_path: str,
+) -> None:
+    """The service runs as uid 1000; hotfix reads and writes as the engine (root), and keeps
+    owner and mode: the service can no more read the file after the hotfix than before."""
+    box = run_container(
+        images["busybox"], command=["sleep", "3600"], user="1000:1000", stop_signal="KILL"
+    )
+    root = box.container.exec_run(
+        ["sh", "-c", "mkdir -p /srv && echo s1 > /srv/secret && chmod 0600 /srv/secret"],
+        user="0",
+    )
+    assert root.exit_code == 0, root.output
+    assert box.exec("cat", "/srv/secret")[0] != 0  # uid 1000 cannot read it
+
+    read = hotfix("cat", f"{box.name}:/srv/secret")
+    assert read.code == 0 and read.stdout == "s1\n"
+    assert hotfix("write", f"{box.name}:/srv/secret", input=b"s2\n").code == 0
+    assert box.sh("stat -c '%u %g %a' /srv/secret").strip() == "0 0 600"
+    assert box.exec("cat", "/srv/secret")[0] != 0
+    assert in_container(box, "/srv/secret") == b"s2\n"
+
+    # A new file in the user's home takes the directory's owner: the service can read it.
+    assert hotfix("write", f"{box.name}:/home/app/new.conf", input=b"n\n").code == 0
+    assert box.sh("stat -c '%u %g %a' /home/app/new.conf").strip() == "1000 1000 644"
+    assert box.exec("cat", "/home/app/new.conf") == (0, "n\n")
