@@ -512,12 +512,16 @@ def cmd_lsp(args: argparse.Namespace, svc: HotfixService | None, out: Output) ->
 
 
 def build_parser() -> argparse.ArgumentParser:
+    # --json and --engine are taken before or after the command (`hotfix --engine e2 ps` and
+    # `hotfix ps --engine e2`); SUPPRESS keeps a subcommand from resetting the first.
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--json", action="store_true", help="print the result as JSON")
+    common.add_argument(
+        "--json", action="store_true", default=argparse.SUPPRESS, help="print the result as JSON"
+    )
     common.add_argument(
         "--engine",
         metavar="NAME",
-        default=os.environ.get("HOTFIX_ENGINE") or DEFAULT_ENGINE,
+        default=argparse.SUPPRESS,
         help="the engine: 'default' (DOCKER_HOST or the current docker context) or a docker "
         "context name (default: $HOTFIX_ENGINE, else 'default')",
     )
@@ -528,6 +532,13 @@ def build_parser() -> argparse.ArgumentParser:
         "probed, harvested to git.",
     )
     parser.add_argument("--version", action="version", version=f"hotfix {__version__}")
+    parser.add_argument("--json", action="store_true", help="print the result as JSON")
+    parser.add_argument(
+        "--engine",
+        metavar="NAME",
+        default=os.environ.get("HOTFIX_ENGINE") or DEFAULT_ENGINE,
+        help="the engine (a docker context name, or 'default'); also after the command",
+    )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def add(name: str, handler: Handler | Callable[..., int], help: str) -> argparse.ArgumentParser:
