@@ -89,17 +89,8 @@ def run_killed(
     ``at`` is ``module:Attr.path`` (``hotfix.engine:Engine.write``); ``when`` is ``before``,
     ``after`` or ``never`` (only ``prelude`` runs: code that kills on its own terms).
     """
-    module, owner, name = _spec(at)
-    cfg = {
-        "module": module,
-        "owner": owner,
-        "name": name,
-        "when": when,
-        "prelude": prelude,
-        "argv": argv,
-    }
     proc = subprocess.run(
-        [sys.executable, "-c", KILL_SCRIPT, json.dumps(cfg)],
+        patched_argv(argv, at, when, prelude),
         input=input,
         capture_output=True,
         env={**os.environ, "HOTFIX_STATE_DIR": str(state_dir), **(env or {})},
@@ -113,18 +104,23 @@ def run_killed(
     )
 
 
-def server_argv_killed_at(at: str, when: str = "before") -> list[str]:
-    """The argv of ``hotfix lsp`` in a process that SIGKILLs itself at ``at``."""
+def patched_argv(argv: list[str], at: str, when: str = "before", prelude: str = "") -> list[str]:
+    """The argv of a ``hotfix ARGV`` process patched as :func:`run_killed` describes."""
     module, owner, name = _spec(at)
     cfg = {
         "module": module,
         "owner": owner,
         "name": name,
         "when": when,
-        "prelude": "",
-        "argv": ["lsp"],
+        "prelude": prelude,
+        "argv": argv,
     }
     return [sys.executable, "-c", KILL_SCRIPT, json.dumps(cfg)]
+
+
+def server_argv_killed_at(at: str, when: str = "before") -> list[str]:
+    """The argv of ``hotfix lsp`` in a process that SIGKILLs itself at ``at``."""
+    return patched_argv(["lsp"], at, when)
 
 
 @pytest.fixture
