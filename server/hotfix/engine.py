@@ -51,7 +51,7 @@ from hotfix.model import (
     FileStat,
     PathChange,
 )
-from hotfix.paths import join, normalize, split
+from hotfix.paths import check_utf8, join, normalize, split
 
 # Go's os.FileMode type bits, as the Engine reports them in X-Docker-Container-Path-Stat.
 _GO_DIR = 1 << 31
@@ -125,6 +125,7 @@ class Engine:
         """Resolve a container by name, full ID or unique ID prefix."""
         if not ref:
             raise ContainerNotFound("no container given")
+        check_utf8(ref, "container")
         try:
             with _engine_errors():
                 attrs = self.api.inspect_container(ref)

@@ -13,11 +13,23 @@ def normalize(path: str) -> str:
         raise UsageError("empty path: give an absolute path inside the container, e.g. /etc/hosts")
     if "\x00" in path:
         raise UsageError(f"path {path!r} contains a NUL byte")
+    check_utf8(path, "path")
     if not path.startswith("/"):
         raise UsageError(f"path {path!r} is relative: give an absolute path inside the container")
     normal = posixpath.normpath(path)
     # normpath keeps a leading '//' (POSIX allows it to mean something else); we do not.
     return "/" + normal.lstrip("/")
+
+
+def check_utf8(text: str, what: str) -> None:
+    """Names from the command line that are not UTF-8 (undecodable bytes) would fail deep in
+    the Engine API and SQLite: refuse them here."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise UsageError(
+            f"{what} {text!r} is not valid UTF-8 (other encodings are not supported)"
+        ) from None
 
 
 def split(path: str) -> tuple[str, str]:
