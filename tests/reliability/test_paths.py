@@ -185,3 +185,14 @@ def test_files_on_a_tmpfs_mount_through_the_archive_api(
     else:
         assert "tmpfs" in error_line(written)
     assert hotfix("cat", f"{box.name}:/scratch/a").code == 0
+
+
+def test_names_that_are_not_utf8_are_a_usage_error(box: Running, hotfix: Hotfix) -> None:
+    """Undecodable bytes on the command line (a name in another encoding) are refused in one
+    line, not a traceback from the Engine API's URL quoting or from SQLite."""
+    bad = os.fsdecode(b"/tmp/latin1-\xe9t\xe9")
+    for args in (("cat", f"{box.name}:{bad}"), ("write", f"{box.name}:{bad}"), ("log", "\udcff")):
+        result = hotfix(*args, input=b"x\n")
+        assert result.code == 2, result.stderr
+        assert "is not valid UTF-8" in error_line(result)
+    assert box.exec("ls", "/tmp")[1].strip() == ""  # nothing written
