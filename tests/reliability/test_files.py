@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Iterator
 
+import docker
+import docker.errors
 import pytest
 
 from tests.conftest import CliResult, Running
@@ -112,3 +116,57 @@ def test_files_unreadable_to_the_containers_user(
     assert hotfix("write", f"{box.name}:/home/app/new.conf", input=b"n\n").code == 0
     assert box.sh("stat -c '%u %g %a' /home/app/new.conf").strip() == "1000 1000 644"
     assert box.exec("cat", "/home/app/new.conf") == (0, "n\n")
+
+
+@pytest.fixture
+def small_volume(docker_client: docker.DockerClient) -> Iterator[str]:
+    """A 1 MiB volume (tmpfs-backed, so the archive API sees it as a mount)."""
+    volume = docker_client.volumes.create(
+        f"hotfix-test-{uuid.uuid4().hex[:8]}",
+        driver="local",
+        driver_opts={"type": "tmpfs", "device": "tmpfs", "o": "size=1m"},
+        labels={"hotfix.test": "1"},
+    )
+    yield volume.name
+    with contextlib.suppress(docker.errors.APIError):
+        volume.remove(force=True)
+
+
+@pytest.mark.parametrize(
+    "local_fs",
+    [
+        "1",
+        pytest.param(
+            "0",
+            marks=pytest.mark.xfail(
+                strict=True,
+                reason="BUG: the archive API removes the old file, then extracts the new one in "
+                "place: when the container's disk fills up midway, a half-written file is left "
+                "and the original is gone",
+            ),
+        ),
+    ],
+    ids=["local", "archive"],
+)
+def test_a_full_container_disk_leaves_the_file_whole(
+    images: dict[str, str],
+    run_container: Callable[..., Running],
+    small_volume: str,
+    hotfix: Hotfix,
+    monkeypatch: pytest.MonkeyPatch,
+    local_fs: str,
+) -> None:
+    monkeypatch.setenv("HOTFIX_LOCAL_FS", local_fs)
+    box = run_container(
+        images["busybox"],
+        command=["sleep", "3600"],
+        stop_signal="KILL",
+        volumes={small_volume: {"bind": "/data", "mode": "rw"}},
+    )
+    box.sh(
+        "head -c 300000 /dev/zero | tr '\\0' o > /data/conf && head -c 400000 /dev/zero > /data/x"
+    )
+    written = hotfix("write", f"{box.name}:/data/conf", input=b"n" * 700_000)
+    assert written.code == 1
+    assert "no space left" in written.stderr
+    assert in_container(box, "/data/conf") == b"o" * 300_000  # the original, whole
