@@ -128,7 +128,10 @@ def small_volume(docker_client: docker.DockerClient) -> Iterator[str]:
         labels={"hotfix.test": "1"},
     )
     yield volume.name
-    with contextlib.suppress(docker.errors.APIError):
+    for container in docker_client.containers.list(all=True, filters={"volume": volume.name}):
+        with contextlib.suppress(docker.errors.NotFound):
+            container.remove(force=True)
+    with contextlib.suppress(docker.errors.NotFound):
         volume.remove(force=True)
 
 
