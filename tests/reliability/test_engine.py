@@ -255,6 +255,48 @@ def test_engine_stops_between_checkpoint_and_write(
     assert cat(remote_box, "/srv/conf") == "fixed\n"
 
 
+STOPPING_EDITOR = textwrap.dedent(
+    """\
+    import os, signal, socket, sys, time
+    os.kill(int(os.environ["ENGINE_PID"]), signal.SIGTERM)  # the engine goes down meanwhile
+    while True:
+        with socket.socket(socket.AF_UNIX) as s:
+            try:
+                s.connect(os.environ["ENGINE_SOCKET"])
+            except OSError:
+                break
+        time.sleep(0.05)
+    open(sys.argv[1], "w").write("my careful edit\\n")
+    """
+)
+
+
+def test_edit_keeps_the_copy_when_the_engine_stops(
+    own_engine: OwnEngine, remote_box: Any, hotfix: Hotfix, tmp_path: Path
+) -> None:
+    editor = tmp_path / "editor.py"
+    editor.write_text(STOPPING_EDITOR)
+    env = {
+        **own_engine.env,
+        "EDITOR": f"{sys.executable} {editor}",
+        "ENGINE_PID": str(own_engine.pid),
+        "ENGINE_SOCKET": own_engine.socket,
+    }
+    result = hotfix("edit", f"{remote_box.name}:/srv/conf", env=env)
+    own_engine.wait_stopped()
+    assert result.code == 1
+    assert "cannot reach the Docker engine" in result.stderr
+    kept = Path(result.stderr.split("kept at ")[1].split(" ")[0])
+    assert kept.read_text() == "my careful edit\n"  # the edit is not lost
+
+    own_engine.start()
+    wait_running(remote_box)
+    assert cat(remote_box, "/srv/conf") == "original\n"
+    finish = hotfix("write", f"{remote_box.name}:/srv/conf", str(kept), env=own_engine.env)
+    assert finish.code == 0, finish.stderr  # the command the message gave finishes the job
+    assert cat(remote_box, "/srv/conf") == "my careful edit\n"
+
+
 # --- a container removed or recreated between read and write ---------------------------------
 
 
