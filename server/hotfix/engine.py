@@ -52,6 +52,7 @@ from hotfix.model import (
     PathChange,
 )
 from hotfix.paths import check_utf8, join, normalize, split
+from hotfix.processes import orphaned, owner_tag
 
 # Go's os.FileMode type bits, as the Engine reports them in X-Docker-Container-Path-Stat.
 _GO_DIR = 1 << 31
@@ -376,10 +377,19 @@ class Engine:
         return attrs
 
     def create_container(self, image: str, name: str) -> str:
-        """Create (do not start) a container from ``image`` with the image's own config."""
+        """Create (do not start) a throwaway container from ``image`` with its own config."""
         with _engine_errors(name):
-            created = self.api.create_container(image=image, name=name)
+            created = self.api.create_container(image=image, name=name, labels=_throwaway())
         return str(created["Id"])
+
+    def remove_orphaned_throwaways(self) -> list[str]:
+        """Throwaway containers whose hotfix process died (killed mid-commit): removed."""
+        with _engine_errors():
+            rows = self.api.containers(all=True, filters={"label": THROWAWAY_LABEL})
+        orphans = [r for r in rows if orphaned((r.get("Labels") or {}).get(THROWAWAY_LABEL, ""))]
+        for row in orphans:
+            self.remove_container(row["Id"])
+        return [(row.get("Names") or [row["Id"][:12]])[0].lstrip("/") for row in orphans]
 
     def put_files(self, container_id: str, files: list[FileContent]) -> None:
         """Put regular files (path, content, owner, mode, mtime from each stat) in one archive PUT."""
@@ -448,6 +458,7 @@ class Engine:
                 name=name,
                 ports=[_port_spec(p) for p in ports],
                 host_config=host_config,
+                labels=_throwaway(),
             )
             container_id = str(created["Id"])
             try:
@@ -564,6 +575,13 @@ class _ChunkReader(io.RawIOBase):
         b[:n] = self._buf[:n]
         self._buf = self._buf[n:]
         return n
+
+
+THROWAWAY_LABEL = "hotfix.throwaway"  # value: the owner's host:pid
+
+
+def _throwaway() -> dict[str, str]:
+    return {THROWAWAY_LABEL: owner_tag()}
 
 
 def _port_spec(port: str) -> int | tuple[int, str]:

@@ -285,6 +285,9 @@ def commit_image(
 
     # The harvest commit is the image's revision only when the files are still what it took.
     notes: list[str] = []
+    orphans = engine.remove_orphaned_throwaways()
+    if orphans:
+        notes.append(f"removed {', '.join(orphans)}, left by a commit that was killed midway")
     harvest = last_harvest(svc.store, container.id)
     revision: str | None = None
     branch: str | None = None

@@ -19,6 +19,7 @@ from collections import deque
 
 from hotfix.model import DirEntry, FileContent, FileKind, FileStat
 from hotfix.paths import join, normalize, split
+from hotfix.processes import alive
 
 MAX_SYMLINK_HOPS = 40
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
@@ -161,19 +162,9 @@ def _remove_abandoned_temps(dir_fd: int, name: str) -> None:
     prefix, suffix = _temp_prefix(name), ".tmp"
     for entry in os.listdir(dir_fd):
         pid = entry[len(prefix) : -len(suffix)] if entry.startswith(prefix) else ""
-        if entry.endswith(suffix) and pid.isdigit() and not _alive(int(pid)):
+        if entry.endswith(suffix) and pid.isdigit() and not alive(int(pid)):
             with contextlib.suppress(OSError):
                 os.unlink(entry, dir_fd=dir_fd)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _write_new(dir_fd: int, name: str, data: bytes, uid: int, gid: int, mode: int) -> None:

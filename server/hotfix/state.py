@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from hotfix.errors import Unavailable
+from hotfix.processes import alive
 
 SCHEMA_VERSION = 1
 
@@ -122,12 +123,13 @@ class StateStore:
     def __init__(self, directory: Path | str | None = None) -> None:
         self.directory = Path(directory) if directory else default_state_dir()
         self.blob_dir = self.directory / "blobs"
+        self.db_path = self.directory / "state.db"
         self._lock = threading.RLock()
+        self._refuse_lost_database()
         try:
             self.blob_dir.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(
-                self.directory / "state.db", timeout=10, check_same_thread=False
-            )
+            self._db = sqlite3.connect(self.db_path, timeout=10, check_same_thread=False)
+            self._inode = os.stat(self.db_path).st_ino
             self._db.row_factory = sqlite3.Row
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")
@@ -143,12 +145,37 @@ class StateStore:
         with self._lock:
             self._db.close()
 
+    def _refuse_lost_database(self) -> None:
+        """Checkpoint contents without the database that indexes them mean state.db was
+        lost: starting an empty one would make the hotfixed files the new originals."""
+        if self.db_path.exists() or not self.blob_dir.is_dir():
+            return
+        if any(self.blob_dir.glob("*/*")):
+            raise Unavailable(
+                f"state store {self.directory}: state.db is missing but checkpoint contents "
+                f"remain in {self.blob_dir}; restore state.db, or move {self.directory} away "
+                "to start afresh (its checkpoints would be lost)"
+            )
+
+    def _check_database_file(self) -> None:
+        """A state.db deleted or replaced under a running process: stop writing into it."""
+        try:
+            same = os.stat(self.db_path).st_ino == self._inode
+        except FileNotFoundError:
+            same = False
+        if not same:
+            raise Unavailable(
+                f"state store {self.directory}: state.db was removed or replaced while in use; "
+                "restart the hotfix process (nothing more is written to the old file)"
+            )
+
     @contextmanager
     def _tx(self, durable: bool = True) -> Iterator[sqlite3.Connection]:
         """One transaction. ``durable`` commits survive power loss (fsync per commit); the
         others survive the process dying (WAL + synchronous=NORMAL), which is enough for
         journal rows and halves a save's fsyncs."""
         with self._lock:
+            self._check_database_file()
             try:
                 self._db.execute(f"PRAGMA synchronous={'FULL' if durable else 'NORMAL'}")
                 with self._db:
@@ -314,23 +341,11 @@ class StateStore:
         """Entries left 'started' by a process that has died become 'incomplete'."""
         with self._tx() as db:
             rows = db.execute("SELECT * FROM journal WHERE outcome = 'started'").fetchall()
-            stale = [_journal(r) for r in rows if not _alive(_journal(r).detail.get("pid"))]
+            stale = [_journal(r) for r in rows if not alive(_journal(r).detail.get("pid"))]
             db.executemany(
                 "UPDATE journal SET outcome = 'incomplete' WHERE id = ?", [(e.id,) for e in stale]
             )
         return stale
-
-
-def _alive(pid: object) -> bool:
-    if not isinstance(pid, int) or pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _checkpoint(row: sqlite3.Row) -> Checkpoint:

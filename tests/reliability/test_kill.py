@@ -359,14 +359,12 @@ def image_cleanup(docker_client: docker.DockerClient, box: Running) -> Any:
             docker_client.images.remove(ref, force=True)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: a commit killed midway leaves its throwaway container (hotfix-build-*, or a "
-    "running hotfix-verify-*) behind, and the next commit does not remove it",
-)
 @pytest.mark.parametrize(
     ("at", "verify"),
-    [("hotfix.engine:Engine.put_files", False), ("hotfix.imaging:wait_until_healthy", True)],
+    [
+        ("hotfix.engine:Engine.put_files", False),
+        ("hotfix.service:HotfixService.wait_healthy", True),
+    ],
     ids=["build", "verify"],
 )
 def test_kill_mid_commit_then_commit_again(

@@ -160,11 +160,6 @@ def test_a_missing_state_directory_is_created(box: Running, hotfix: Hotfix, tmp_
     assert (state / "state.db").is_file()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: state.db deleted while checkpoint contents remain: the next run silently "
-    "starts an empty database, so the hotfixed content becomes the new 'original'",
-)
 def test_a_lost_database_with_checkpoints_left_is_not_silently_replaced(
     conf: Running, hotfix: Hotfix, state_dir: Path
 ) -> None:
@@ -181,11 +176,6 @@ def test_a_lost_database_with_checkpoints_left_is_not_silently_replaced(
         assert in_container(conf, FILE) == b"mode=b\n"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: a language server whose state.db is deleted keeps writing checkpoints and "
-    "journal into the deleted file: the next run sees none of them",
-)
 def test_database_deleted_under_a_running_server(
     conf: Running, lsp: Callable[..., Rpc], hotfix: Hotfix, state_dir: Path
 ) -> None:
