@@ -24,6 +24,7 @@ from typing import Any
 
 import pytest
 
+from hotfix.service import HotfixService
 from tests.conftest import Running
 from tests.reliability.rpc import Rpc
 
@@ -188,3 +189,18 @@ def in_container(box: Running, path: str) -> bytes | None:
         assert member is not None
         extracted = tar.extractfile(member)
         return extracted.read() if extracted else None
+
+
+@pytest.fixture(params=["local", "archive"])
+def file_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Both ways to a container's files: /proc/<pid>/root (local engine, root, running
+    container) and the Engine's archive API (remote engines, stopped containers)."""
+    monkeypatch.setenv("HOTFIX_LOCAL_FS", "1" if request.param == "local" else "0")
+    return str(request.param)
+
+
+@pytest.fixture
+def svc(service: HotfixService, file_path: str) -> HotfixService:
+    """The in-process service (no CLI start-up per call) on ``file_path``'s way."""
+    service.engine.local_fs = file_path == "local"
+    return service

@@ -14,6 +14,7 @@ from typing import Any
 import docker
 import pytest
 
+from hotfix.service import HotfixService
 from tests.conftest import CliResult, Running
 from tests.reliability.conftest import in_container, uri
 from tests.reliability.rpc import Rpc, b64, code_of
@@ -61,18 +62,17 @@ def test_ambiguous_id_prefix(
     assert code_of(error) == "FileNotFound" and "ambiguous" in error["message"]
 
 
-def test_paused_container(box: Running, hotfix: Hotfix) -> None:
+def test_paused_container(box: Running, service: HotfixService, hotfix: Hotfix) -> None:
     """Files of a paused container are read and written (the archive API works on it); it
     stays paused."""
     box.sh("mkdir -p /srv && echo one > /srv/conf")
     box.container.pause()
     try:
         assert hotfix("cat", f"{box.name}:/srv/conf").stdout == "one\n"
-        written = hotfix("write", f"{box.name}:/srv/conf", input=b"two\n")
-        assert written.code == 0, written.stderr
+        service.write(box.name, "/srv/conf", b"two\n")
         assert in_container(box, "/srv/conf") == b"two\n"
-        assert "+two" in hotfix("diff", box.name).stdout
-        assert hotfix("revert", box.name).code == 0
+        assert "+two" in service.diff(box.name)
+        assert service.revert(box.name) == ["/srv/conf"]
         assert in_container(box, "/srv/conf") == b"one\n"
         box.container.reload()
         assert box.container.status == "paused"

@@ -12,6 +12,7 @@ import docker
 import docker.errors
 import pytest
 
+from hotfix.service import HotfixService
 from tests.conftest import CliResult, Running
 from tests.reliability.conftest import in_container, uri
 from tests.reliability.rpc import Rpc, b64, code_of, unb64
@@ -22,41 +23,34 @@ Hotfix = Callable[..., CliResult]
 BINARY = bytes(range(256)) * 64 + b"\x00\xff\x00"
 
 
-@pytest.fixture(params=["local", "archive"])
-def file_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    monkeypatch.setenv("HOTFIX_LOCAL_FS", "1" if request.param == "local" else "0")
-    return str(request.param)
-
-
 def test_binary_files_round_trip(
-    box: Running, hotfix: Hotfix, lsp: Callable[..., Rpc], file_path: str
+    box: Running, svc: HotfixService, hotfix: Hotfix, lsp: Callable[..., Rpc]
 ) -> None:
     box.sh("mkdir -p /srv && printf 'text\\n' > /srv/blob.bin")
-    assert hotfix("write", f"{box.name}:/srv/blob.bin", input=BINARY).code == 0
+    assert hotfix("write", f"{box.name}:/srv/blob.bin", input=BINARY).code == 0  # stdin, as is
     assert in_container(box, "/srv/blob.bin") == BINARY
     read = hotfix("cat", f"{box.name}:/srv/blob.bin", "--json").json()
     assert base64.b64decode(read["data"]) == BINARY
     assert read["version"] == "sha256:" + hashlib.sha256(BINARY).hexdigest()
-    diff = hotfix("diff", box.name).stdout
-    assert "Binary files a/srv/blob.bin and b/srv/blob.bin differ" in diff
+    assert "Binary files a/srv/blob.bin and b/srv/blob.bin differ" in svc.diff(box.name)
     server = lsp()
     got = server.result("hotfix/readFile", {"uri": uri(box, "/srv/blob.bin")})
     assert unb64(got["data"]) == BINARY
-    assert hotfix("revert", box.name).code == 0
+    assert svc.revert(box.name) == ["/srv/blob.bin"]
     assert in_container(box, "/srv/blob.bin") == b"text\n"
 
 
-def test_empty_files(box: Running, hotfix: Hotfix, file_path: str) -> None:
+def test_empty_files(box: Running, svc: HotfixService, hotfix: Hotfix) -> None:
     box.sh("mkdir -p /srv && printf 'not empty\\n' > /srv/full")
     assert hotfix("write", f"{box.name}:/srv/full", input=b"").code == 0
-    assert hotfix("write", f"{box.name}:/srv/new-empty", input=b"").code == 0
+    svc.write(box.name, "/srv/new-empty", b"")
     assert in_container(box, "/srv/full") == b""
     assert in_container(box, "/srv/new-empty") == b""
-    read = hotfix("cat", f"{box.name}:/srv/full", "--json").json()
-    assert read["data"] == "" and read["version"] == "sha256:" + hashlib.sha256(b"").hexdigest()
-    diff = hotfix("diff", box.name).stdout
+    read = svc.read(box.name, "/srv/full")
+    assert read.data == b"" and read.version == "sha256:" + hashlib.sha256(b"").hexdigest()
+    diff = svc.diff(box.name)
     assert "-not empty" in diff and "new file mode 100644" in diff
-    assert hotfix("revert", box.name).code == 0
+    assert sorted(svc.revert(box.name)) == ["/srv/full", "/srv/new-empty"]
     assert in_container(box, "/srv/full") == b"not empty\n"
     assert in_container(box, "/srv/new-empty") is None
 
@@ -90,8 +84,7 @@ def test_a_large_file_is_written_whole(box: Running, hotfix: Hotfix, file_path: 
 def test_files_unreadable_to_the_containers_user(
     images: dict[str, str],
     run_container: Callable[..., Running],
-    hotfix: Hotfix,
-    file_path: str,
+    svc: HotfixService,
 ) -> None:
     """The service runs as uid 1000; hotfix reads and writes as the engine (root), and keeps
     owner and mode: the service can no more read the file after the hotfix than before."""
@@ -105,15 +98,14 @@ def test_files_unreadable_to_the_containers_user(
     assert root.exit_code == 0, root.output
     assert box.exec("cat", "/srv/secret")[0] != 0  # uid 1000 cannot read it
 
-    read = hotfix("cat", f"{box.name}:/srv/secret")
-    assert read.code == 0 and read.stdout == "s1\n"
-    assert hotfix("write", f"{box.name}:/srv/secret", input=b"s2\n").code == 0
+    assert svc.read(box.name, "/srv/secret").data == b"s1\n"
+    svc.write(box.name, "/srv/secret", b"s2\n")
     assert box.sh("stat -c '%u %g %a' /srv/secret").strip() == "0 0 600"
     assert box.exec("cat", "/srv/secret")[0] != 0
     assert in_container(box, "/srv/secret") == b"s2\n"
 
     # A new file in the user's home takes the directory's owner: the service can read it.
-    assert hotfix("write", f"{box.name}:/home/app/new.conf", input=b"n\n").code == 0
+    svc.write(box.name, "/home/app/new.conf", b"n\n")
     assert box.sh("stat -c '%u %g %a' /home/app/new.conf").strip() == "1000 1000 644"
     assert box.exec("cat", "/home/app/new.conf") == (0, "n\n")
 

@@ -1,6 +1,10 @@
 """Bad paths: relative, ``..``, escapes out of the container's root through symlinks, long
 names, sockets, devices, FIFOs, symlink loops and dangling links — on both file paths
-(/proc/<pid>/root, and the Engine's archive API)."""
+(/proc/<pid>/root, and the Engine's archive API).
+
+Most calls go to the in-process service (``svc``), which is what the CLI and the language
+server call; each test also runs the CLI once to check its one-line error.
+"""
 
 from __future__ import annotations
 
@@ -13,18 +17,21 @@ from pathlib import Path
 
 import pytest
 
+from hotfix.errors import (
+    FileIsADirectory,
+    FileNotADirectory,
+    FileNotFound,
+    HotfixError,
+    NoPermissions,
+    Unavailable,
+)
+from hotfix.service import HotfixService
 from tests.conftest import CliResult, Running
 from tests.reliability.conftest import in_container
 
 pytestmark = pytest.mark.engine
 
 Hotfix = Callable[..., CliResult]
-
-
-@pytest.fixture(params=["local", "archive"])
-def file_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    monkeypatch.setenv("HOTFIX_LOCAL_FS", "1" if request.param == "local" else "0")
-    return str(request.param)
 
 
 def error_line(result: CliResult) -> str:
@@ -46,14 +53,13 @@ def test_relative_and_empty_paths_are_usage_errors(box: Running, hotfix: Hotfix)
 
 
 def test_dotdot_cannot_climb_above_the_containers_root(
-    box: Running, hotfix: Hotfix, file_path: str
+    box: Running, svc: HotfixService, hotfix: Hotfix
 ) -> None:
-    hostname = box.sh("cat /etc/hostname")
+    hostname = box.sh("cat /etc/hostname").encode()
     for path in ("/../../../../etc/hostname", "/www/../../../etc/./hostname", "//etc//hostname"):
-        read = hotfix("cat", f"{box.name}:{path}")
-        assert read.code == 0, read.stderr
-        assert read.stdout == hostname  # the container's, never the host's
-    assert hostname != Path("/etc/hostname").read_text()
+        assert svc.read(box.name, path).data == hostname  # the container's, never the host's
+    assert hotfix("cat", f"{box.name}:/../../etc/hostname").stdout.encode() == hostname
+    assert hostname != Path("/etc/hostname").read_bytes()
 
 
 @pytest.fixture
@@ -66,7 +72,7 @@ def host_file() -> Iterator[Path]:
 
 
 def test_symlinks_cannot_reach_the_host(
-    box: Running, hotfix: Hotfix, host_file: Path, file_path: str
+    box: Running, svc: HotfixService, hotfix: Hotfix, host_file: Path
 ) -> None:
     name = host_file.name
     box.sh(
@@ -75,31 +81,28 @@ def test_symlinks_cannot_reach_the_host(
         " && ln -s /tmp tmpdir && ln -s /proc/self/root/tmp selfroot"
     )
     for link in ("abs", "rel", f"tmpdir/{name}", f"selfroot/{name}"):
-        read = hotfix("cat", f"{box.name}:/srv/links/{link}")
-        assert read.code == 1, (link, read.stdout)
-        assert "no such file" in error_line(read)
+        with pytest.raises(FileNotFound, match="no such file"):
+            svc.read(box.name, f"/srv/links/{link}")
+    assert "no such file" in error_line(hotfix("cat", f"{box.name}:/srv/links/abs"))
     for link in ("abs", "rel", f"tmpdir/{name}"):
-        written = hotfix("write", f"{box.name}:/srv/links/{link}", input=b"from the hotfix\n")
-        assert written.code == 0, written.stderr
-        assert in_container(box, f"/tmp/{name}") == b"from the hotfix\n"  # the container's /tmp
+        svc.write(box.name, f"/srv/links/{link}", f"via {link}\n".encode())
+        assert in_container(box, f"/tmp/{name}") == f"via {link}\n".encode()  # the container's
         assert host_file.read_text() == "HOST SECRET\n"
     assert box.sh("readlink /srv/links/abs") == f"/tmp/{name}\n"  # links stay links
 
 
-def test_long_names(box: Running, hotfix: Hotfix, file_path: str) -> None:
+def test_long_names(box: Running, svc: HotfixService, hotfix: Hotfix) -> None:
     longest = "n" * 255  # NAME_MAX: a legal name, however long
-    written = hotfix("write", f"{box.name}:/tmp/{longest}", input=b"long\n")
-    assert written.code == 0, written.stderr
+    svc.write(box.name, f"/tmp/{longest}", b"long\n")
     assert in_container(box, f"/tmp/{longest}") == b"long\n"
-    assert hotfix("cat", f"{box.name}:/tmp/{longest}").stdout == "long\n"
+    assert svc.read(box.name, f"/tmp/{longest}").data == b"long\n"
 
-    too_long = hotfix("write", f"{box.name}:/tmp/{'n' * 256}", input=b"x\n")
-    assert too_long.code == 1
-    error_line(too_long)
-    deep = "/tmp/" + "/".join(["d" * 250] * 20) + "/f"  # > PATH_MAX
-    refused = hotfix("write", f"{box.name}:{deep}", input=b"x\n")
-    assert refused.code == 1
-    assert "does not exist" in error_line(refused) or "name too long" in refused.stderr
+    with pytest.raises(HotfixError, match="name too long"):
+        svc.write(box.name, f"/tmp/{'n' * 256}", b"x\n")
+    deep = "/tmp/" + "/".join(["d" * 250] * 20) + "/f"  # above PATH_MAX
+    with pytest.raises(HotfixError, match=r"does not exist|name too long"):
+        svc.write(box.name, deep, b"x\n")
+    error_line(hotfix("write", f"{box.name}:/tmp/{'n' * 256}", input=b"x\n"))
 
 
 @pytest.fixture
@@ -115,51 +118,59 @@ def specials(box: Running) -> Running:
     return box
 
 
-@pytest.mark.parametrize(
-    ("name", "kind"), [("fifo", "fifo"), ("sock", "socket"), ("null", "device")]
-)
 def test_sockets_devices_fifos_are_refused_not_opened(
-    specials: Running, hotfix: Hotfix, file_path: str, name: str, kind: str
+    specials: Running, svc: HotfixService, hotfix: Hotfix
 ) -> None:
-    path = f"/srv/special/{name}"
-    read = hotfix("cat", f"{specials.name}:{path}")
-    assert f"is a {kind}, not a regular file" in error_line(read)
-    written = hotfix("write", f"{specials.name}:{path}", input=b"x\n")
-    assert f"is a {kind}, not a regular file" in error_line(written)
-    expected = {"fifo": "fifo", "sock": "socket", "null": "character special file"}[name]
-    assert specials.sh(f"stat -c %F {path}").strip() == expected  # still what it was
+    kinds = {"fifo": "fifo", "sock": "socket", "null": "device"}
+    for name, kind in kinds.items():
+        path = f"/srv/special/{name}"
+        with pytest.raises(NoPermissions, match=f"is a {kind}, not a regular file"):
+            svc.read(specials.name, path)
+        with pytest.raises(NoPermissions, match=f"is a {kind}, not a regular file"):
+            svc.write(specials.name, path, b"x\n")
+    assert "is a fifo" in error_line(hotfix("cat", f"{specials.name}:/srv/special/fifo"))
+    assert specials.sh("stat -c %F /srv/special/fifo /srv/special/sock /srv/special/null") == (
+        "fifo\nsocket\ncharacter special file\n"  # still what they were
+    )
 
 
-def test_symlink_loops_are_a_clear_error(box: Running, hotfix: Hotfix, file_path: str) -> None:
+def test_symlink_loops_are_a_clear_error(box: Running, svc: HotfixService, hotfix: Hotfix) -> None:
     box.sh("mkdir -p /srv/loop && cd /srv/loop && ln -s b a && ln -s a b && ln -s self self")
     for link in ("a", "self", "a/below"):
-        for args, data in ((("cat",), None), (("write",), b"x\n")):
-            result = hotfix(*args, f"{box.name}:/srv/loop/{link}", input=data)
-            assert "too many levels of symbolic links" in error_line(result), (link, args)
+        path = f"/srv/loop/{link}"
+        with pytest.raises((FileNotFound, Unavailable), match="too many levels of symbolic"):
+            svc.read(box.name, path)
+        with pytest.raises((FileNotFound, Unavailable), match="too many levels of symbolic"):
+            svc.write(box.name, path, b"x\n")
+    write = hotfix("write", f"{box.name}:/srv/loop/a", input=b"x\n")
+    assert "too many levels of symbolic links" in error_line(write)
     assert box.sh("ls /srv/loop") == "a\nb\nself\n"  # nothing created
+    assert box.sh("readlink /srv/loop/a") == "b\n"  # the links untouched
 
 
-def test_dangling_symlinks(box: Running, hotfix: Hotfix, file_path: str) -> None:
+def test_dangling_symlinks(box: Running, svc: HotfixService, hotfix: Hotfix) -> None:
     box.sh(
         "mkdir -p /srv/dangle && cd /srv/dangle && ln -s /nowhere/file far && ln -s target.txt near"
     )
-    read = hotfix("cat", f"{box.name}:/srv/dangle/near")
-    assert "no such file" in error_line(read)
+    with pytest.raises(FileNotFound, match="no such file"):
+        svc.read(box.name, "/srv/dangle/near")
     far = hotfix("write", f"{box.name}:/srv/dangle/far", input=b"x\n")
     assert "parent directory /nowhere does not exist" in error_line(far)
-    near = hotfix("write", f"{box.name}:/srv/dangle/near", input=b"made\n")
-    assert near.code == 0, near.stderr
+    svc.write(box.name, "/srv/dangle/near", b"made\n")
     assert in_container(box, "/srv/dangle/target.txt") == b"made\n"  # the link's target
     assert box.sh("readlink /srv/dangle/near") == "target.txt\n"
-    assert hotfix("revert", box.name).code == 0
+    assert svc.revert(box.name) == ["/srv/dangle/target.txt"]
     assert in_container(box, "/srv/dangle/target.txt") is None  # created, so deleted again
 
 
-def test_a_directory_is_not_a_file(box: Running, hotfix: Hotfix, file_path: str) -> None:
-    assert "is a directory" in error_line(hotfix("write", f"{box.name}:/www", input=b"x\n"))
+def test_a_directory_is_not_a_file(box: Running, svc: HotfixService, hotfix: Hotfix) -> None:
+    with pytest.raises(FileIsADirectory):
+        svc.write(box.name, "/www", b"x\n")
+    with pytest.raises(FileIsADirectory):
+        svc.read(box.name, "/www")
+    with pytest.raises(FileNotADirectory, match="not a directory"):
+        svc.write(box.name, "/www/index.html/x", b"x\n")
     assert "is a directory" in error_line(hotfix("cat", f"{box.name}:/www"))
-    under = hotfix("write", f"{box.name}:/www/index.html/x", input=b"x\n")
-    assert "not a directory" in error_line(under)
 
 
 @pytest.mark.xfail(

@@ -167,9 +167,12 @@ def test_shell_metacharacters_in_paths_are_literal(
     local_fs: str,
 ) -> None:
     monkeypatch.setenv("HOTFIX_LOCAL_FS", local_fs)
+    # Every name on the local path; on the archive path (HTTP, and `rm` by exec for a delete)
+    # the ones a shell would act on.
+    names = NASTY if local_fs == "1" else [*NASTY[:5], "-rf", "new\nline.txt"]
     box.sh("mkdir -p /srv/meta")
     server = lsp()
-    for i, name in enumerate(NASTY):
+    for i, name in enumerate(names):
         path = f"/srv/meta/{name}"
         content = f"content {i}\n".encode()
         if name in CLI_NAMES:  # the CLI's CONTAINER:PATH argument too
@@ -181,13 +184,14 @@ def test_shell_metacharacters_in_paths_are_literal(
                 {"uri": uri(box, path), "data": b64(content), "create": True, "overwrite": True},
             )
         assert in_container(box, path) == content, name
-        assert unb64(server.result("hotfix/readFile", {"uri": uri(box, path)})["data"]) == content
-    listing = hotfix("ls", f"{box.name}:/srv/meta", "--json")
-    assert sorted(e["name"] for e in listing.json()["entries"]) == sorted(NASTY)
+    listing = server.result("hotfix/readDirectory", {"uri": uri(box, "/srv/meta")})
+    assert sorted(name for name, _ in listing["entries"]) == sorted(names)
+    read = server.result("hotfix/readFile", {"uri": uri(box, f"/srv/meta/{names[1]}")})
+    assert unb64(read["data"]) == b"content 1\n"
     # Delete one through the protocol (archive mode: `rm` run by exec, as an argv), and
     # revert the rest (files the hotfix created are deleted again).
-    server.result("hotfix/delete", {"uri": uri(box, f"/srv/meta/{NASTY[0]}"), "recursive": False})
-    assert in_container(box, f"/srv/meta/{NASTY[0]}") is None
+    server.result("hotfix/delete", {"uri": uri(box, f"/srv/meta/{names[0]}"), "recursive": False})
+    assert in_container(box, f"/srv/meta/{names[0]}") is None
     reverted = hotfix("revert", box.name)
     assert reverted.code == 0, reverted.stderr
     assert box.sh("ls -A /srv/meta") == ""
