@@ -30,6 +30,8 @@ from benchmarks.lspclient import LspClient
 from benchmarks.rawapi import RawArchive
 from hotfix import localfs
 from hotfix.engine import Engine
+from hotfix.engines import DEFAULT as DEFAULT_ENGINE
+from hotfix.engines import connect
 from hotfix.service import HotfixService
 from hotfix.state import StateStore
 
@@ -133,7 +135,8 @@ class Context:
     def engine(self, mode: Mode) -> Engine:
         if mode not in self._engines:
             use_mode(mode)
-            self._engines[mode] = Engine(docker.from_env())
+            # Built as the product builds it (hotfix.engines): the same client settings.
+            self._engines[mode] = Engine(connect(DEFAULT_ENGINE))
         return self._engines[mode]
 
     def service(self, mode: Mode) -> HotfixService:

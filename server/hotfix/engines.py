@@ -44,7 +44,7 @@ class Engines:
         name = name or DEFAULT
         with self._lock:
             if name not in self._engines:
-                self._engines[name] = Engine(_connect(name), name=name)
+                self._engines[name] = Engine(connect(name), name=name)
             return self._engines[name]
 
     def all(self) -> list[Engine]:
@@ -61,7 +61,9 @@ class Engines:
         return list(found.values())
 
 
-def _connect(name: str) -> docker.DockerClient:
+def connect(name: str) -> docker.DockerClient:
+    """A docker-py client for a named engine, configured as hotfix uses it (TLS immune to
+    REQUESTS_CA_BUNDLE, no proxy scan on unix sockets, a pool for fan-out)."""
     try:
         if name == DEFAULT:
             current = None if os.environ.get("DOCKER_HOST") else ContextAPI.get_current_context()

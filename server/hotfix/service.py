@@ -174,8 +174,6 @@ class HotfixService:
         entries = self.engine.list_dir(container, path)
 
         def target_kind(entry: DirEntry) -> FileKind:
-            if entry.stat.kind != "symlink":
-                return entry.stat.kind
             target: FileStat = entry.stat
             for _ in range(MAX_SYMLINK_HOPS):
                 if target.kind != "symlink" or not target.link_target:
@@ -186,8 +184,12 @@ class HotfixService:
                     return "symlink"  # dangling: a link to nothing
             return "symlink"
 
-        with ThreadPoolExecutor(max_workers=LINK_STAT_WORKERS) as pool:
-            return list(zip(entries, pool.map(target_kind, entries), strict=True))
+        links = [e for e in entries if e.stat.kind == "symlink"]
+        if not links:
+            return [(e, e.stat.kind) for e in entries]
+        with ThreadPoolExecutor(max_workers=min(LINK_STAT_WORKERS, len(links))) as pool:
+            kinds = dict(zip((e.name for e in links), pool.map(target_kind, links), strict=True))
+        return [(e, kinds.get(e.name, e.stat.kind)) for e in entries]
 
     def checkpoints(self, ref: str) -> list[Checkpoint]:
         """The container's checkpoints, from the state store alone (no container reads)."""
