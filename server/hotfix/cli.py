@@ -36,7 +36,7 @@ from hotfix.errors import (
 )
 from hotfix.fleet import Fleet, Target, rollout
 from hotfix.paths import parse_target
-from hotfix.service import HotfixService, RestartResult
+from hotfix.service import HotfixService, RestartResult, WriteResult
 from hotfix.state import StateStore
 from hotfix.views import (
     apply_view,
@@ -49,6 +49,7 @@ from hotfix.views import (
     restart_view,
     rollout_view,
     stat_view,
+    write_view,
 )
 
 Handler = Callable[[argparse.Namespace, HotfixService, "Output"], int]
@@ -165,20 +166,14 @@ def cmd_write(args: argparse.Namespace, svc: HotfixService, out: Output) -> int:
         except OSError as exc:
             raise HotfixError(f"cannot read {args.src}: {exc.strerror}") from exc
     res = svc.write(container, path or "", data, base_version=args.base_version, force=args.force)
+    return _report_write(out, res)
+
+
+def _report_write(out: Output, res: WriteResult, **extra: Any) -> int:
     for warning in res.warnings:
         out.note(f"warning: {warning}")
-    cp = " (checkpoint taken first)" if res.checkpointed else ""
-    out.result(
-        {
-            "container": res.container.name,
-            "path": res.path,
-            "version": res.version,
-            "previousVersion": res.previous_version,
-            "checkpointed": res.checkpointed,
-            "warnings": res.warnings,
-        },
-        f"wrote {res.container.name}:{res.path}{cp}",
-    )
+    taken = " (checkpoint taken first)" if res.checkpointed else ""
+    out.result({**extra, **write_view(res)}, f"wrote {res.container.name}:{res.path}{taken}")
     return EXIT_OK
 
 
@@ -209,18 +204,7 @@ def cmd_edit(args: argparse.Namespace, svc: HotfixService, out: Output) -> int:
         )
         return exc.exit_code
     shutil.rmtree(workdir, ignore_errors=True)
-    for warning in res.warnings:
-        out.note(f"warning: {warning}")
-    out.result(
-        {
-            "changed": True,
-            "path": res.path,
-            "version": res.version,
-            "checkpointed": res.checkpointed,
-        },
-        f"wrote {res.container.name}:{res.path}",
-    )
-    return EXIT_OK
+    return _report_write(out, res, changed=True)
 
 
 def cmd_checkpoint(args: argparse.Namespace, svc: HotfixService, out: Output) -> int:

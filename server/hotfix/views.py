@@ -9,7 +9,7 @@ if TYPE_CHECKING:  # only for annotations: the CLI should not import git to prin
     from hotfix.harvest import HarvestResult
     from hotfix.imaging import CommitResult
     from hotfix.model import ContainerInfo, FileStat
-    from hotfix.service import Change, RestartResult
+    from hotfix.service import Change, RestartResult, WriteResult
     from hotfix.state import Checkpoint, JournalEntry
 
 
@@ -35,6 +35,17 @@ def stat_view(st: FileStat) -> dict[str, Any]:
         "gid": st.gid,
         "mtime": st.mtime,
         "linkTarget": st.link_target,
+    }
+
+
+def write_view(r: WriteResult) -> dict[str, Any]:
+    return {
+        "container": r.container.name,
+        "path": r.path,
+        "version": r.version,
+        "previousVersion": r.previous_version,
+        "checkpointed": r.checkpointed,
+        "warnings": r.warnings,
     }
 
 
