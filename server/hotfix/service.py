@@ -226,47 +226,48 @@ class HotfixService:
                 raise ValidationFailed(
                     f"{container.name}:{path} not written: {problems[0]} (force to write anyway)"
                 )
-        target, current = self._live(container, path, force=force)
-        where = f"{container.name}:{target}"
-        if current is None:
-            if not create:
-                raise FileNotFound(f"{where}: no such file (create it to write it)")
-            if base_version:
-                raise Conflict(f"{where} was deleted in the container after you read it")
-            uid, gid, mode = self._new_file_owner(container, target)
-            before = None
-        else:
-            before = version_of(current.data)
-            if not overwrite:
-                raise FileExists(f"{where} already exists")
-            if base_version and base_version != before:
-                raise Conflict(
-                    f"{where} changed in the container since you read it "
-                    f"(now {before[:19]}, you had {base_version[:19]}); "
-                    "reload it, or compare and overwrite"
-                )
-            uid, gid, mode = current.stat.uid or 0, current.stat.gid or 0, current.stat.mode
-        # The Engine's container diff takes ~0.3 s on a large image; it only feeds a
-        # warning, so it runs beside the write instead of in front of it.
-        first_write = not self.store.checkpoints(container.id)
-        warnings = (
-            _BACKGROUND.submit(self._first_write_warnings, container, target)
-            if first_write
-            else None
-        )
-        checkpointed = self._checkpoint_if_new(container, target, current)
-        after = version_of(data)
-        self._journalled(
-            "write",
-            container,
-            target,
-            partial(self.engine.write, container, target, data, uid=uid, gid=gid, mode=mode),
-            before=before,
-            after=after,
-            forced=forced,
-        )
-        notes = (warnings.result() if warnings else []) + _swarm_warning(container)
-        return WriteResult(container, target, after, before, checkpointed, notes)
+        with self.store.path_lock(container.id, path):
+            target, current = self._live(container, path, force=force)
+            where = f"{container.name}:{target}"
+            if current is None:
+                if not create:
+                    raise FileNotFound(f"{where}: no such file (create it to write it)")
+                if base_version:
+                    raise Conflict(f"{where} was deleted in the container after you read it")
+                uid, gid, mode = self._new_file_owner(container, target)
+                before = None
+            else:
+                before = version_of(current.data)
+                if not overwrite:
+                    raise FileExists(f"{where} already exists")
+                if base_version and base_version != before:
+                    raise Conflict(
+                        f"{where} changed in the container since you read it "
+                        f"(now {before[:19]}, you had {base_version[:19]}); "
+                        "reload it, or compare and overwrite"
+                    )
+                uid, gid, mode = current.stat.uid or 0, current.stat.gid or 0, current.stat.mode
+            # The Engine's container diff takes ~0.3 s on a large image; it only feeds a
+            # warning, so it runs beside the write instead of in front of it.
+            first_write = not self.store.checkpoints(container.id)
+            warnings = (
+                _BACKGROUND.submit(self._first_write_warnings, container, target)
+                if first_write
+                else None
+            )
+            checkpointed = self._checkpoint_if_new(container, target, current)
+            after = version_of(data)
+            self._journalled(
+                "write",
+                container,
+                target,
+                partial(self.engine.write, container, target, data, uid=uid, gid=gid, mode=mode),
+                before=before,
+                after=after,
+                forced=forced,
+            )
+            notes = (warnings.result() if warnings else []) + _swarm_warning(container)
+            return WriteResult(container, target, after, before, checkpointed, notes)
 
     def mkdir(self, ref: str, path: str, *, force: bool = False) -> str:
         """Create a directory owned like its parent, mode 0755."""
@@ -296,27 +297,28 @@ class HotfixService:
         container = self.engine.inspect(ref).info
         path = normalize(path)
         forced = self._guard(container, "delete", force)
-        st = self.engine.stat(container, path)
-        if st.kind == "dir":
-            raise FileIsADirectory(
-                f"{container.name}:{path} is a directory; only files can be deleted"
+        with self.store.path_lock(container.id, path):
+            st = self.engine.stat(container, path)
+            if st.kind == "dir":
+                raise FileIsADirectory(
+                    f"{container.name}:{path} is a directory; only files can be deleted"
+                )
+            current = self.engine.read(container, path) if st.kind == "file" else None
+            if current is None:
+                raise NoPermissions(
+                    f"{container.name}:{path} is a {st.kind}; only files can be deleted"
+                )
+            self._checkpoint_if_new(container, path, current)
+            self._journalled(
+                "delete",
+                container,
+                path,
+                partial(self.engine.delete, container, path),
+                before=version_of(current.data),
+                after=None,
+                forced=forced,
             )
-        current = self.engine.read(container, path) if st.kind == "file" else None
-        if current is None:
-            raise NoPermissions(
-                f"{container.name}:{path} is a {st.kind}; only files can be deleted"
-            )
-        self._checkpoint_if_new(container, path, current)
-        self._journalled(
-            "delete",
-            container,
-            path,
-            partial(self.engine.delete, container, path),
-            before=version_of(current.data),
-            after=None,
-            forced=forced,
-        )
-        return path
+            return path
 
     def rename(
         self, ref: str, old: str, new: str, *, overwrite: bool = False, force: bool = False
@@ -418,18 +420,19 @@ class HotfixService:
         forced = self._guard(container, "revert", force)
         reverted = []
         for cp in self._checkpoints_for(container, path):
-            _, live = self._live(container, cp.path)
-            if _status(cp, live) == "unchanged":
-                continue
-            self._journalled(
-                "revert",
-                container,
-                cp.path,
-                partial(self._restore, container, cp),
-                before=version_of(live.data) if live else None,
-                after=cp.version,
-                forced=forced,
-            )
+            with self.store.path_lock(container.id, cp.path):
+                _, live = self._live(container, cp.path)
+                if _status(cp, live) == "unchanged":
+                    continue
+                self._journalled(
+                    "revert",
+                    container,
+                    cp.path,
+                    partial(self._restore, container, cp),
+                    before=version_of(live.data) if live else None,
+                    after=cp.version,
+                    forced=forced,
+                )
             reverted.append(cp.path)
         return reverted
 

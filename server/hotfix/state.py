@@ -12,6 +12,7 @@ edits of a container that has since been removed stay listed.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import hashlib
 import json
 import os
@@ -182,6 +183,26 @@ class StateStore:
                     yield self._db
             except sqlite3.Error as exc:
                 raise _unavailable(self.directory, exc) from exc
+
+    # --- locks ------------------------------------------------------------------------------
+
+    @contextmanager
+    def path_lock(self, container_id: str, path: str) -> Iterator[None]:
+        """Hold the lock of one container file across processes (two editors, a CLI): from
+        the version check to the write's outcome, so that of two saves based on the same
+        version one wins and the other is a conflict, never both written."""
+        locks = self.directory / "locks"
+        name = sha256(f"{container_id}\0{path}".encode()) + ".lock"
+        try:
+            locks.mkdir(exist_ok=True)
+            fd = os.open(locks / name, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        except OSError as exc:
+            raise _unavailable(self.directory, exc) from exc
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)  # closing releases the lock
 
     # --- blobs ------------------------------------------------------------------------------
 

@@ -107,11 +107,6 @@ PAUSE_BEFORE_WRITE = textwrap.dedent(
 )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: compare-and-write is not atomic across processes: two saves based on the "
-    "same version both pass the version check, both are written, and one edit is lost",
-)
 def test_two_saves_racing_on_the_same_base(
     conf: Running, hotfix: Hotfix, state_dir: Path, tmp_path: Path
 ) -> None:
