@@ -216,6 +216,7 @@ class Engine:
 
     def _stat_archive(self, container: ContainerInfo, path: str) -> FileStat:
         """``HEAD …/archive`` (about 1 ms); the Engine reports no uid/gid there."""
+        _check_archive_reach(container, path)
         url = self.api._url("/containers/{0}/archive", container.id)
         with _engine_errors(container, path):
             res = self.api.head(url, params={"path": path})
@@ -310,6 +311,7 @@ class Engine:
         if root:
             with contextlib.suppress(_RootGone), _local_errors(container, path, root, parent):
                 return localfs.write(root, path, data, uid=uid, gid=gid, mode=mode)
+        _check_archive_reach(container, path)
         mtime = time.time()
         info = tarfile.TarInfo(name)
         info.size = len(data)
@@ -324,6 +326,7 @@ class Engine:
         return mtime
 
     def mkdir(self, container: ContainerInfo, path: str, *, uid: int, gid: int, mode: int) -> None:
+        _check_archive_reach(container, path)
         parent, name = split(path)
         info = tarfile.TarInfo(name)
         info.type = tarfile.DIRTYPE
@@ -540,6 +543,7 @@ class Engine:
     @contextmanager
     def _archive(self, container: ContainerInfo, path: str) -> Iterator[tarfile.TarFile]:
         """The ``GET …/archive`` stream as a tar read in order; closing abandons the rest."""
+        _check_archive_reach(container, path)
         url = self.api._url("/containers/{0}/archive", container.id)
         with _engine_errors(container, path):
             # identity: requests asks for gzip by default, and dockerd then compresses every
@@ -645,6 +649,7 @@ def _details_from_inspect(attrs: dict[str, Any]) -> ContainerDetails:
         labels=config.get("Labels") or {},
         ports=[f"{ip or '0.0.0.0'}:{port}->{cport}" for ip, port, cport in published],
         pid=int(state.get("Pid") or 0),
+        unarchivable=_unarchivable_mounts(attrs),
     )
     return ContainerDetails(
         info=info,
@@ -654,6 +659,23 @@ def _details_from_inspect(attrs: dict[str, Any]) -> ContainerDetails:
         exit_code=state.get("ExitCode"),
         read_only=bool(host_config.get("ReadonlyRootfs")),
     )
+
+
+def _unarchivable_mounts(attrs: dict[str, Any]) -> tuple[str, ...]:
+    """Where the archive API sees the image's directory, not what the container mounted."""
+    tmpfs = set((attrs.get("HostConfig") or {}).get("Tmpfs") or {})
+    tmpfs |= {m["Destination"] for m in attrs.get("Mounts") or [] if m.get("Type") == "tmpfs"}
+    return tuple(sorted(tmpfs | {"/dev", "/proc", "/sys"}))
+
+
+def _check_archive_reach(container: ContainerInfo, path: str) -> None:
+    for mount in container.unarchivable:
+        if path == mount or path.startswith(mount.rstrip("/") + "/"):
+            raise NoPermissions(
+                f"{container.name}:{path} is on the mount {mount} (tmpfs or kernel), which the "
+                "Engine's archive API cannot reach; run hotfix as root on the engine's host "
+                "(it then uses /proc/<pid>/root), or change the file another way"
+            )
 
 
 def _stat_from_header(path: str, raw: dict[str, Any]) -> FileStat:

@@ -46,6 +46,8 @@ class ContainerInfo:
     ports: list[str] = field(default_factory=list)  # "127.0.0.1:8001->8001/tcp"
     pid: int = 0
     engine: str = "default"  # the name of the engine it runs on (see hotfix.engines)
+    # Mounts the Engine's archive API cannot reach (tmpfs, /dev, /proc, /sys); from inspect.
+    unarchivable: tuple[str, ...] = ()
 
     @property
     def short_id(self) -> str:
