@@ -52,7 +52,7 @@ from hotfix.model import (
     PathChange,
 )
 from hotfix.paths import check_utf8, join, normalize, split
-from hotfix.processes import orphaned, owner_tag
+from hotfix.processes import orphaned_name
 
 # Go's os.FileMode type bits, as the Engine reports them in X-Docker-Container-Path-Stat.
 _GO_DIR = 1 << 31
@@ -382,14 +382,17 @@ class Engine:
     def create_container(self, image: str, name: str) -> str:
         """Create (do not start) a throwaway container from ``image`` with its own config."""
         with _engine_errors(name):
-            created = self.api.create_container(image=image, name=name, labels=_throwaway())
+            created = self.api.create_container(image=image, name=name)
         return str(created["Id"])
 
-    def remove_orphaned_throwaways(self) -> list[str]:
-        """Throwaway containers whose hotfix process died (killed mid-commit): removed."""
-        with _engine_errors():
-            rows = self.api.containers(all=True, filters={"label": THROWAWAY_LABEL})
-        orphans = [r for r in rows if orphaned((r.get("Labels") or {}).get(THROWAWAY_LABEL, ""))]
+    def remove_orphaned_throwaways(self, *prefixes: str) -> list[str]:
+        """Throwaway containers (named by ``processes.throwaway_name``) whose hotfix process
+        died — killed mid-commit — are removed. Returns their names."""
+        orphans = []
+        for prefix in prefixes:
+            with _engine_errors():
+                rows = self.api.containers(all=True, filters={"name": f"^/{prefix}-"})
+            orphans += [r for r in rows if orphaned_name((r.get("Names") or [""])[0])]
         for row in orphans:
             self.remove_container(row["Id"])
         return [(row.get("Names") or [row["Id"][:12]])[0].lstrip("/") for row in orphans]
@@ -461,7 +464,6 @@ class Engine:
                 name=name,
                 ports=[_port_spec(p) for p in ports],
                 host_config=host_config,
-                labels=_throwaway(),
             )
             container_id = str(created["Id"])
             try:
@@ -579,13 +581,6 @@ class _ChunkReader(io.RawIOBase):
         b[:n] = self._buf[:n]
         self._buf = self._buf[n:]
         return n
-
-
-THROWAWAY_LABEL = "hotfix.throwaway"  # value: the owner's host:pid
-
-
-def _throwaway() -> dict[str, str]:
-    return {THROWAWAY_LABEL: owner_tag()}
 
 
 def _port_spec(port: str) -> int | tuple[int, str]:

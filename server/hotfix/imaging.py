@@ -23,7 +23,6 @@ import posixpath
 import re
 import time
 import urllib.parse
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
@@ -33,6 +32,7 @@ from hotfix.errors import Cancelled, HotfixError, UsageError
 from hotfix.harvest import BRANCH_PREFIX, REVISION_LABEL, branch_slug, slugify
 from hotfix.model import ContainerDetails, ContainerInfo, FileContent
 from hotfix.probes import ProbeResult
+from hotfix.processes import throwaway_name
 from hotfix.state import StateStore, version_of
 
 if TYPE_CHECKING:
@@ -68,6 +68,9 @@ _TAG_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
 _REPO_RE = re.compile(
     r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*"
 )
+
+BUILD_PREFIX = "hotfix-build"  # throwaway containers: the clean layer is built in one
+VERIFY_PREFIX = "hotfix-verify"  # and the new image is probed in another
 
 
 @dataclass(frozen=True)
@@ -285,7 +288,7 @@ def commit_image(
 
     # The harvest commit is the image's revision only when the files are still what it took.
     notes: list[str] = []
-    orphans = engine.remove_orphaned_throwaways()
+    orphans = engine.remove_orphaned_throwaways(BUILD_PREFIX, VERIFY_PREFIX)
     if orphans:
         notes.append(f"removed {', '.join(orphans)}, left by a commit that was killed midway")
     harvest = last_harvest(svc.store, container.id)
@@ -478,7 +481,7 @@ def _clean_commit(
         read = svc.read(container.id, c.path)
         contents.append(FileContent(read.data, read.stat))
         files.append(_image_file(read, c.status))
-    name = f"hotfix-build-{container.name[:40]}-{uuid.uuid4().hex[:8]}"
+    name = throwaway_name(BUILD_PREFIX, container.name)
     progress.report(f"creating {name} from the original image {container.image_id[:19]}")
     throwaway = engine.create_container(container.image_id, name)
     try:
@@ -519,7 +522,7 @@ def _verify(
     engine = svc.engine
     config = engine.image_attrs(image_id).get("Config") or {}
     ports = sorted((config.get("ExposedPorts") or {}).keys())
-    name = f"hotfix-verify-{original.info.name[:40]}-{uuid.uuid4().hex[:8]}"
+    name = throwaway_name(VERIFY_PREFIX, original.info.name)
     progress.report(f"starting {name} from the new image")
     started = time.monotonic()  # seconds: from the start of the container to healthy
     details = engine.run_container(image_id, name, ports)
