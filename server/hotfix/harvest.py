@@ -29,6 +29,7 @@ from hotfix.errors import Cancelled, Conflict, HotfixError, UsageError
 from hotfix.gitrepo import MODE_EXEC, GitRepo, TestRun
 from hotfix.model import ContainerInfo
 from hotfix.paths import normalize
+from hotfix.service import journal_fields
 from hotfix.state import StateStore, version_of
 
 if TYPE_CHECKING:
@@ -470,9 +471,7 @@ def harvest(
     entry = svc.store.journal_start(
         action="harvest",
         user=svc.user,
-        container_id=container.id,
-        container_name=container.name,
-        image=container.image,
+        **journal_fields(container),
         detail={"repo": str(repo.top), "base": base, "base_source": base_source},
     )
     try:

@@ -33,6 +33,7 @@ from hotfix.harvest import BRANCH_PREFIX, REVISION_LABEL, branch_slug, slugify
 from hotfix.model import ContainerDetails, ContainerInfo, FileContent
 from hotfix.probes import ProbeResult
 from hotfix.processes import throwaway_name
+from hotfix.service import journal_fields
 from hotfix.state import StateStore, version_of
 
 if TYPE_CHECKING:
@@ -343,9 +344,7 @@ def commit_image(
     entry = svc.store.journal_start(
         action="commit-image",
         user=svc.user,
-        container_id=container.id,
-        container_name=container.name,
-        image=container.image,
+        **journal_fields(container),
         detail={"tag": full_tag, "mode": mode, "files": paths},
     )
     try:

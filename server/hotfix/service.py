@@ -366,7 +366,7 @@ class HotfixService:
             self.store.journal_add(
                 action="checkpoint",
                 user=self.user,
-                **_who(container, target),
+                **journal_fields(container, target),
                 version_before=version_of(current.data),
             )
         return taken
@@ -487,7 +487,7 @@ class HotfixService:
         entry = self.store.journal_start(
             action="restart",
             user=self.user,
-            **_who(container),
+            **journal_fields(container),
             detail={
                 "how": action,
                 "probe": str(chosen),
@@ -559,7 +559,7 @@ class HotfixService:
             action="probe",
             user=self.user,
             outcome="ok" if healthy else "failed",
-            **_who(details.info),
+            **journal_fields(details.info),
             detail={
                 "probe": str(chosen),
                 "healthy": healthy,
@@ -738,7 +738,7 @@ class HotfixService:
         entry = self.store.journal_start(
             action=action,
             user=self.user,
-            **_who(container, path),
+            **journal_fields(container, path),
             version_before=before,
             detail={"forced_protected": True} if forced else {},
         )
@@ -918,7 +918,8 @@ def _is_binary(data: bytes | None) -> bool:
     return bool(data) and b"\x00" in (data or b"")[:8192]
 
 
-def _who(container: ContainerInfo, path: str | None = None) -> dict[str, Any]:
+def journal_fields(container: ContainerInfo, path: str | None = None) -> dict[str, Any]:
+    """The container columns of a journal row (ID, name, image) and the path, if any."""
     return {
         "container_id": container.id,
         "container_name": container.name,
