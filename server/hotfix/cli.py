@@ -701,6 +701,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_lsp(args, None, out)
         args.engines = Engines()
         svc = HotfixService(args.engines.get(args.engine), StateStore())
+        for settled in svc.settled:  # what became of saves a killed process left midway
+            out.note(f"hotfix: {settled}")
         started = time.monotonic()
         code: int = args.handler(args, svc, out)
         if out.interactive and time.monotonic() - started > 2:
