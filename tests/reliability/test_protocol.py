@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from hotfix.service import HotfixService
 from tests.conftest import Running
 from tests.reliability.conftest import in_container, uri
 from tests.reliability.rpc import Rpc, b64, code_of
@@ -181,3 +182,71 @@ def test_huge_payloads(server: Rpc, box: Running) -> None:
     )  # and it still writes
     assert written["checkpointed"] is True
     assert in_container(box, "/tmp/huge") == b"small\n"
+
+
+@pytest.mark.engine
+def test_force_on_a_protected_container(
+    images: dict[str, str],
+    run_container: Callable[..., Running],
+    lsp: Callable[..., Rpc],
+    service: HotfixService,
+) -> None:
+    """createDirectory, delete, rename, hotfix.revert and hotfix.restart take ``force``: on a
+    container labelled hotfix.protect=true, NoPermissions without it; done and journalled
+    ``forced_protected`` with it."""
+    box = run_container(
+        images["busybox"],
+        command=["sleep", "3600"],
+        stop_signal="KILL",
+        labels={"hotfix.protect": "true"},
+    )
+    box.sh("mkdir -p /srv && echo original > /srv/a.txt")
+    server = lsp()
+    a, b, new = uri(box, "/srv/a.txt"), uri(box, "/srv/b.txt"), uri(box, "/srv/new")
+    steps: list[tuple[str, dict[str, Any]]] = [
+        ("hotfix/createDirectory", {"uri": new}),
+        ("hotfix/rename", {"oldUri": a, "newUri": b, "overwrite": False}),
+        ("hotfix/delete", {"uri": b, "recursive": False}),
+    ]
+    for method, params in steps:
+        refused = server.error(method, params)
+        assert code_of(refused) == "NoPermissions", (method, refused)
+        assert "protected (label hotfix.protect=true)" in refused["message"]
+        refused = server.error(method, {**params, "force": False})
+        assert code_of(refused) == "NoPermissions", (method, refused)
+        assert server.result(method, {**params, "force": True}) == {}, method
+    assert box.sh("ls /srv") == "new\n"  # a.txt renamed to b.txt, b.txt deleted
+
+    for name, args in (("hotfix.revert", {}), ("hotfix.restart", {"probe": "exec:true"})):
+        answer = server.command(name, container=box.name, **args)
+        assert code_of(answer["error"]) == "NoPermissions", name
+    assert box.sh("ls /srv") == "new\n"
+    reverted = server.command("hotfix.revert", container=box.name, force=True)["result"]
+    assert reverted["reverted"] == ["/srv/a.txt"]  # b.txt: created, then deleted
+    assert in_container(box, "/srv/a.txt") == b"original\n"
+    assert in_container(box, "/srv/b.txt") is None
+    restarted = server.command("hotfix.restart", container=box.name, probe="exec:true", force=True)[
+        "result"
+    ]
+    assert restarted["healthy"] is True
+
+    entries = service.journal(box.name)
+    forced = [(e.action, e.outcome) for e in entries if e.detail.get("forced_protected")]
+    # a rename is journalled as the write of the new path and the delete of the old one
+    assert {action for action, _ in forced} == {"mkdir", "write", "delete", "revert", "restart"}
+    assert all(outcome == "ok" for _, outcome in forced), forced
+    assert not [e.action for e in entries if not e.detail.get("forced_protected")]
+
+
+def test_force_must_be_a_boolean(shared: Rpc) -> None:
+    for method, params in (
+        ("hotfix/createDirectory", {"uri": "hotfix://c/d", "force": "yes"}),
+        ("hotfix/delete", {"uri": "hotfix://c/f", "force": 1}),
+        ("hotfix/rename", {"oldUri": "hotfix://c/a", "newUri": "hotfix://c/b", "force": []}),
+    ):
+        error = shared.error(method, params)
+        assert error["code"] == INVALID_PARAMS
+        assert "params.force: expected true or false" in error["message"], error
+    for name in ("hotfix.revert", "hotfix.restart"):
+        answer = shared.command(name, container="c", force="true")
+        assert "arguments[0].force: expected true or false" in answer["error"]["message"]

@@ -41,8 +41,10 @@ async def diff(ls: HotfixLanguageServer, p: Params, progress: WorkDone) -> Resul
 
 @command("hotfix.revert", progress="Reverting")
 async def revert(ls: HotfixLanguageServer, p: Params, progress: WorkDone) -> Result:
-    container, path = p.text("container"), p.opt_text("path")
-    reverted = await ls.run(lambda svc: svc.revert(container, path), p.opt_text("engine"))
+    container, path, force = p.text("container"), p.opt_text("path"), p.flag("force", False)
+    reverted = await ls.run(
+        lambda svc: svc.revert(container, path, force=force), p.opt_text("engine")
+    )
     return {"reverted": reverted}
 
 
@@ -50,7 +52,7 @@ async def revert(ls: HotfixLanguageServer, p: Params, progress: WorkDone) -> Res
 async def restart(ls: HotfixLanguageServer, p: Params, progress: WorkDone) -> Result:
     container, probe, signal = p.text("container"), p.opt_text("probe"), p.opt_text("signal")
     timeout, expect = p.opt_number("timeout") or 60.0, p.opt_ints("expectStatus")
-    revert_on_failure = p.flag("revertOnFailure", False)
+    revert_on_failure, force = p.flag("revertOnFailure", False), p.flag("force", False)
     result = await ls.run(
         lambda svc: svc.restart(
             container,
@@ -59,6 +61,7 @@ async def restart(ls: HotfixLanguageServer, p: Params, progress: WorkDone) -> Re
             timeout=timeout,
             revert_on_failure=revert_on_failure,
             expect_status=expect,
+            force=force,
             progress=progress,
         ),
         p.opt_text("engine"),

@@ -86,17 +86,17 @@ async def write_file(ls: HotfixLanguageServer, p: Params) -> Result:
 
 @request("hotfix/createDirectory")
 async def create_directory(ls: HotfixLanguageServer, p: Params) -> Result:
-    loc = _writable(p.uri())
-    await ls.run(lambda svc: svc.mkdir(loc.container, loc.path), loc.engine)
+    loc, force = _writable(p.uri()), p.flag("force", False)
+    await ls.run(lambda svc: svc.mkdir(loc.container, loc.path, force=force), loc.engine)
     return {}
 
 
 @request("hotfix/delete")
 async def delete(ls: HotfixLanguageServer, p: Params) -> Result:
-    loc = _writable(p.uri())
+    loc, force = _writable(p.uri()), p.flag("force", False)
     p.flag("recursive", False)  # only files can be deleted, so it changes nothing
     ls.watcher.writing(loc)
-    await ls.run(lambda svc: svc.delete(loc.container, loc.path), loc.engine)
+    await ls.run(lambda svc: svc.delete(loc.container, loc.path, force=force), loc.engine)
     ls.watcher.saw(loc, MISSING)
     return {}
 
@@ -104,7 +104,7 @@ async def delete(ls: HotfixLanguageServer, p: Params) -> Result:
 @request("hotfix/rename")
 async def rename(ls: HotfixLanguageServer, p: Params) -> Result:
     old, new = _writable(p.uri("oldUri")), _writable(p.uri("newUri"))
-    overwrite = p.flag("overwrite", False)
+    overwrite, force = p.flag("overwrite", False), p.flag("force", False)
     if (old.container, old.engine or DEFAULT_ENGINE) != (
         new.container,
         new.engine or DEFAULT_ENGINE,
@@ -116,7 +116,7 @@ async def rename(ls: HotfixLanguageServer, p: Params) -> Result:
     ls.watcher.forget(old)
     ls.watcher.forget(new)
     await ls.run(
-        lambda svc: svc.rename(old.container, old.path, new.path, overwrite=overwrite),
+        lambda svc: svc.rename(old.container, old.path, new.path, overwrite=overwrite, force=force),
         old.engine,
     )
     return {}
