@@ -205,6 +205,12 @@ class Engine:
     def _local_root(self, container: ContainerInfo) -> str | None:
         return local_root(container) if self.local_fs and self.is_local else None
 
+    def writes_atomically(self, container: ContainerInfo) -> bool:
+        """Whether :meth:`write` replaces a file atomically (the local path) rather than
+        extracting it in place (the archive API), where a write cut short leaves it
+        half-written."""
+        return self._local_root(container) is not None
+
     def stat(self, container: ContainerInfo, path: str) -> FileStat:
         """lstat of a path (symlinks not followed; a link's target made absolute)."""
         path = normalize(path)

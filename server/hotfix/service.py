@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
-from hotfix import validation
+from hotfix import recovery, validation
 from hotfix.engine import MAX_SYMLINK_HOPS, Engine
 from hotfix.errors import (
     Conflict,
@@ -137,6 +137,8 @@ class HotfixService:
         self.user = user or _os_user()
         self.max_file_size = max_file_size if max_file_size is not None else _max_file_size()
         self.store.mark_stale_incomplete()
+        # What became of in-place writes cut short by a process that died: one line each.
+        self.settled = recovery.settle_unsettled(engine, store, self.user)
 
     # --- containers -------------------------------------------------------------------------
 
@@ -257,13 +259,15 @@ class HotfixService:
             )
             checkpointed = self._checkpoint_if_new(container, target, current)
             after = version_of(data)
-            self._journalled(
+            self._write_file(
                 "write",
                 container,
                 target,
-                partial(self.engine.write, container, target, data, uid=uid, gid=gid, mode=mode),
-                before=before,
-                after=after,
+                data,
+                current,
+                uid=uid,
+                gid=gid,
+                mode=mode,
                 forced=forced,
             )
             notes = (warnings.result() if warnings else []) + _swarm_warning(container)
@@ -327,30 +331,28 @@ class HotfixService:
         source = self.read(ref, old, force=force)
         container = source.container
         forced = self._guard(container, "rename", force)
-        target, existing = self._live(container, normalize(new))
-        if existing is not None and not overwrite:
-            raise FileExists(f"{container.name}:{target} already exists")
-        if existing is None:
-            self._new_file_owner(container, target)  # the parent must exist
-        st = source.stat
-        self._checkpoint_if_new(container, target, existing)
-        self._journalled(
-            "write",
-            container,
-            target,
-            partial(
-                self.engine.write,
+        target = normalize(new)
+        if target == source.path:
+            raise FileExists(f"{container.name}:{target} is the file itself")
+        with self.store.path_lock(container.id, target):
+            target, existing = self._live(container, target)
+            if existing is not None and not overwrite:
+                raise FileExists(f"{container.name}:{target} already exists")
+            if existing is None:
+                self._new_file_owner(container, target)  # the parent must exist
+            st = source.stat
+            self._checkpoint_if_new(container, target, existing)
+            self._write_file(
+                "write",
                 container,
                 target,
                 source.data,
+                existing,
                 uid=st.uid or 0,
                 gid=st.gid or 0,
                 mode=st.mode,
-            ),
-            before=version_of(existing.data) if existing else None,
-            after=source.version,
-            forced=forced,
-        )
+                forced=forced,
+            )
         self.delete(container.id, source.path, force=force)
         return target
 
@@ -424,25 +426,30 @@ class HotfixService:
                 _, live = self._live(container, cp.path)
                 if _status(cp, live) == "unchanged":
                     continue
-                self._journalled(
-                    "revert",
-                    container,
-                    cp.path,
-                    partial(self._restore, container, cp),
-                    before=version_of(live.data) if live else None,
-                    after=cp.version,
-                    forced=forced,
-                )
+                self._restore(container, cp, live, forced=forced)
             reverted.append(cp.path)
         return reverted
 
-    def _restore(self, container: ContainerInfo, cp: Checkpoint) -> None:
-        if not cp.present:
-            self.engine.delete(container, cp.path)  # the hotfix created it
+    def _restore(
+        self, container: ContainerInfo, cp: Checkpoint, live: FileContent | None, *, forced: bool
+    ) -> None:
+        if cp.present:
+            data = self.store.get_blob(cp.blob or "")
+            uid, gid = cp.uid or 0, cp.gid or 0
+            mode = cp.mode if cp.mode is not None else 0o644
+            self._write_file(
+                "revert", container, cp.path, data, live, uid=uid, gid=gid, mode=mode, forced=forced
+            )
             return
-        data = self.store.get_blob(cp.blob or "")
-        mode = cp.mode if cp.mode is not None else 0o644
-        self.engine.write(container, cp.path, data, uid=cp.uid or 0, gid=cp.gid or 0, mode=mode)
+        self._journalled(  # the hotfix created it
+            "revert",
+            container,
+            cp.path,
+            partial(self.engine.delete, container, cp.path),
+            before=version_of(live.data) if live else None,
+            after=cp.version,
+            forced=forced,
+        )
 
     # --- restart and probe ------------------------------------------------------------------
 
@@ -724,6 +731,45 @@ class HotfixService:
             raise FileNotFound(f"{container.name}:{path}: no checkpoint (the file was never saved)")
         return [cp]
 
+    def _write_file(
+        self,
+        action: str,
+        container: ContainerInfo,
+        path: str,
+        data: bytes,
+        previous: FileContent | None,
+        *,
+        uid: int,
+        gid: int,
+        mode: int,
+        forced: bool,
+    ) -> None:
+        """Journal and write one file; the caller holds its path lock.
+
+        Where the write is not atomic (the archive API extracts in place), the content
+        before and after is kept first, so that a write cut short is put back: at once when
+        it fails here, or by the next run when this process dies (:mod:`hotfix.recovery`)."""
+        intent = None
+        if not self.engine.writes_atomically(container):
+            intent = recovery.Intent(
+                engine=self.engine.name,
+                new_version=version_of(data),
+                old_present=previous is not None,
+                old_uid=previous.stat.uid or 0 if previous else 0,
+                old_gid=previous.stat.gid or 0 if previous else 0,
+                old_mode=previous.stat.mode if previous else 0o644,
+            )
+        self._journalled(
+            action,
+            container,
+            path,
+            partial(self.engine.write, container, path, data, uid=uid, gid=gid, mode=mode),
+            before=version_of(previous.data) if previous else None,
+            after=version_of(data),
+            forced=forced,
+            intent=(intent, data, previous.data if previous else None) if intent else None,
+        )
+
     def _journalled(
         self,
         action: str,
@@ -734,20 +780,46 @@ class HotfixService:
         before: str | None,
         after: str | None,
         forced: bool = False,
+        intent: tuple[recovery.Intent, bytes, bytes | None] | None = None,
     ) -> None:
+        detail: dict[str, Any] = {"forced_protected": True} if forced else {}
+        if intent:
+            detail["intent"] = intent[0].to_detail()
         entry = self.store.journal_start(
             action=action,
             user=self.user,
             **journal_fields(container, path),
             version_before=before,
-            detail={"forced_protected": True} if forced else {},
+            detail=detail,
         )
         try:
+            if intent:
+                self.store.put_intent(entry, intent[1], intent[2])
             work()
         except HotfixError as exc:
             self.store.journal_finish(entry, "failed", error=str(exc))
+            if intent:
+                raise self._settle_failed_write(container, entry, exc) from exc
             raise
         self.store.journal_finish(entry, "ok", version_after=after)
+        if intent:
+            self.store.drop_intent(entry)
+
+    def _settle_failed_write(
+        self, container: ContainerInfo, entry_id: int, error: HotfixError
+    ) -> HotfixError:
+        """After an in-place write failed: put the file back if it was cut short, and say
+        so in the error."""
+        entry = self.store.journal_entry(entry_id)
+        if entry is None:
+            return error
+        try:
+            found, note = recovery.settle(self.engine, self.store, container, entry, self.user)
+        except HotfixError as exc:
+            found, note = "", f"the file could not be checked afterwards ({exc})"
+        if found == recovery.UNTOUCHED:
+            return error
+        return type(error)(f"{error}; {note}")
 
     def _known_container(self, ref: str) -> ContainerInfo:
         """A live container, or one the state store remembers (it may have been removed)."""

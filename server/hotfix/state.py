@@ -7,6 +7,10 @@ returns, so it exists even if the process dies before the container is written.
 
 Rows are keyed by container ID and keep the container's name and image, so the
 edits of a container that has since been removed stay listed.
+
+A write that is not atomic (the archive API extracts in place) keeps an *intent* while it
+runs: the content before and after, in ``intents/<journal id>.old|.new``, so that a write
+cut short can be recognised and undone (see :mod:`hotfix.recovery`).
 """
 
 from __future__ import annotations
@@ -124,6 +128,7 @@ class StateStore:
     def __init__(self, directory: Path | str | None = None) -> None:
         self.directory = Path(directory) if directory else default_state_dir()
         self.blob_dir = self.directory / "blobs"
+        self.intent_dir = self.directory / "intents"
         self.db_path = self.directory / "state.db"
         self._lock = threading.RLock()
         self._refuse_lost_database()
@@ -212,16 +217,10 @@ class StateStore:
         if target.exists():
             return digest
         target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_name(f".{digest}.{os.getpid()}.{threading.get_ident()}.tmp")
         try:
-            with open(tmp, "wb") as fh:
-                fh.write(data)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, target)
+            _write_durably(target, data)
             _fsync_dir(target.parent)
         except OSError as exc:
-            tmp.unlink(missing_ok=True)
             raise _unavailable(self.directory, exc, "cannot store content: ") from exc
         return digest
 
@@ -238,6 +237,46 @@ class StateStore:
 
     def _blob_path(self, digest: str) -> Path:
         return self.blob_dir / digest[:2] / digest
+
+    # --- intents of in-place writes ---------------------------------------------------------
+
+    def put_intent(self, entry_id: int, new: bytes, old: bytes | None) -> None:
+        """Keep, durably, the content after (and before) the write journalled as ``entry_id``."""
+        try:
+            self.intent_dir.mkdir(exist_ok=True)
+            for suffix, data in ((".new", new), (".old", old)):
+                if data is not None:
+                    _write_durably(self.intent_dir / f"{entry_id}{suffix}", data)
+            _fsync_dir(self.intent_dir)
+        except OSError as exc:
+            self.drop_intent(entry_id)
+            raise _unavailable(self.directory, exc, "cannot keep the write's intent: ") from exc
+
+    def get_intent(self, entry_id: int) -> tuple[bytes | None, bytes | None]:
+        """The content after and before the write, each None when not kept."""
+
+        def read(suffix: str) -> bytes | None:
+            try:
+                return (self.intent_dir / f"{entry_id}{suffix}").read_bytes()
+            except FileNotFoundError:
+                return None
+
+        return read(".new"), read(".old")
+
+    def drop_intent(self, entry_id: int) -> None:
+        for suffix in (".new", ".old"):
+            with contextlib.suppress(OSError):
+                (self.intent_dir / f"{entry_id}{suffix}").unlink(missing_ok=True)
+
+    def unsettled_writes(self) -> list[JournalEntry]:
+        """In-place writes that did not end well and have not been looked at since."""
+        with self._tx() as db:
+            rows = db.execute(
+                """SELECT * FROM journal WHERE outcome IN ('incomplete', 'failed')
+                   AND json_extract(detail, '$.intent') IS NOT NULL
+                   AND json_extract(detail, '$.settled') IS NULL ORDER BY id"""
+            ).fetchall()
+        return [_journal(r) for r in rows]
 
     # --- checkpoints ------------------------------------------------------------------------
 
@@ -358,6 +397,11 @@ class StateStore:
             rows = db.execute(query, args).fetchall()
         return [_journal(r) for r in rows]
 
+    def journal_entry(self, entry_id: int) -> JournalEntry | None:
+        with self._tx() as db:
+            row = db.execute("SELECT * FROM journal WHERE id = ?", (entry_id,)).fetchone()
+        return _journal(row) if row else None
+
     def mark_stale_incomplete(self) -> list[JournalEntry]:
         """Entries left 'started' by a process that has died become 'incomplete'."""
         with self._tx() as db:
@@ -390,6 +434,20 @@ def _unavailable(directory: Path, exc: BaseException, what: str = "") -> Unavail
         if free < 1 << 20:
             message += f" (no space left: {free} bytes free on its filesystem)"
     return Unavailable(message)
+
+
+def _write_durably(target: Path, data: bytes) -> None:
+    """Temp file + fsync + rename: ``target`` is whole or absent, never half-written."""
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    try:
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, target)
+    except OSError:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def _fsync_dir(path: Path) -> None:

@@ -131,15 +131,7 @@ def small_volume(docker_client: docker.DockerClient) -> Iterator[str]:
     "local_fs",
     [
         "1",
-        pytest.param(
-            "0",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="BUG: the archive API removes the old file, then extracts the new one in "
-                "place: when the container's disk fills up midway, a half-written file is left "
-                "and the original is gone",
-            ),
-        ),
+        "0",
     ],
     ids=["local", "archive"],
 )

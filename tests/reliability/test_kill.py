@@ -20,7 +20,7 @@ import docker.errors
 import pytest
 
 from hotfix.service import HotfixService
-from hotfix.state import StateStore, version_of
+from hotfix.state import JournalEntry, StateStore, version_of
 from tests.conftest import CliResult, Running
 from tests.images.build import BUSYBOX_INDEX
 from tests.reliability.conftest import Killed, in_container, server_argv_killed_at, uri
@@ -57,6 +57,14 @@ def journal(state_dir: Path) -> list[tuple[str, str | None, str]]:
     store = StateStore(state_dir)
     try:
         return [(e.action, e.path, e.outcome) for e in store.journal()]
+    finally:
+        store.close()
+
+
+def journal_rows(state_dir: Path) -> list[JournalEntry]:
+    store = StateStore(state_dir)
+    try:
+        return store.journal()
     finally:
         store.close()
 
@@ -161,14 +169,11 @@ api.ContainerApiMixin.put_archive = put_archive
 """
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: the archive API extracts in place: a client killed mid-upload leaves a "
-    "half-written file in the container, and the next run neither notices nor repairs it",
-)
 def test_kill_mid_archive_upload_leaves_old_or_new_content(
-    precious: Running, killed: Kill, hotfix: Hotfix, archive_path: None
+    precious: Running, killed: Kill, hotfix: Hotfix, archive_path: None, state_dir: Path
 ) -> None:
+    """The archive API extracts in place, so half the upload is a half-written file in the
+    container; the next run recognises it from the write's intent and puts the original back."""
     big = b"".join(b"line %06d of the new content\n" % i for i in range(60_000))  # ~1.8 MB
     run = killed(
         ["write", f"{precious.name}:{FILE}", "-"],
@@ -178,8 +183,72 @@ def test_kill_mid_archive_upload_leaves_old_or_new_content(
         input=big,
     )
     assert run.code == KILLED, run.stderr
-    assert hotfix("log", precious.name).code == 0  # the next run
-    assert in_container(precious, FILE) in (ORIGINAL, big)
+    half = in_container(precious, FILE)
+    assert half not in (ORIGINAL, big) and big.startswith(half)  # what Docker left
+
+    nxt = hotfix("log", precious.name)  # the next run, whatever it is
+    assert nxt.code == 0, nxt.stderr
+    assert "half-written; the previous content was put back" in nxt.stderr
+    assert in_container(precious, FILE) == ORIGINAL
+    assert precious.sh(f"stat -c %u:%g:%a {FILE}").strip() == "0:0:644"
+    rows = journal_rows(state_dir)
+    assert [(r.action, r.outcome) for r in rows] == [("write", "incomplete"), ("recover", "ok")]
+    assert "put back" in rows[0].detail["settled"]
+    assert rows[1].version_after == version_of(ORIGINAL)
+    assert not any((state_dir / "intents").iterdir())  # the intent is dropped once settled
+
+    again = hotfix("log", precious.name)  # settled once, not again
+    assert again.code == 0 and "put back" not in again.stderr
+
+
+def test_kill_mid_archive_revert_puts_the_hotfix_back(
+    precious: Running,
+    killed: Kill,
+    hotfix: Hotfix,
+    service: HotfixService,
+    archive_path: None,
+) -> None:
+    precious.sh(f"seq 1 200000 > {FILE}")  # an original big enough to cut its upload short
+    original = in_container(precious, FILE)
+    hotfixed = b"hotfixed\n"
+    service.write(precious.name, FILE, hotfixed)
+    run = killed(
+        ["revert", precious.name],
+        at="hotfix.engine:Engine.write",
+        when="never",
+        prelude=HALF_UPLOAD,
+    )
+    assert run.code == KILLED, run.stderr
+    half = in_container(precious, FILE)
+    assert half != original and original.startswith(half)  # the revert, cut short
+
+    nxt = hotfix("diff", precious.name)
+    assert nxt.code == 0, nxt.stderr
+    assert "the previous content was put back" in nxt.stderr
+    assert in_container(precious, FILE) == hotfixed  # as before the revert that died
+    assert hotfix("revert", precious.name).code == 0  # and the revert can be done again
+    assert in_container(precious, FILE) == original
+
+
+def test_kill_mid_archive_upload_then_an_outside_edit_is_left_alone(
+    precious: Running, killed: Kill, hotfix: Hotfix, archive_path: None, state_dir: Path
+) -> None:
+    big = b"x" * 1_000_000
+    run = killed(
+        ["write", f"{precious.name}:{FILE}", "-"],
+        at="hotfix.engine:Engine.write",
+        when="never",
+        prelude=HALF_UPLOAD,
+        input=big,
+    )
+    assert run.code == KILLED, run.stderr
+    precious.sh(f"printf 'fixed by hand\\n' > {FILE}")  # someone repaired it meanwhile
+
+    nxt = hotfix("log", precious.name)
+    assert nxt.code == 0, nxt.stderr
+    assert "changed since, so it was left alone" in nxt.stderr
+    assert in_container(precious, FILE) == b"fixed by hand\n"
+    assert [(r.action, r.outcome) for r in journal_rows(state_dir)] == [("write", "incomplete")]
 
 
 # --- revert ---------------------------------------------------------------------------------

@@ -151,6 +151,10 @@ class FakeEngine:
         # Called with (container, path, data) just before a write takes effect.
         self.before_write: Callable[[ContainerInfo, str, bytes], None] | None = None
         self.write_error: HotfixError | None = None
+        # False: writes extract in place like the archive API; with write_error set, the
+        # next write stores its first ``cut_short`` bytes, then fails (once).
+        self.atomic_writes = True
+        self.cut_short: int | None = None
         self.changes_error: HotfixError | None = None
         self.exec_result: tuple[int, bytes] = (0, b"")
         # When set, answers exec per container: (container id, argv) -> (exit code, output).
@@ -248,6 +252,9 @@ class FakeEngine:
             link_target=fc.resolve(path) if node.kind == "symlink" else None,
         )
 
+    def writes_atomically(self, container: ContainerInfo) -> bool:
+        return self.atomic_writes
+
     def stat(self, container: ContainerInfo, path: str) -> FileStat:
         path = normalize(path)
         self._record("stat", container.id, path)
@@ -294,7 +301,11 @@ class FakeEngine:
         if self.before_write:
             self.before_write(container, path, data)
         if self.write_error:
-            raise self.write_error
+            error = self.write_error
+            if self.cut_short is not None:
+                fc.fs[path] = Node("file", data=data[: self.cut_short], mode=0o600)
+                self.write_error = self.cut_short = None
+            raise error
         parent = fc.fs.get(posixpath.dirname(path))
         if parent is None:
             raise FileNotFound(f"{fc.name}:{path}: parent directory does not exist")

@@ -1,0 +1,223 @@
+"""Writes cut short where the engine extracts in place (hotfix.recovery), on a fake engine."""
+
+from __future__ import annotations
+
+import pytest
+
+from hotfix import recovery, state
+from hotfix.errors import Unavailable
+from hotfix.model import ContainerInfo
+from hotfix.service import HotfixService
+from hotfix.state import StateStore, version_of
+from tests.unit.fakes import FakeContainer, FakeEngine, Node
+
+APP = "/srv/app/app.py"
+ORIGINAL = b"print('hello')\n"
+NEW = b"print('fixed, and a longer line')\n"
+
+
+@pytest.mark.parametrize(
+    ("live", "new", "old", "expected"),
+    [
+        (b"new", b"new", b"old", recovery.COMPLETED),
+        (b"old", b"new", b"old", recovery.UNTOUCHED),
+        (None, b"new", None, recovery.UNTOUCHED),  # it did not exist, and still does not
+        (None, b"new", b"old", recovery.CUT_SHORT),  # removed, then the new one never came
+        (b"", b"new", b"old", recovery.CUT_SHORT),
+        (b"ne", b"new", b"old", recovery.CUT_SHORT),
+        (b"ol", b"new", b"old", recovery.CUT_SHORT),  # putting the old one back was cut short
+        (b"other", b"new", b"old", recovery.CHANGED),
+        (b"newer", b"new", b"old", recovery.CHANGED),
+    ],
+)
+def test_verdict(live: bytes | None, new: bytes, old: bytes | None, expected: str) -> None:
+    assert recovery.verdict(live, new, old) == expected
+
+
+@pytest.fixture
+def in_place(engine: FakeEngine) -> FakeEngine:
+    engine.atomic_writes = False
+    return engine
+
+
+def test_an_in_place_write_keeps_its_intent_only_while_it_runs(
+    service: HotfixService, in_place: FakeEngine, store: StateStore, web: FakeContainer
+) -> None:
+    kept: list[tuple[bytes | None, bytes | None]] = []
+
+    def before_write(container: ContainerInfo, path: str, data: bytes) -> None:
+        [entry] = store.journal()
+        kept.append(store.get_intent(entry.id))
+        assert entry.detail["intent"]["new_version"] == version_of(NEW)
+        assert (entry.detail["intent"]["old_uid"], entry.detail["intent"]["old_mode"]) == (
+            1000,
+            0o640,
+        )
+
+    in_place.before_write = before_write
+    service.write("web", APP, NEW)
+    assert kept == [(NEW, ORIGINAL)]
+    [entry] = store.journal()
+    assert store.get_intent(entry.id) == (None, None)
+    assert "settled" not in entry.detail
+
+
+def test_an_atomic_write_keeps_no_intent(
+    service: HotfixService, engine: FakeEngine, store: StateStore, web: FakeContainer
+) -> None:
+    service.write("web", APP, NEW)
+    [entry] = store.journal()
+    assert "intent" not in entry.detail
+    assert not store.intent_dir.exists() or not any(store.intent_dir.iterdir())
+
+
+def test_a_write_cut_short_is_put_back_at_once(
+    service: HotfixService, in_place: FakeEngine, store: StateStore, web: FakeContainer
+) -> None:
+    in_place.write_error = Unavailable("web:/srv/app/app.py: no space left on the device")
+    in_place.cut_short = 5
+    with pytest.raises(Unavailable) as raised:
+        service.write("web", APP, NEW)
+    assert str(raised.value) == (
+        "web:/srv/app/app.py: no space left on the device; a save cut short had left it "
+        "half-written; the previous content was put back"
+    )
+    node = web.node(APP)
+    assert (node.data, node.uid, node.gid, node.mode) == (ORIGINAL, 1000, 1001, 0o640)
+    write, recover = store.journal()
+    assert (write.action, write.outcome, recover.action, recover.outcome) == (
+        "write",
+        "failed",
+        "recover",
+        "ok",
+    )
+    assert "put back" in write.detail["settled"]
+    assert recover.detail["of"] == write.id
+    assert store.get_intent(write.id) == (None, None)
+
+
+def test_a_write_that_failed_before_touching_the_file_says_nothing_more(
+    service: HotfixService, in_place: FakeEngine, store: StateStore, web: FakeContainer
+) -> None:
+    in_place.write_error = Unavailable("web: the engine went away")
+    with pytest.raises(Unavailable) as raised:
+        service.write("web", APP, NEW)
+    assert str(raised.value) == "web: the engine went away"
+    assert [e.action for e in store.journal()] == ["write"]
+    assert web.node(APP).data == ORIGINAL
+
+
+def test_when_putting_back_fails_the_next_run_does_it(
+    service: HotfixService,
+    in_place: FakeEngine,
+    store: StateStore,
+    web: FakeContainer,
+) -> None:
+    def engine_gone(container: ContainerInfo, path: str, data: bytes) -> None:
+        if data == ORIGINAL:
+            raise Unavailable("web: connection refused")
+
+    in_place.write_error = Unavailable("web: connection reset")
+    in_place.cut_short = 3
+    in_place.before_write = engine_gone
+    with pytest.raises(Unavailable) as raised:
+        service.write("web", APP, NEW)
+    assert str(raised.value) == (
+        "web: connection reset; a save cut short left it half-written, and putting the "
+        "previous content back failed (web: connection refused); the next hotfix run tries again"
+    )
+    assert web.node(APP).data == NEW[:3]
+    assert len(store.unsettled_writes()) == 1
+
+    in_place.before_write = None  # the engine is back
+    after = HotfixService(in_place, store, user="tester")  # type: ignore[arg-type]
+    assert after.settled == [
+        "web:/srv/app/app.py: a save cut short had left it half-written; the previous content "
+        "was put back"
+    ]
+    assert web.node(APP).data == ORIGINAL
+    assert store.unsettled_writes() == []
+
+
+def test_the_next_run_settles_the_write_of_a_process_that_died(
+    service: HotfixService,
+    in_place: FakeEngine,
+    store: StateStore,
+    web: FakeContainer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    class Killed(BaseException):
+        """Stands for SIGKILL: no handler runs."""
+
+    def die(container: ContainerInfo, path: str, data: bytes) -> None:
+        web.fs[path] = Node("file", data=data[:7])
+        raise Killed
+
+    in_place.before_write = die
+    with pytest.raises(Killed):
+        service.write("web", APP, NEW)
+    in_place.before_write = None
+    assert web.node(APP).data == NEW[:7]
+    assert HotfixService(in_place, store).settled == []  # its process (this one) is alive
+
+    monkeypatch.setattr(state, "alive", lambda pid: False)
+    nxt = HotfixService(in_place, store, user="tester")  # type: ignore[arg-type]
+    assert nxt.settled == [
+        "web:/srv/app/app.py: a save cut short had left it half-written; the previous content "
+        "was put back"
+    ]
+    assert web.node(APP).data == ORIGINAL
+    assert [(e.action, e.outcome) for e in store.journal()] == [
+        ("write", "incomplete"),
+        ("recover", "ok"),
+    ]
+    assert HotfixService(in_place, store).settled == []  # settled once
+
+
+def test_the_next_run_leaves_a_file_changed_since_alone(
+    service: HotfixService,
+    in_place: FakeEngine,
+    store: StateStore,
+    web: FakeContainer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    class Killed(BaseException):
+        pass
+
+    def die(container: ContainerInfo, path: str, data: bytes) -> None:
+        raise Killed
+
+    in_place.before_write = die
+    with pytest.raises(Killed):
+        service.write("web", APP, NEW)
+    in_place.before_write = None
+    web.add_file(APP, b"fixed by hand\n")
+    monkeypatch.setattr(state, "alive", lambda pid: False)
+    nxt = HotfixService(in_place, store, user="tester")  # type: ignore[arg-type]
+    assert nxt.settled == [
+        "web:/srv/app/app.py: an interrupted save; the file changed since, so it was left alone"
+    ]
+    assert web.node(APP).data == b"fixed by hand\n"
+
+
+def test_writes_of_another_engine_are_left_to_its_service(
+    service: HotfixService,
+    in_place: FakeEngine,
+    store: StateStore,
+    web: FakeContainer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    class Killed(BaseException):
+        pass
+
+    def die(container: ContainerInfo, path: str, data: bytes) -> None:
+        web.fs[path] = Node("file", data=b"")
+        raise Killed
+
+    in_place.before_write = die
+    with pytest.raises(Killed):
+        service.write("web", APP, NEW)
+    monkeypatch.setattr(state, "alive", lambda pid: False)
+    other = FakeEngine("staging")
+    assert HotfixService(other, store).settled == []  # type: ignore[arg-type]
+    assert len(store.unsettled_writes()) == 1
