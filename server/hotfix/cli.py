@@ -10,21 +10,17 @@ import argparse
 import base64
 import json
 import os
-import shlex
 import shutil
 import stat as stat_module
-import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hotfix import __version__
 from hotfix.engines import DEFAULT as DEFAULT_ENGINE
-from hotfix.engines import Engines
 from hotfix.errors import (
     EXIT_CONFLICT,
     EXIT_ERROR,
@@ -34,10 +30,7 @@ from hotfix.errors import (
     HotfixError,
     UsageError,
 )
-from hotfix.fleet import Fleet, Target, rollout
 from hotfix.paths import parse_target
-from hotfix.service import HotfixService, RestartResult, WriteResult
-from hotfix.state import StateStore
 from hotfix.views import (
     apply_view,
     change_view,
@@ -52,7 +45,13 @@ from hotfix.views import (
     write_view,
 )
 
-Handler = Callable[[argparse.Namespace, HotfixService, "Output"], int]
+# Start-up time is most of what a command costs (docs/cli.md, "Start-up"): the service,
+# docker-py and the state store are imported in main() once the arguments are known to
+# name a command that needs them, and Fleet only by the commands that work on replicas.
+# --help, --version and usage errors import none of them.
+if TYPE_CHECKING:
+    from hotfix.fleet import Fleet, Target
+    from hotfix.service import HotfixService, RestartResult, WriteResult
 
 
 class Output:
@@ -178,6 +177,10 @@ def _report_write(out: Output, res: WriteResult, **extra: Any) -> int:
 
 
 def cmd_edit(args: argparse.Namespace, svc: HotfixService, out: Output) -> int:
+    import shlex
+    import subprocess
+    import tempfile
+
     container, path = parse_target(args.target)
     original = svc.read(container, path or "")
     workdir = Path(tempfile.mkdtemp(prefix="hotfix-edit-"))
@@ -252,6 +255,8 @@ def cmd_revert(args: argparse.Namespace, svc: HotfixService, out: Output) -> int
 
 
 def cmd_apply(args: argparse.Namespace, svc: HotfixService, out: Output) -> int:
+    from hotfix.fleet import Target
+
     fleet = _fleet(args, svc)
     source = Target(args.engine, args.container)
     if args.to:
@@ -282,6 +287,8 @@ def cmd_apply(args: argparse.Namespace, svc: HotfixService, out: Output) -> int:
 
 
 def cmd_rollout(args: argparse.Namespace, svc: HotfixService, out: Output) -> int:
+    from hotfix.fleet import rollout
+
     result = rollout(
         _fleet(args, svc),
         args.service,
@@ -306,6 +313,8 @@ def cmd_rollout(args: argparse.Namespace, svc: HotfixService, out: Output) -> in
 
 
 def _fleet(args: argparse.Namespace, svc: HotfixService) -> Fleet:
+    from hotfix.fleet import Fleet
+
     return Fleet(args.engines, svc.store, svc.user)
 
 
@@ -315,6 +324,8 @@ def _replica_set_asked(args: argparse.Namespace) -> bool:
 
 def _replica_set(args: argparse.Namespace, svc: HotfixService, container: str) -> list[Target]:
     """The container and its replicas (or the ones named with --with)."""
+    from hotfix.fleet import Target
+
     source = Target(args.engine, container)
     if args.with_:
         return [source, *(Target.parse(t, args.engine) for t in args.with_)]
@@ -525,7 +536,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    def add(name: str, handler: Handler | Callable[..., int], help: str) -> argparse.ArgumentParser:
+    def add(name: str, handler: Callable[..., int], help: str) -> argparse.ArgumentParser:
         p = sub.add_parser(name, parents=[common], help=help, description=help)
         p.set_defaults(handler=handler)
         return p
@@ -699,6 +710,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "lsp":
             return cmd_lsp(args, None, out)
+        from hotfix.engines import Engines
+        from hotfix.service import HotfixService
+        from hotfix.state import StateStore
+
         args.engines = Engines()
         svc = HotfixService(args.engines.get(args.engine), StateStore())
         for settled in svc.settled:  # what became of saves a killed process left midway
@@ -721,6 +736,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def make_service(engine: str | None = None) -> HotfixService:
+    from hotfix.engines import Engines
+    from hotfix.service import HotfixService
+    from hotfix.state import StateStore
+
     return HotfixService(Engines().get(engine), StateStore())
 
 

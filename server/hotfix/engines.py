@@ -11,16 +11,17 @@ from __future__ import annotations
 
 import os
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import docker
-import docker.errors
-import docker.utils
-from docker.constants import MINIMUM_DOCKER_API_VERSION
-from docker.context import ContextAPI
-
-from hotfix.engine import Engine
 from hotfix.errors import Unavailable, UsageError
+
+# docker-py (with requests, and paramiko through its ssh transport) is most of a CLI
+# process's start-up: it is imported where an engine is first needed, so that importing
+# this module for DEFAULT, `hotfix --help` and usage errors cost none of it.
+if TYPE_CHECKING:
+    import docker
+
+    from hotfix.engine import Engine
 
 DEFAULT = "default"
 MAX_POOL_SIZE = 32  # connections per engine: apply writes to up to 16 replicas at once
@@ -34,6 +35,9 @@ class Engines:
         self._lock = threading.Lock()
 
     def names(self) -> list[str]:
+        import docker.errors
+        from docker.context import ContextAPI
+
         try:
             contexts = [c.Name for c in ContextAPI.contexts() if c.Name != DEFAULT]
         except docker.errors.DockerException:
@@ -41,6 +45,8 @@ class Engines:
         return [DEFAULT, *sorted(contexts)]
 
     def get(self, name: str | None = None) -> Engine:
+        from hotfix.engine import Engine
+
         name = name or DEFAULT
         with self._lock:
             if name not in self._engines:
@@ -50,6 +56,8 @@ class Engines:
     def all(self) -> list[Engine]:
         """Every engine that answers, once each: two contexts may reach the same daemon
         (its socket and its TLS port). An unreachable context is skipped, not fatal."""
+        import docker.errors
+
         found: dict[str, Engine] = {}
         for name in self.names():
             try:
@@ -64,6 +72,10 @@ class Engines:
 def connect(name: str) -> docker.DockerClient:
     """A docker-py client for a named engine, configured as hotfix uses it (TLS immune to
     REQUESTS_CA_BUNDLE, no proxy scan on unix sockets, a pool for fan-out)."""
+    import docker.errors
+    import docker.utils
+    from docker.context import ContextAPI
+
     try:
         if name == DEFAULT:
             current = None if os.environ.get("DOCKER_HOST") else ContextAPI.get_current_context()
@@ -82,6 +94,10 @@ def connect(name: str) -> docker.DockerClient:
 
 
 def _client(name: str, **kwargs: Any) -> docker.DockerClient:
+    import docker
+    import docker.errors
+    from docker.constants import MINIMUM_DOCKER_API_VERSION
+
     base_url = str(kwargs.get("base_url") or "")
     kwargs["use_ssh_client"] = base_url.startswith("ssh://")
     kwargs["max_pool_size"] = MAX_POOL_SIZE

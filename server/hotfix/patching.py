@@ -10,11 +10,12 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Iterable
-
-from unidiff.constants import LINE_TYPE_NO_NEWLINE
-from unidiff.patch import Hunk, PatchSet
+from typing import TYPE_CHECKING
 
 from hotfix.errors import Conflict
+
+if TYPE_CHECKING:
+    from unidiff.patch import Hunk
 
 
 def make_patch(path: str, old: bytes | None, new: bytes | None) -> str:
@@ -43,6 +44,10 @@ def apply_patch(patch_text: str, content: bytes, where: str) -> bytes:
     """Apply a one-file unified diff to ``content``; Conflict when a hunk does not fit."""
     if not patch_text:
         return content
+    # Imported here: only replaying a change on a replica parses a patch, and the service
+    # (hence every CLI command) imports this module for make_patch alone.
+    from unidiff.patch import PatchSet
+
     [patched_file] = PatchSet(patch_text)
     lines = split_lines(content)
     out: list[str] = []
@@ -72,6 +77,8 @@ def split_lines(data: bytes | None) -> list[str]:
 
 def _sides(hunk: Hunk) -> tuple[list[str], list[str]]:
     """The hunk's old and new lines; a line followed by the no-newline marker loses its \\n."""
+    from unidiff.constants import LINE_TYPE_NO_NEWLINE
+
     source: list[str] = []
     target: list[str] = []
     last: list[list[str]] = []

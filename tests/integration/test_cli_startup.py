@@ -1,0 +1,86 @@
+"""The CLI's start-up: what a command imports.
+
+Start-up is most of what `hotfix cat` costs as a process (docs/cli.md, "Start-up"). Timings
+are not tests, so these guard the cause instead: which modules a run imports.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+# Runs main() in a fresh interpreter, then writes the top-level packages and the hotfix
+# modules it imported to the file named by $MODULES_OUT.
+SCRIPT = """
+import json, os, sys
+from hotfix.cli import main
+try:
+    code = main(sys.argv[1:])
+except SystemExit as exc:
+    code = exc.code
+names = {m.split(".")[0] for m in sys.modules} | {m for m in sys.modules if m.startswith("hotfix.")}
+with open(os.environ["MODULES_OUT"], "w") as f:
+    json.dump(sorted(names), f)
+sys.exit(code)
+"""
+
+# Not needed by any command below; docker-py (with requests) is needed by every command
+# that reaches an engine, and paramiko with it (docker-py's ssh transport imports it).
+LSP_AND_RELEASE = {"pygls", "lsprotocol", "cattrs", "git", "unidiff", "hotfix.lsp"}
+REPLICAS_AND_RELEASE = {"hotfix.fleet", "hotfix.harvest", "hotfix.imaging", "hotfix.gitrepo"}
+ENGINE = {"docker", "requests", "urllib3", "paramiko", "cryptography"}
+
+
+def run_cli(
+    tmp_path: Path, *args: str, input: bytes | None = None, env: dict[str, str] | None = None
+) -> tuple[subprocess.CompletedProcess[bytes], set[str]]:
+    out = tmp_path / "modules.json"
+    proc = subprocess.run(
+        [sys.executable, "-c", SCRIPT, *args],
+        input=input,
+        capture_output=True,
+        timeout=120,
+        env={
+            **os.environ,
+            "HOTFIX_STATE_DIR": str(tmp_path / "state"),
+            "MODULES_OUT": str(out),
+            **(env or {}),
+        },
+    )
+    return proc, set(json.loads(out.read_text()))
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["--help"], ["--version"], ["cat", "--help"], ["cat"], ["restart", "c", "--timeout", "x"]],
+    ids=" ".join,
+)
+def test_help_version_and_usage_errors_import_no_engine_lsp_or_git(
+    tmp_path: Path, args: list[str]
+) -> None:
+    proc, modules = run_cli(tmp_path, *args)
+    assert proc.returncode in (0, 2), proc.stderr
+    assert not modules & (ENGINE | LSP_AND_RELEASE | REPLICAS_AND_RELEASE)
+    assert "hotfix.service" not in modules and "hotfix.state" not in modules
+
+
+@pytest.mark.engine
+def test_file_and_restart_commands_import_no_lsp_git_or_fleet(
+    images: dict[str, str], run_container, tmp_path: Path
+) -> None:
+    box = run_container(images["busybox"], command=["sleep", "3600"])
+    for args, stdin in [
+        (["ps"], None),
+        (["cat", f"{box.name}:/etc/hostname"], None),
+        (["write", f"{box.name}:/tmp/new.txt"], b"fixed\n"),
+        (["diff", box.name], None),
+        (["restart", box.name, "--probe", "exec:true", "--timeout", "30"], None),
+    ]:
+        proc, modules = run_cli(tmp_path, *args, input=stdin)
+        assert proc.returncode == 0, (args, proc.stderr)
+        assert not modules & (LSP_AND_RELEASE | REPLICAS_AND_RELEASE), args
