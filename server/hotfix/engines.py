@@ -80,8 +80,14 @@ def connect(name: str) -> docker.DockerClient:
         if name == DEFAULT:
             current = None if os.environ.get("DOCKER_HOST") else ContextAPI.get_current_context()
             if current is None or current.Name == DEFAULT:
-                return _client(name, **docker.utils.kwargs_from_env())
-            return _client(name, base_url=current.Host, tls=current.TLSConfig or False)
+                source = "DOCKER_HOST" if os.environ.get("DOCKER_HOST") else "the default socket"
+                return _client(name, source, **docker.utils.kwargs_from_env())
+            return _client(
+                name,
+                f"docker context {current.Name!r}",
+                base_url=current.Host,
+                tls=current.TLSConfig or False,
+            )
         context = ContextAPI.get_context(name)
     except docker.errors.DockerException as exc:
         raise Unavailable(f"engine {name!r}: {exc}") from exc
@@ -90,13 +96,17 @@ def connect(name: str) -> docker.DockerClient:
             f"unknown engine {name!r}: use 'default' or a docker context "
             f"({', '.join(Engines().names())})"
         )
-    return _client(name, base_url=context.Host, tls=context.TLSConfig or False)
+    return _client(
+        name, f"docker context {name!r}", base_url=context.Host, tls=context.TLSConfig or False
+    )
 
 
-def _client(name: str, **kwargs: Any) -> docker.DockerClient:
+def _client(name: str, source: str, **kwargs: Any) -> docker.DockerClient:
+    """``source`` says where the address came from, for the message when it does not answer."""
     import docker
     import docker.errors
-    from docker.constants import MINIMUM_DOCKER_API_VERSION
+    import requests.exceptions
+    from docker.constants import DEFAULT_UNIX_SOCKET, MINIMUM_DOCKER_API_VERSION
 
     base_url = str(kwargs.get("base_url") or "")
     kwargs["use_ssh_client"] = base_url.startswith("ssh://")
@@ -119,5 +129,52 @@ def _client(name: str, **kwargs: Any) -> docker.DockerClient:
         client = docker.DockerClient(version=version, **kwargs)
         client.api.trust_env = False
         return client
-    except docker.errors.DockerException as exc:
-        raise Unavailable(f"engine {name!r} ({base_url or 'DOCKER_HOST'}): {exc}") from exc
+    except (docker.errors.DockerException, requests.exceptions.RequestException) as exc:
+        address = base_url or DEFAULT_UNIX_SOCKET.replace("http+unix://", "unix://")
+        raise Unavailable(unreachable_message(name, address, source, exc)) from exc
+
+
+def unreachable_message(name: str, address: str, source: str, exc: BaseException) -> str:
+    """One line for an engine that did not answer: which engine, at which address, why (the
+    root cause, not docker-py's and urllib3's wrappers of it), and what to check.
+
+    ``source`` is where the address came from: "DOCKER_HOST", "docker context 'x'", or
+    "the default socket"."""
+    cause = _root_cause(exc)
+    if source == "the default socket":
+        check = "is dockerd running? (DOCKER_HOST is unset and the docker context is 'default')"
+    else:
+        check = f"is dockerd running, and does {source} point at it?"
+    if address.startswith("ssh://") and isinstance(cause, OSError):
+        import urllib.parse
+
+        url = urllib.parse.urlsplit(address)
+        port = f"-p {url.port} " if url.port else ""
+        user = f"{url.username}@" if url.username else ""
+        why = f"ssh: {cause}"
+        check = f"does `ssh {port}{user}{url.hostname} docker version` work? (ssh's own message is on stderr)"
+    elif isinstance(cause, FileNotFoundError):
+        why = "no such socket"
+    elif isinstance(cause, ConnectionRefusedError):
+        why = "connection refused"
+    elif isinstance(cause, PermissionError):
+        why = "permission denied"
+        check = "may this user use it? (root, or a member of its group, usually docker)"
+    elif isinstance(cause, TimeoutError) or "timeout" in type(cause).__name__.lower():
+        why = "no answer in time"
+    elif isinstance(cause, OSError) and cause.strerror:
+        why = cause.strerror.lower()
+    else:  # it answered, but not as an engine should (TLS, HTTP error, API version…)
+        return f"engine {name!r} ({address}): {exc}"
+    return f"engine {name!r} is not reachable at {address} ({why}): {check}"
+
+
+def _root_cause(exc: BaseException) -> BaseException:
+    """The innermost exception of a chain (``raise … from``, or raised while handling)."""
+    seen = {id(exc)}
+    while True:
+        inner = exc.__cause__ or exc.__context__
+        if inner is None or id(inner) in seen:
+            return exc
+        seen.add(id(inner))
+        exc = inner

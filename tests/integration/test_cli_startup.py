@@ -1,4 +1,4 @@
-"""The CLI's start-up: what a command imports.
+"""The CLI's start-up: what a command imports, and what it says when the engine is down.
 
 Start-up is most of what `hotfix cat` costs as a process (docs/cli.md, "Start-up"). Timings
 are not tests, so these guard the cause instead: which modules a run imports.
@@ -67,6 +67,29 @@ def test_help_version_and_usage_errors_import_no_engine_lsp_or_git(
     assert proc.returncode in (0, 2), proc.stderr
     assert not modules & (ENGINE | LSP_AND_RELEASE | REPLICAS_AND_RELEASE)
     assert "hotfix.service" not in modules and "hotfix.state" not in modules
+
+
+def test_engine_down_is_one_line_naming_the_socket(tmp_path: Path) -> None:
+    sock = tmp_path / "no" / "docker.sock"
+    proc, _ = run_cli(tmp_path, "ps", env={"DOCKER_HOST": f"unix://{sock}"})
+    assert proc.returncode == 1
+    lines = proc.stderr.decode().splitlines()
+    assert lines == [
+        f"hotfix: error: engine 'default' is not reachable at unix://{sock} (no such socket): "
+        "is dockerd running, and does DOCKER_HOST point at it?"
+    ]
+    assert proc.stdout == b""
+
+
+def test_engine_refusing_is_one_line_too(tmp_path: Path) -> None:
+    not_a_socket = tmp_path / "plain-file"
+    not_a_socket.write_text("")
+    proc, _ = run_cli(
+        tmp_path, "cat", "c:/etc/hostname", env={"DOCKER_HOST": f"unix://{not_a_socket}"}
+    )
+    assert proc.returncode == 1
+    [line] = proc.stderr.decode().splitlines()
+    assert f"not reachable at unix://{not_a_socket} (connection refused)" in line
 
 
 @pytest.mark.engine
