@@ -506,7 +506,10 @@ def cmd_lsp(args: argparse.Namespace, svc: HotfixService | None, out: Output) ->
 # --- parser --------------------------------------------------------------------------------
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The parser of every command, or, with ``only``, of that command alone: creating the
+    sub-parsers is most of argparse's share of start-up (~6 ms for all of them), and a run
+    uses one. :func:`main` asks for one only when the arguments name it (_command_in)."""
     # --json and --engine are taken before or after the command (`hotfix --engine e2 ps` and
     # `hotfix ps --engine e2`); SUPPRESS keeps a subcommand from resetting the first.
     common = argparse.ArgumentParser(add_help=False)
@@ -535,21 +538,46 @@ def build_parser() -> argparse.ArgumentParser:
         help="the engine (a docker context name, or 'default'); also after the command",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name, (handler, help, arguments) in COMMANDS.items():
+        if only in (None, name):
+            p = sub.add_parser(name, parents=[common], help=help, description=help)
+            p.set_defaults(handler=handler)
+            arguments(p)
+    return parser
 
-    def add(name: str, handler: Callable[..., int], help: str) -> argparse.ArgumentParser:
-        p = sub.add_parser(name, parents=[common], help=help, description=help)
-        p.set_defaults(handler=handler)
-        return p
 
-    p = add("ps", cmd_ps, "list containers: name, short id, image, state/health, published ports")
+def _command_in(argv: Sequence[str]) -> str | None:
+    """The command ``argv`` names, if it surely names one; None where the whole parser is
+    needed: no command yet, an unknown one, or -h/--version before it (the list of commands)."""
+    tokens = iter(argv)
+    for token in tokens:
+        if token == "--" or token in ("-h", "--h", "--he", "--hel", "--help"):
+            return None
+        if token.startswith("--") and "=" not in token and "--engine".startswith(token):
+            next(tokens, None)  # --engine NAME (or an abbreviation of it): NAME is no command
+        elif token.startswith("-"):
+            if len(token) > 2 and "--version".startswith(token):
+                return None
+        else:
+            return token if token in COMMANDS else None
+    return None
+
+
+def _ps_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--running", dest="all", action="store_false", help="only running containers")
     p.add_argument("--all-engines", action="store_true", help="list every engine's containers")
-    p = add("ls", cmd_ls, "list a directory of a container")
+
+
+def _target_argument(p: argparse.ArgumentParser) -> None:
     p.add_argument("target", metavar="CONTAINER:PATH")
-    p = add("cat", cmd_cat, "print a file of a container")
+
+
+def _cat_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("target", metavar="CONTAINER:PATH")
     p.add_argument("--force", action="store_true", help="read even above HOTFIX_MAX_FILE_SIZE")
-    p = add("write", cmd_write, "write a file into a container (checkpoints the original first)")
+
+
+def _write_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("target", metavar="CONTAINER:PATH")
     p.add_argument("src", metavar="SRC", nargs="?", help="local file; stdin when absent or '-'")
     p.add_argument("--base-version", help="refuse (exit 3) unless the live file has this version")
@@ -558,18 +586,24 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="write despite syntax errors, the size limit or hotfix.protect=true (journalled)",
     )
-    p = add("edit", cmd_edit, "edit a file with $VISUAL/$EDITOR; written back if changed")
-    p.add_argument("target", metavar="CONTAINER:PATH")
-    p = add("checkpoint", cmd_checkpoint, "take checkpoints: the live files become the baseline")
+
+
+def _checkpoint_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("targets", metavar="CONTAINER:PATH", nargs="+")
-    p = add("diff", cmd_diff, "unified diff checkpoint → live; prints nothing when unchanged")
+
+
+def _diff_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("target", metavar="CONTAINER[:PATH]")
     _replica_options(p)
-    p = add("revert", cmd_revert, "restore checkpointed files (content, owner, mode)")
+
+
+def _revert_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("target", metavar="CONTAINER[:PATH]")
     p.add_argument("--force", action="store_true", help="even if labelled hotfix.protect=true")
     _replica_options(p)
-    p = add("apply", cmd_apply, "carry a container's change to its replicas (or named containers)")
+
+
+def _apply_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("container", metavar="CONTAINER")
     which = p.add_mutually_exclusive_group(required=True)
     which.add_argument("--to-replicas", action="store_true", help="every replica of CONTAINER")
@@ -581,51 +615,54 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="patch targets whose file differs")
     p.add_argument("--same-image", action="store_true", help="replicas: also by same image")
     p.add_argument("--all-engines", action="store_true", help="replicas: search every engine")
-    p = add("rollout", cmd_rollout, "roll a Swarm service out to an image (Swarm's rolling update)")
+
+
+def _rollout_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("service", metavar="SERVICE")
     p.add_argument("--image", required=True, metavar="REF")
     p.add_argument("--push", action="store_true", help="push REF to its registry first")
     p.add_argument("--monitor", type=_seconds, default=5.0, metavar="S", help="watch each task S s")
     p.add_argument("--timeout", type=_seconds, default=300.0, metavar="S")
-    p = add("changes", cmd_changes, "files changed against their checkpoints")
+
+
+def _optional_container_argument(p: argparse.ArgumentParser) -> None:
     p.add_argument("container", metavar="CONTAINER", nargs="?")
-    for name, handler, help in (
-        ("restart", cmd_restart, "restart (or signal) a container, then wait until healthy"),
-        ("probe", cmd_probe, "wait until a container is healthy"),
-    ):
-        p = add(name, handler, help)
-        p.add_argument("container", metavar="CONTAINER")
-        p.add_argument(
-            "--probe",
-            metavar="URL|tcp:HOST:PORT|healthcheck|exec:CMD",
-            help="default: the image's HEALTHCHECK, else HTTP GET / on the first published port",
-        )
-        p.add_argument(
-            "--expect-status",
-            type=int,
-            action="append",
-            metavar="CODE",
-            help="HTTP status (repeatable)",
-        )
-        p.add_argument(
-            "--timeout", type=_seconds, default=60.0 if name == "restart" else 10.0, metavar="S"
-        )
-        if name == "restart":
-            p.add_argument(
-                "--signal", metavar="SIG", help="send SIG (e.g. HUP) instead of restarting"
-            )
-            p.add_argument(
-                "--force", action="store_true", help="even if labelled hotfix.protect=true"
-            )
-            p.add_argument(
-                "--revert-on-failure",
-                action="store_true",
-                help="when unhealthy: revert to the checkpoint, restart again, report both",
-            )
-    p = add("log", cmd_log, "the journal: who did what, when, with which outcome")
+
+
+def _probe_arguments(p: argparse.ArgumentParser, timeout: float = 10.0) -> None:
+    p.add_argument("container", metavar="CONTAINER")
+    p.add_argument(
+        "--probe",
+        metavar="URL|tcp:HOST:PORT|healthcheck|exec:CMD",
+        help="default: the image's HEALTHCHECK, else HTTP GET / on the first published port",
+    )
+    p.add_argument(
+        "--expect-status",
+        type=int,
+        action="append",
+        metavar="CODE",
+        help="HTTP status (repeatable)",
+    )
+    p.add_argument("--timeout", type=_seconds, default=timeout, metavar="S")
+
+
+def _restart_arguments(p: argparse.ArgumentParser) -> None:
+    _probe_arguments(p, timeout=60.0)
+    p.add_argument("--signal", metavar="SIG", help="send SIG (e.g. HUP) instead of restarting")
+    p.add_argument("--force", action="store_true", help="even if labelled hotfix.protect=true")
+    p.add_argument(
+        "--revert-on-failure",
+        action="store_true",
+        help="when unhealthy: revert to the checkpoint, restart again, report both",
+    )
+
+
+def _log_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("container", metavar="CONTAINER", nargs="?")
     p.add_argument("--limit", type=int, metavar="N")
-    p = add("harvest", cmd_harvest, "commit the hotfixed files to a hotfix-* branch of a git repo")
+
+
+def _harvest_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("container", metavar="CONTAINER")
     p.add_argument("--repo", required=True, metavar="DIR", help="the git repository (a clone)")
     p.add_argument(
@@ -640,7 +677,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--test", metavar="CMD", help="run CMD in the worktree first; no commit if it fails"
     )
     _replica_options(p)
-    p = add("commit", cmd_commit, "commit the hotfixed container as an image (clean by default)")
+
+
+def _commit_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("container", metavar="CONTAINER")
     p.add_argument("--tag", metavar="REF", help="default REPOSITORY:TAG-hotfix-SLUG")
     p.add_argument(
@@ -666,14 +705,91 @@ def build_parser() -> argparse.ArgumentParser:
         help="HTTP status (repeatable)",
     )
     p.add_argument("--timeout", type=_seconds, default=60.0, metavar="S", help="verify timeout")
-    p = add("report", cmd_report, "the incident record (Markdown) from the journal")
+
+
+def _report_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("container", metavar="CONTAINER", nargs="?")
     p.add_argument("--output", metavar="FILE", help="write to FILE instead of stdout")
-    p = add("lsp", cmd_lsp, "run the language server (stdio)")
+
+
+def _lsp_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--tcp", metavar="HOST:PORT", help="listen on a loopback TCP port instead (debugging)"
     )
-    return parser
+
+
+Handler = Callable[[argparse.Namespace, "HotfixService", Output], int]
+Arguments = Callable[[argparse.ArgumentParser], None]
+
+# name → (handler, help, its arguments); in this order in `hotfix --help`.
+COMMANDS: dict[str, tuple[Handler | Callable[..., int], str, Arguments]] = {
+    "ps": (
+        cmd_ps,
+        "list containers: name, short id, image, state/health, published ports",
+        _ps_arguments,
+    ),
+    "ls": (cmd_ls, "list a directory of a container", _target_argument),
+    "cat": (cmd_cat, "print a file of a container", _cat_arguments),
+    "write": (
+        cmd_write,
+        "write a file into a container (checkpoints the original first)",
+        _write_arguments,
+    ),
+    "edit": (
+        cmd_edit,
+        "edit a file with $VISUAL/$EDITOR; written back if changed",
+        _target_argument,
+    ),
+    "checkpoint": (
+        cmd_checkpoint,
+        "take checkpoints: the live files become the baseline",
+        _checkpoint_arguments,
+    ),
+    "diff": (
+        cmd_diff,
+        "unified diff checkpoint → live; prints nothing when unchanged",
+        _diff_arguments,
+    ),
+    "revert": (
+        cmd_revert,
+        "restore checkpointed files (content, owner, mode)",
+        _revert_arguments,
+    ),
+    "apply": (
+        cmd_apply,
+        "carry a container's change to its replicas (or named containers)",
+        _apply_arguments,
+    ),
+    "rollout": (
+        cmd_rollout,
+        "roll a Swarm service out to an image (Swarm's rolling update)",
+        _rollout_arguments,
+    ),
+    "changes": (
+        cmd_changes,
+        "files changed against their checkpoints",
+        _optional_container_argument,
+    ),
+    "restart": (
+        cmd_restart,
+        "restart (or signal) a container, then wait until healthy",
+        _restart_arguments,
+    ),
+    "probe": (cmd_probe, "wait until a container is healthy", _probe_arguments),
+    "log": (cmd_log, "the journal: who did what, when, with which outcome", _log_arguments),
+    "harvest": (
+        cmd_harvest,
+        "commit the hotfixed files to a hotfix-* branch of a git repo",
+        _harvest_arguments,
+    ),
+    "commit": (
+        cmd_commit,
+        "commit the hotfixed container as an image (clean by default)",
+        _commit_arguments,
+    ),
+    "report": (cmd_report, "the incident record (Markdown) from the journal", _report_arguments),
+    "lsp": (cmd_lsp, "run the language server (stdio)", _lsp_arguments),
+}
 
 
 def _replica_options(p: argparse.ArgumentParser) -> None:
@@ -704,8 +820,8 @@ def _table(rows: list[list[str]], header: bool = True) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args = build_parser(_command_in(argv)).parse_args(argv)
     out = Output(getattr(args, "json", False))
     try:
         if args.command == "lsp":
