@@ -101,6 +101,21 @@ class Rpc:
         stdin.write(b"Content-Length: %d\r\n\r\n" % len(body) + body)
         stdin.flush()
 
+    def send_raw(self, data: bytes) -> None:
+        """Bytes as they are: headers included, or not."""
+        stdin = self.proc.stdin
+        assert stdin is not None
+        stdin.write(data)
+        stdin.flush()
+
+    def peak_memory(self) -> int:
+        """The server process's peak resident memory so far (VmHWM), in bytes."""
+        with open(f"/proc/{self.proc.pid}/status") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+        raise AssertionError("no VmHWM in /proc/PID/status")
+
     def send(self, message: dict[str, Any]) -> None:
         self.send_bytes(json.dumps(message).encode())
 
@@ -118,13 +133,19 @@ class Rpc:
         self.send(message)
         return rid
 
-    def response(self, rid: Any, timeout: float = 30.0) -> dict[str, Any]:
-        """The response to request ``rid``; ``TimeoutError`` if none comes."""
+    def mark(self) -> int:
+        """How many messages came so far: ``response(…, since=mark)`` looks only after it."""
+        with self._cond:
+            return len(self.messages)
+
+    def response(self, rid: Any, timeout: float = 30.0, since: int = 0) -> dict[str, Any]:
+        """The response to request ``rid`` (the first after message ``since``; ``rid`` None
+        for errors JSON-RPC answers with a null id); ``TimeoutError`` if none comes."""
         deadline = time.monotonic() + timeout
         with self._cond:
             while True:
-                for m in self.messages:
-                    if m.get("id") == rid and ("result" in m or "error" in m):
+                for m in self.messages[since:]:
+                    if "method" not in m and m.get("id") == rid and ("result" in m or "error" in m):
                         return m
                 if self._closed:
                     raise ServerGone(f"the server exited before answering {rid}:\n{self.stderr}")

@@ -8,6 +8,7 @@ wrong types, unknown methods and commands, 65 MiB and 100 MiB payloads.
 from __future__ import annotations
 
 import base64
+import json
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -16,10 +17,12 @@ import pytest
 from hotfix.service import HotfixService
 from tests.conftest import Running
 from tests.reliability.conftest import in_container, uri
-from tests.reliability.rpc import Rpc, b64, code_of
+from tests.reliability.rpc import Rpc, b64, code_of, unb64
 
 INVALID_PARAMS = -32602
 METHOD_NOT_FOUND = -32601
+INVALID_REQUEST = -32600
+PARSE_ERROR = -32700
 
 
 def still_serving(server: Rpc) -> None:
@@ -127,26 +130,95 @@ def test_malformed_command_arguments(shared: Rpc, arguments: list[Any], field: s
     assert field in error["message"]
 
 
-@pytest.mark.engine
-def test_bytes_that_are_not_json_rpc(server: Rpc, docker_client: Any) -> None:
-    """pygls drops what it cannot parse (logged, no answer); the server keeps serving."""
-    for body in (
-        b"{not json",
-        b"\xff\xfe\x00garbage",
-        b"[]",
-        b"null",
-        b'"a string"',
-        b'{"jsonrpc": "2.0"}',
+NOT_JSON_RPC: list[tuple[bytes, Any, int, str]] = [
+    (b"{not json", None, PARSE_ERROR, "Parse error: the message is not JSON"),
+    (b"\xff\xfe\x00garbage", None, PARSE_ERROR, "Parse error: the message is not JSON"),
+    (b"", None, PARSE_ERROR, "Parse error"),
+    (b"[]", None, INVALID_REQUEST, "an array"),
+    (b"[1, 2]", None, INVALID_REQUEST, "an array"),
+    (b"null", None, INVALID_REQUEST, "not an object"),
+    (b'"a string"', None, INVALID_REQUEST, "not an object"),
+    (b'{"jsonrpc": "2.0"}', None, INVALID_REQUEST, '"method"'),
+    (
         b'{"jsonrpc": "1.0", "id": 900, "method": "hotfix/containers", "params": {}}',
-        b'{"id": 901, "method": "hotfix/containers", "params": {}}',
-        b'{"jsonrpc": "2.0", "id": 902, "method": 5, "params": {}}',
+        900,
+        INVALID_REQUEST,
+        '"jsonrpc" must be "2.0", got "1.0"',
+    ),
+    (b'{"id": 901, "method": "hotfix/containers"}', 901, INVALID_REQUEST, '"jsonrpc"'),
+    (b'{"jsonrpc": "2.0", "id": 902, "method": 5}', 902, INVALID_REQUEST, '"method" must be'),
+    (b'{"jsonrpc": "2.0", "id": "s", "method": ""}', "s", INVALID_REQUEST, '"method" must be'),
+    (b'{"jsonrpc": "2.0", "id": true, "method": "x"}', None, INVALID_REQUEST, '"id" must be'),
+    (b'{"jsonrpc": "2.0", "id": 1.5, "method": "x"}', None, INVALID_REQUEST, '"id" must be'),
+    (b'{"jsonrpc": "2.0", "id": null, "method": "x"}', None, INVALID_REQUEST, '"id" must be'),
+    (b'{"jsonrpc": "2.0", "id": 903}', 903, INVALID_REQUEST, '"result" and "error"'),
+    (
+        b'{"jsonrpc": "2.0", "id": 904, "method": "textDocument/documentSymbol", "params": {"x": 1}}',
+        904,
+        INVALID_PARAMS,
+        "Invalid params of textDocument/documentSymbol: ",
+    ),
+]
+
+
+@pytest.mark.engine
+@pytest.mark.parametrize(("body", "rid", "code", "fragment"), NOT_JSON_RPC)
+def test_bytes_that_are_not_json_rpc_are_answered(
+    shared: Rpc, docker_client: Any, body: bytes, rid: Any, code: int, fragment: str
+) -> None:
+    """JSON-RPC's answers: -32700 (id null) for what is not JSON, -32600 (with the id when
+    one can be read) for JSON that is not a request, -32602 for params that do not fit an
+    LSP method's type; one line each, and the server keeps serving."""
+    since = shared.mark()
+    shared.send_bytes(body)
+    error = shared.response(rid, timeout=10, since=since)["error"]
+    assert error["code"] == code, error
+    assert fragment in error["message"], error
+    assert "\n" not in error["message"]
+    assert code_of(error) == "ValidationFailed"
+    still_serving(shared)
+
+
+@pytest.mark.engine
+def test_messages_nobody_answers_are_dropped_and_the_server_keeps_serving(
+    server: Rpc, docker_client: Any
+) -> None:
+    """Notifications that do not fit their type, and responses to nothing, have nobody to
+    answer: logged, and the server keeps serving."""
+    since = server.mark()
+    for body in (
         b'{"jsonrpc": "2.0", "method": "textDocument/didOpen", "params": {"x": 1}}',
         b'{"jsonrpc": "2.0", "method": "textDocument/didChange", "params": null}',
         b'{"jsonrpc": "2.0", "method": "$/cancelRequest", "params": {"id": "nope"}}',
         b'{"jsonrpc": "2.0", "id": 903, "result": "an answer to nothing"}',
+        b'{"jsonrpc": "2.0", "id": 904, "error": {"code": 1, "message": "to nothing"}}',
     ):
         server.send_bytes(body)
-        still_serving(server)
+    still_serving(server)
+    assert [m for m in server.messages[since:] if "error" in m] == []
+
+
+@pytest.mark.engine
+def test_frames_that_are_not_frames(server: Rpc, docker_client: Any) -> None:
+    """Header names in any case, blank lines between messages, a bad header line: read on."""
+    body = b'{"jsonrpc": "2.0", "id": 950, "method": "hotfix/containers", "params": {}}'
+    server.send_raw(b"\r\n\r\ncontent-LENGTH: %d\r\nX-Other: 1\r\n\r\n" % len(body) + body)
+    assert "containers" in server.response(950, timeout=30)["result"]
+    server.send_raw(b"Content-Length: lots\r\n\r\n")  # no length: nothing to read
+    since = server.mark()
+    server.send_bytes(b"{oops")
+    assert server.response(None, timeout=10, since=since)["error"]["code"] == PARSE_ERROR
+    still_serving(server)
+
+
+@pytest.mark.engine
+def test_requests_after_shutdown_are_refused(server: Rpc, docker_client: Any) -> None:
+    assert server.request("shutdown", None)["result"] is None
+    error = server.error("hotfix/containers", {}, timeout=10)
+    assert error["code"] == INVALID_REQUEST
+    assert "shutting down" in error["message"]
+    server.send({"jsonrpc": "2.0", "method": "exit"})
+    assert server.proc.wait(10) == 0
 
 
 @pytest.mark.engine
@@ -165,23 +237,89 @@ def test_requests_without_params_or_with_extra_members_are_answered(
 
 
 @pytest.mark.engine
-def test_huge_payloads(server: Rpc, box: Running) -> None:
-    """Above the 64 MiB default: refused (ValidationFailed, nothing written) unless forced;
-    100 MB of text that is not base64: refused; the server keeps serving."""
+def test_a_frame_above_the_limit_is_refused_unread(server: Rpc, box: Running) -> None:
+    """The default HOTFIX_MAX_FILE_SIZE is 64 MiB, so frames above 4/3 × 64 MiB + 1 MiB
+    (86.3 MiB) are thrown away unread: a 65 MiB file, with or without force, and 100 MB of
+    text; answered with the request's id, naming both sizes; memory stays flat."""
+    baseline = server.peak_memory()
     huge = base64.b64encode(b"x" * (65 << 20)).decode()
     params = {"uri": uri(box, "/tmp/huge"), "data": huge, "create": True, "overwrite": True}
-    error = server.error("hotfix/writeFile", params, timeout=120)
-    assert code_of(error) == "ValidationFailed"
-    assert "above the 64.0 MiB limit" in error["message"]
+    for extra in ({}, {"force": True}):
+        error = server.error("hotfix/writeFile", {**params, **extra}, timeout=120)
+        assert error["code"] == INVALID_REQUEST
+        assert code_of(error) == "ValidationFailed"
+        assert error["message"].startswith("Invalid Request: the message is 86.7 MiB (Content-")
+        assert "above this server's 86.3 MiB limit" in error["message"]
+        assert "HOTFIX_MAX_FILE_SIZE 64.0 MiB" in error["message"]
     assert in_container(box, "/tmp/huge") is None
     error = server.error("hotfix/writeFile", {**params, "data": "A" * (100 << 20) + "!"}, 120)
-    assert error["message"] == "params.data: not valid base64"
+    assert "the message is 100.0 MiB" in error["message"]
+    # The id after the params (found at the frame's end), and no id at all (null).
+    tail = (
+        b'{"jsonrpc": "2.0", "method": "hotfix/writeFile", "params": {"data": "%s"}, "id": "last"}'
+    )
+    server.send_bytes(tail % (b"A" * (90 << 20)))
+    assert "100.0 MiB" not in server.response("last", timeout=120)["error"]["message"]
+    since = server.mark()
+    server.send_bytes(b"x" * (90 << 20))
+    assert server.response(None, timeout=120, since=since)["error"]["code"] == INVALID_REQUEST
+    grown = server.peak_memory() - baseline
+    assert grown < 40 << 20, f"the server grew by {grown >> 20} MiB"  # was about 600 MB
     still_serving(server)
-    written = server.result(
-        "hotfix/writeFile", {**params, "data": b64(b"small\n")}
-    )  # and it still writes
+    written = server.result("hotfix/writeFile", {**params, "data": b64(b"small\n")})
     assert written["checkpointed"] is True
     assert in_container(box, "/tmp/huge") == b"small\n"
+
+
+@pytest.mark.engine
+def test_the_frame_limit_follows_hotfix_max_file_size(
+    lsp: Callable[..., Rpc], box: Running
+) -> None:
+    """HOTFIX_MAX_FILE_SIZE=1M: a 1.5 MiB file is refused by the service unless forced (the
+    frame, 2.0 MiB of base64, is under the 2.3 MiB frame limit); 2 MiB is refused unread
+    even when forced. With 4M, 2 MiB is written."""
+    small = lsp(env={"HOTFIX_MAX_FILE_SIZE": "1M"})
+    params = {"uri": uri(box, "/tmp/big"), "create": True, "overwrite": True}
+    mid = {**params, "data": b64(b"y" * (3 << 19))}
+    error = small.error("hotfix/writeFile", mid)
+    assert code_of(error) == "ValidationFailed"
+    assert "above the 1.0 MiB limit (HOTFIX_MAX_FILE_SIZE)" in error["message"]
+    assert small.result("hotfix/writeFile", {**mid, "force": True})["checkpointed"] is True
+    big = {**params, "data": b64(b"z" * (2 << 20)), "force": True}
+    error = small.error("hotfix/writeFile", big)
+    assert error["code"] == INVALID_REQUEST
+    assert "above this server's 2.3 MiB limit" in error["message"]
+    assert in_container(box, "/tmp/big") == b"y" * (3 << 19)
+    larger = lsp(env={"HOTFIX_MAX_FILE_SIZE": "4M"})
+    assert larger.result("hotfix/writeFile", big)["checkpointed"] is False
+    assert in_container(box, "/tmp/big") == b"z" * (2 << 20)
+
+
+@pytest.mark.engine
+def test_big_payloads_within_the_limit(server: Rpc, box: Running) -> None:
+    """Big base64 goes past the JSON parser: text that is not base64 is still refused, one
+    with JSON escapes (``\\/``, as some encoders write it) or spaces around the colon is
+    decoded as JSON says, and a big read comes back whole."""
+    target = uri(box, "/tmp/big.bin")
+    params = {"uri": target, "create": True, "overwrite": True}
+    error = server.error("hotfix/writeFile", {**params, "data": "A" * (8 << 20) + "!"}, 60)
+    assert error["message"] == "params.data: not valid base64"
+    error = server.error("hotfix/writeFile", {**params, "data": "A" * (1 << 20) + "\u00e9"})
+    assert error["message"] == "params.data: not valid base64"
+    content = bytes(range(256)) * (4 << 10)  # 1 MiB, every byte value: '/' and '+' in base64
+    escaped = json.dumps(b64(content)).replace("/", "\\/")
+    assert "\\/" in escaped
+    body = '{"jsonrpc": "2.0", "id": 960, "method": "hotfix/writeFile", "params": '
+    body += '{"uri": ' + json.dumps(target) + ', "data" :  ' + escaped
+    body += ', "create": true, "overwrite": true}}'
+    server.send_bytes(body.encode())
+    assert "version" in server.response(960)["result"]
+    assert in_container(box, "/tmp/big.bin") == content
+    data = bytes(reversed(content)) * 8
+    server.result("hotfix/writeFile", {**params, "data": b64(data)})
+    assert in_container(box, "/tmp/big.bin") == data
+    assert unb64(server.result("hotfix/readFile", {"uri": target})["data"]) == data
+    still_serving(server)
 
 
 @pytest.mark.engine

@@ -13,6 +13,7 @@ from typing import Any
 from lsprotocol import types
 
 from hotfix.lsp.errors import InvalidParams
+from hotfix.lsp.wire import Base64Text
 from hotfix.model import FileStat
 from hotfix.validation import Problem
 
@@ -65,8 +66,18 @@ def encode_data(data: bytes) -> str:
     return base64.b64encode(data).decode("ascii")
 
 
+def encode_data_raw(data: bytes) -> Base64Text:
+    """``encode_data`` for a result: base64 written into the JSON text as it is (no str,
+    no JSON encoding of it; see :mod:`hotfix.lsp.wire`)."""
+    return Base64Text(binascii.b2a_base64(data, newline=False))
+
+
 def decode_data(text: object, field: str = "data") -> bytes:
-    if not isinstance(text, str):
+    """Base64 (a JSON string, or the raw text :func:`hotfix.lsp.wire.loads` cut out of a
+    big message) to bytes; anything but the base64 alphabet and padding is refused."""
+    if isinstance(text, Base64Text):
+        text = text.raw
+    elif not isinstance(text, str):
         raise InvalidParams(f"{field}: expected base64 text, got {type(text).__name__}")
     try:
         # strict_mode: the C decoder's own check, much faster than validate=True's regex.

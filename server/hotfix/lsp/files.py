@@ -54,10 +54,10 @@ async def read_file(ls: HotfixLanguageServer, p: Params) -> Result:
         _, data = await ls.run(
             lambda svc: svc.checkpoint_content(loc.container, loc.path), loc.engine
         )
-        return {"data": convert.encode_data(data), "version": version_of(data)}
+        return {"data": convert.encode_data_raw(data), "version": version_of(data)}
     res = await ls.run(lambda svc: svc.read(loc.container, loc.path), loc.engine)
     ls.watcher.saw(loc, res.version)
-    return {"data": convert.encode_data(res.data), "version": res.version}
+    return {"data": convert.encode_data_raw(res.data), "version": res.version}
 
 
 @request("hotfix/writeFile")

@@ -13,22 +13,28 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import inspect
 import ipaddress
+import json
 import logging
 import os
 import sys
 import threading
 import uuid
 from collections.abc import Callable, Generator
-from typing import Any, TypeVar
+from typing import Any, BinaryIO, TypeVar
 
 import attrs
+import cattrs
 from cattrs import Converter
 from lsprotocol import types
+from pygls.exceptions import JsonRpcInternalError
+from pygls.io_ import StdoutWriter
 from pygls.lsp.server import LanguageServer
 from pygls.protocol import (
     JsonRPCNotification,
     JsonRPCRequestMessage,
+    JsonRPCResponseMessage,
     LanguageServerProtocol,
     default_converter,
     lsp_method,
@@ -38,12 +44,13 @@ from hotfix import __version__
 from hotfix.engines import DEFAULT as DEFAULT_ENGINE
 from hotfix.engines import Engines
 from hotfix.errors import UsageError
-from hotfix.lsp import commands, documents, files, registry, watch
-from hotfix.lsp.errors import ExpectedErrorFilter, InvalidParams, to_rpc_error
+from hotfix.lsp import commands, documents, files, registry, watch, wire
+from hotfix.lsp.errors import INVALID_PARAMS, ExpectedErrorFilter, InvalidParams, to_rpc_error
 from hotfix.lsp.params import Params
 from hotfix.lsp.progress import Cancellations, WorkDone
 from hotfix.lsp.uris import Location
-from hotfix.service import HotfixService
+from hotfix.service import DEFAULT_MAX_FILE_SIZE, HotfixService
+from hotfix.service import _max_file_size as configured_max_file_size
 from hotfix.state import StateStore
 
 logger = logging.getLogger(__name__)
@@ -52,6 +59,8 @@ T = TypeVar("T")
 ServiceFactory = Callable[[str], HotfixService]  # engine name → its service
 
 DID_CHANGE_FILE = "hotfix/didChangeFile"
+PARSE_ERROR = -32700
+INVALID_REQUEST = -32600
 PROGRESS_CREATE_TIMEOUT = 5.0
 
 # The client's workDoneToken of the executeCommand request being handled, if it sent one.
@@ -64,16 +73,125 @@ _HANDLER_MODULES = (files, commands, documents)  # imported for their registrati
 
 
 class HotfixProtocol(LanguageServerProtocol):
-    """pygls' protocol plus two hooks it does not offer as API.
+    """pygls' protocol plus hooks it does not offer as API.
 
     - ``$/cancelRequest`` of a command: pygls answers the request as cancelled but cannot
       stop a worker thread; we also set the request's flag, which the command's
       ``progress.cancelled()`` reads, so the service stops waiting.
     - ``workspace/executeCommand``'s ``workDoneToken`` is not passed to command handlers; we
       keep it in a context variable the command's task inherits.
+    - Frames come in through :meth:`handle_frame` (the server's read loop, :mod:`.wire`),
+      not pygls' loop, which drops what it cannot parse: a body that is not JSON is
+      answered ``-32700``, one that is not a JSON-RPC 2.0 message ``-32600``, params that
+      do not fit an LSP method's type ``-32602``, a frame above the size limit (not read)
+      ``-32600`` naming both sizes; a request after ``shutdown`` ``-32600``.
+    - :meth:`_send_data` writes big base64 strings without JSON-encoding them, and counts
+      Content-Length in bytes.
     """
 
     _server: HotfixLanguageServer
+    _writes: set[asyncio.Future[Any]] = set()  # noqa: RUF012 (kept until done, then removed)
+
+    # --- frames in ---------------------------------------------------------------------
+
+    def handle_frame(self, frame: wire.Frame) -> None:
+        """Parse, check and dispatch one frame; every request gets an answer."""
+        if frame.body is None:
+            limit = self._server.frame_limit
+            self._reply_error(
+                wire.peek_id(frame.head, frame.tail),
+                INVALID_REQUEST,
+                f"Invalid Request: the message is {wire.mib(frame.length)} (Content-Length "
+                f"{frame.length}), above this server's {wire.mib(limit)} limit (4/3 of "
+                f"HOTFIX_MAX_FILE_SIZE {wire.mib(self._server.max_file_size)}, plus 1 MiB); "
+                "it was not read: start the server with a larger HOTFIX_MAX_FILE_SIZE",
+            )
+            return
+        try:
+            obj = wire.loads(frame.body)
+        except ValueError as exc:
+            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            self._reply_error(None, PARSE_ERROR, f"Parse error: the message is not JSON ({reason})")
+            return
+        problem = _invalid_request(obj)
+        if problem is not None:
+            msg_id, reason = problem
+            self._reply_error(msg_id, INVALID_REQUEST, f"Invalid Request: {reason}")
+            return
+        is_request = "method" in obj and "id" in obj
+        if is_request and self._shutdown and obj["method"] != types.EXIT:
+            self._reply_error(
+                obj["id"], INVALID_REQUEST, "Invalid Request: the server is shutting down"
+            )
+            return
+        try:
+            message = self._structure(obj)
+        except Exception as exc:
+            reason = _structure_error(exc)
+            if is_request:
+                self._reply_error(
+                    obj["id"], INVALID_PARAMS, f"Invalid params of {obj['method']}: {reason}"
+                )
+            else:
+                logger.warning("dropped a message that does not fit its type: %s", reason)
+            return
+        self.handle_message(message)
+
+    def _structure(self, obj: dict[str, Any]) -> Any:
+        """The message as pygls' ``structure_message`` makes it (typed LSP messages, our
+        plain ones for custom methods), for a checked JSON-RPC message."""
+        if "method" in obj:
+            fallback = JsonRPCRequestMessage if "id" in obj else JsonRPCNotification
+            cls = self.get_message_type(obj["method"]) or fallback
+        elif "error" in obj:
+            cls = types.ResponseErrorMessage
+        else:
+            cls = self._result_types.pop(obj["id"], None) or JsonRPCResponseMessage
+        return self._converter.structure(obj, cls)
+
+    def _reply_error(self, msg_id: wire.MsgId | None, code: int, message: str) -> None:
+        logger.info("answered %s to request %r: %s", code, msg_id, message)
+        self._send_data(
+            {
+                "jsonrpc": "2.0",
+                "id": msg_id,
+                "error": {"code": code, "message": message, "data": {"code": "ValidationFailed"}},
+            }
+        )
+
+    # --- frames out --------------------------------------------------------------------
+
+    def _send_data(self, data: Any) -> None:
+        """pygls' ``_send_data``, with :func:`wire.dumps`: a result's ``Base64Text`` is
+        written as it is, in its own write (no copy of a file's base64 into the JSON)."""
+        if not data:
+            return
+        if self.writer is None:
+            logger.error("Unable to send data, no available transport!")
+            return
+        try:
+            pieces = wire.dumps(data, self._serialize_message)
+            if self._include_headers:
+                length = sum(len(piece) for piece in pieces)
+                header = (
+                    f"Content-Length: {length}\r\n"
+                    f"Content-Type: {self.CONTENT_TYPE}; charset={self.CHARSET}\r\n\r\n"
+                ).encode("ascii")
+                pieces = [header + bytes(pieces[0]), *pieces[1:]]
+            else:  # one message per write (websockets)
+                pieces = [b"".join(pieces)]
+            for piece in pieces:
+                res = self.writer.write(piece)  # type: ignore[arg-type]
+                if inspect.isawaitable(res):  # an async writer (websockets)
+                    task = asyncio.ensure_future(res)
+                    self._writes.add(task)
+                    task.add_done_callback(self._writes.discard)
+        except BrokenPipeError:
+            logger.exception("Error sending data. BrokenPipeError", exc_info=True)
+            raise
+        except Exception as error:
+            logger.exception("Error sending data", exc_info=True)
+            self._server._report_server_error(error, JsonRpcInternalError)
 
     def _handle_cancel_notification(self, msg_id: Any) -> None:
         self._server.cancellations.cancel(msg_id)
@@ -88,7 +206,13 @@ class HotfixProtocol(LanguageServerProtocol):
 
 
 class HotfixLanguageServer(LanguageServer):
-    def __init__(self, service_factory: ServiceFactory | None = None) -> None:
+    protocol: HotfixProtocol
+
+    def __init__(
+        self, service_factory: ServiceFactory | None = None, max_file_size: int | None = None
+    ) -> None:
+        self.max_file_size = max_file_size or _max_file_size()
+        self.frame_limit = wire.frame_limit(self.max_file_size)
         super().__init__(
             "hotfix",
             __version__,
@@ -102,6 +226,57 @@ class HotfixLanguageServer(LanguageServer):
         self.cancellations = Cancellations()
         self._event_loop: asyncio.AbstractEventLoop | None = None
         self.watcher = watch.Watcher(self._read_version, self._notify_changed)
+
+    # --- transports: pygls' loops, reading frames with .wire --------------------------------
+
+    def start_io(self, stdin: BinaryIO | None = None, stdout: BinaryIO | None = None) -> None:
+        """Serve on stdio: one worker thread reads whole frames (headers and body in one
+        go, bounded by ``frame_limit``), the event loop handles them."""
+        self._stop_event = stop_event = threading.Event()
+        reader = wire.FrameReader(stdin or sys.stdin.buffer, self.frame_limit)
+        self.protocol.set_writer(StdoutWriter(stdout or sys.stdout.buffer))
+
+        async def serve() -> None:
+            loop = asyncio.get_running_loop()
+            while not stop_event.is_set():
+                frame = await loop.run_in_executor(self.thread_pool, reader.read)
+                if frame is None:
+                    break
+                self.protocol.handle_frame(frame)
+                del frame  # a big body is freed once its handler is done with it
+
+        try:
+            asyncio.run(serve())
+        except BrokenPipeError:
+            logger.error("Connection to the client is lost! Shutting down the server.")
+        except (KeyboardInterrupt, SystemExit):
+            pass
+        finally:
+            self.shutdown()  # type: ignore[no-untyped-call]
+
+    def start_tcp(self, host: str, port: int) -> None:
+        """Serve one client at a time on a TCP port, frames read as on stdio."""
+        self._stop_event = stop_event = threading.Event()
+
+        async def connection(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            self.protocol.set_writer(writer)
+            while not stop_event.is_set():
+                frame = await wire.read_frame_async(reader, self.frame_limit)
+                if frame is None:
+                    break
+                self.protocol.handle_frame(frame)
+                del frame
+            self.shutdown()  # type: ignore[no-untyped-call]
+
+        async def serve() -> None:
+            self._server = await asyncio.start_server(connection, host, port)
+            async with self._server:
+                await self._server.serve_forever()
+
+        try:
+            asyncio.run(serve())
+        except asyncio.CancelledError:
+            logger.debug("Server was cancelled")
 
     # --- the service, in a worker thread --------------------------------------------------
 
@@ -261,6 +436,45 @@ def _notification_adapter(
     return adapter
 
 
+def _invalid_request(obj: Any) -> tuple[wire.MsgId | None, str] | None:
+    """Why a parsed body is not a JSON-RPC 2.0 message (with the id to answer, when one can
+    be read), or None when it is one."""
+    if not isinstance(obj, dict):
+        kind = (
+            "an array (batches are not part of LSP)" if isinstance(obj, list) else "not an object"
+        )
+        return None, f"the message is {kind}"
+    raw_id = obj.get("id")
+    msg_id = raw_id if isinstance(raw_id, str) or _is_int(raw_id) else None
+    if obj.get("jsonrpc") != "2.0":
+        return msg_id, f'"jsonrpc" must be "2.0", got {json.dumps(obj.get("jsonrpc"))[:40]}'
+    if "id" in obj and msg_id is None:
+        return None, f'"id" must be an integer or a string, got {json.dumps(raw_id)[:40]}'
+    if "method" in obj:
+        if not isinstance(obj["method"], str) or not obj["method"]:
+            return msg_id, '"method" must be a non-empty string'
+        return None
+    if msg_id is None:
+        return None, 'a message needs a "method" (request, notification) or an "id" (response)'
+    if ("result" in obj) == ("error" in obj):
+        return msg_id, 'a response needs one of "result" and "error"'
+    return None
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _structure_error(exc: Exception) -> str:
+    """One line for a message that does not fit its LSP type."""
+    cause = exc.__cause__ or exc
+    try:
+        found = cattrs.transform_error(cause)
+    except Exception:
+        found = [str(cause)]
+    return "; ".join(line.replace("\n", " ") for line in found[:3]) or type(cause).__name__
+
+
 def _converter() -> Converter:
     """pygls' converter, but custom methods' params stay plain JSON (dicts, lists)."""
     converter: Converter = default_converter()  # type: ignore[no-untyped-call]
@@ -274,6 +488,15 @@ def _plain_message(obj: dict[str, Any], cls: type[Any]) -> Any:
     ignored: else the message would be dropped and its request never answered."""
     names = {field.name for field in attrs.fields(cls)}
     return cls(**{"params": None, **{k: v for k, v in obj.items() if k in names}})
+
+
+def _max_file_size() -> int:
+    """HOTFIX_MAX_FILE_SIZE, as the service reads it; the default when it is malformed (the
+    service then answers every request with what is wrong with it)."""
+    try:
+        return configured_max_file_size()
+    except UsageError:
+        return DEFAULT_MAX_FILE_SIZE
 
 
 class _ServiceMaker:
