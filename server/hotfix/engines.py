@@ -109,7 +109,8 @@ def _client(name: str, source: str, **kwargs: Any) -> docker.DockerClient:
     from docker.constants import DEFAULT_UNIX_SOCKET, MINIMUM_DOCKER_API_VERSION
 
     base_url = str(kwargs.get("base_url") or "")
-    kwargs["use_ssh_client"] = base_url.startswith("ssh://")
+    # ssh:// through the ssh binary (the user's keys, agent and config), never paramiko.
+    kwargs["use_ssh_client"] = base_url.lower().startswith("ssh://")
     kwargs["max_pool_size"] = MAX_POOL_SIZE
     try:
         if not kwargs.get("tls"):
@@ -145,7 +146,7 @@ def unreachable_message(name: str, address: str, source: str, exc: BaseException
         check = "is dockerd running? (DOCKER_HOST is unset and the docker context is 'default')"
     else:
         check = f"is dockerd running, and does {source} point at it?"
-    if address.startswith("ssh://") and isinstance(cause, OSError):
+    if address.lower().startswith("ssh://") and isinstance(cause, OSError):
         import urllib.parse
 
         url = urllib.parse.urlsplit(address)
