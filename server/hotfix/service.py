@@ -15,17 +15,19 @@ A save, in order:
 
 from __future__ import annotations
 
+import contextlib
 import getpass
 import os
 import posixpath
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from hotfix import recovery, validation
+from hotfix.contentcache import ContentCache
 from hotfix.engine import MAX_SYMLINK_HOPS, Engine
 from hotfix.errors import (
     Conflict,
@@ -136,6 +138,7 @@ class HotfixService:
         self.store = store
         self.user = user or _os_user()
         self.max_file_size = max_file_size if max_file_size is not None else _max_file_size()
+        self._contents = ContentCache()  # spares the archive path a download per save
         self.store.mark_stale_incomplete()
         # What became of in-place writes cut short by a process that died: one line each.
         self.settled = recovery.settle_unsettled(engine, store, self.user)
@@ -636,8 +639,33 @@ class HotfixService:
                 raise NoPermissions(f"{container.name}:{path} is a {st.kind}, not a regular file")
             if not force:
                 self._check_size(f"{container.name}:{path}", st.size)
-            return path, self.engine.read(container, path)
+            return path, self._content(container, path, st)
         raise FileNotFound(f"{container.name}:{path}: too many levels of symbolic links")
+
+    def _content(self, container: ContainerInfo, path: str, st: FileStat) -> FileContent:
+        """The file's content; on the archive path, from the cache when ``st`` (its HEAD
+        stat) shows it unchanged since this process last read or wrote it."""
+        if self.engine.writes_atomically(container):  # the local path: reading is cheap
+            return self.engine.read(container, path)
+        cached = self._contents.get(container.id, path, st)
+        if cached is not None:
+            return cached
+        started = time.time()
+        content = self.engine.read(container, path)
+        self._contents.put_read(container.id, path, st, content, started)
+        return content
+
+    def _remember_written(
+        self, container: ContainerInfo, path: str, data: bytes, uid: int, gid: int, mtime: float
+    ) -> None:
+        """Keep what the archive path just wrote, with the HEAD stat that shows it — only when
+        that stat carries the very mtime this write gave it (no one wrote after us)."""
+        self._contents.drop(container.id, path)
+        with contextlib.suppress(HotfixError):
+            head = self.engine.stat(container, path)
+            if head.kind == "file" and head.size == len(data) and abs(head.mtime - mtime) < 1e-6:
+                content = FileContent(data, replace(head, uid=uid, gid=gid))
+                self._contents.put(container.id, path, head, content)
 
     def _check_size(self, where: str, size: int) -> None:
         if size > self.max_file_size:
@@ -750,7 +778,8 @@ class HotfixService:
         before and after is kept first, so that a write cut short is put back: at once when
         it fails here, or by the next run when this process dies (:mod:`hotfix.recovery`)."""
         intent = None
-        if not self.engine.writes_atomically(container):
+        in_place = not self.engine.writes_atomically(container)
+        if in_place:
             intent = recovery.Intent(
                 engine=self.engine.name,
                 new_version=version_of(data),
@@ -759,16 +788,27 @@ class HotfixService:
                 old_gid=previous.stat.gid or 0 if previous else 0,
                 old_mode=previous.stat.mode if previous else 0o644,
             )
-        self._journalled(
-            action,
-            container,
-            path,
-            partial(self.engine.write, container, path, data, uid=uid, gid=gid, mode=mode),
-            before=version_of(previous.data) if previous else None,
-            after=version_of(data),
-            forced=forced,
-            intent=(intent, data, previous.data if previous else None) if intent else None,
-        )
+        written: list[float] = []
+
+        def write() -> None:
+            written.append(self.engine.write(container, path, data, uid=uid, gid=gid, mode=mode))
+
+        try:
+            self._journalled(
+                action,
+                container,
+                path,
+                write,
+                before=version_of(previous.data) if previous else None,
+                after=version_of(data),
+                forced=forced,
+                intent=(intent, data, previous.data if previous else None) if intent else None,
+            )
+        finally:
+            if in_place:
+                self._contents.drop(container.id, path)
+        if in_place and written:
+            self._remember_written(container, path, data, uid, gid, written[0])
 
     def _journalled(
         self,
