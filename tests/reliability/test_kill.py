@@ -486,3 +486,26 @@ def test_kill_mid_commit_leaves_no_tag(
         assert [e.outcome for e in store.mark_stale_incomplete()] == ["started"]
     finally:
         store.close()
+
+
+def test_language_server_shows_a_save_it_put_back(
+    precious: Running, lsp: Callable[..., Rpc], killed: Kill, archive_path: None
+) -> None:
+    """The next run may be the editor: it puts the file back and tells the user so."""
+    big = b"y" * 2_000_000
+    run = killed(
+        ["write", f"{precious.name}:{FILE}", "-"],
+        at="hotfix.engine:Engine.write",
+        when="never",
+        prelude=HALF_UPLOAD,
+        input=big,
+    )
+    assert run.code == KILLED, run.stderr
+    server = lsp(env={"HOTFIX_LOCAL_FS": "0"})
+    read = server.result("hotfix/readFile", {"uri": uri(precious, FILE)})
+    assert read["version"] == version_of(ORIGINAL)
+    shown = [n["message"] for n in server.notifications("window/showMessage")]
+    assert shown == [
+        f"{precious.name}:{FILE}: a save cut short had left it half-written; the previous "
+        "content was put back"
+    ]

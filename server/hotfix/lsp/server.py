@@ -286,7 +286,10 @@ class HotfixLanguageServer(LanguageServer):
         name = engine or DEFAULT_ENGINE
         with self._service_lock:
             if name not in self._services:
-                self._services[name] = self._service_factory(name)
+                service = self._service_factory(name)
+                self._services[name] = service
+                for settled in service.settled:  # saves a killed process left midway
+                    self._loop().call_soon_threadsafe(self.alert, settled)
             return self._services[name]
 
     async def run(self, work: Callable[[HotfixService], T], engine: str | None = None) -> T:
@@ -306,6 +309,13 @@ class HotfixLanguageServer(LanguageServer):
         logger.warning("%s", message)
         self.window_log_message(
             types.LogMessageParams(type=types.MessageType.Warning, message=message)
+        )
+
+    def alert(self, message: str) -> None:
+        """A warning the user must see: shown, not only logged."""
+        logger.warning("%s", message)
+        self.window_show_message(
+            types.ShowMessageParams(type=types.MessageType.Warning, message=message)
         )
 
     def note(self, message: str) -> None:
