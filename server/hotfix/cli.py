@@ -826,6 +826,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "lsp":
             return cmd_lsp(args, None, out)
+        if _reaches_no_ssh_engine(args):
+            _without_paramiko()
         from hotfix.engines import Engines
         from hotfix.service import HotfixService
         from hotfix.state import StateStore
@@ -849,6 +851,64 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return EXIT_OK
+
+
+# docker-py's URL schemes that are surely not ssh:// (docker/utils/utils.py: parse_host).
+_NOT_SSH_SCHEMES = ("unix", "http+unix", "tcp", "http", "https")
+
+
+def _reaches_no_ssh_engine(args: argparse.Namespace) -> bool:
+    """Whether this run surely reaches one engine only, and not through ssh://: the default
+    engine, with DOCKER_HOST set to a non-ssh URL, or unset and no current docker context.
+    Told without docker-py (that is the point); in doubt, False."""
+    if args.engine != DEFAULT_ENGINE or args.command in ("apply", "rollout"):
+        return False
+    if getattr(args, "all_engines", False) or _replica_set_asked(args):
+        return False
+    host = os.environ.get("DOCKER_HOST", "").strip()
+    if host:
+        return host.partition("://")[0].lower() in _NOT_SSH_SCHEMES
+    return _no_current_context()
+
+
+def _no_current_context() -> bool:
+    """No docker config names a current context (other than 'default'), in any of the files
+    docker-py may read it from (docker/utils/config.py: find_config_file)."""
+    if os.environ.get("DOCKER_CONTEXT", "default") != "default":
+        return False
+    home = os.path.expanduser("~")
+    candidates = [os.path.join(home, ".docker", "config.json"), os.path.join(home, ".dockercfg")]
+    if os.environ.get("DOCKER_CONFIG"):
+        candidates.insert(0, os.path.join(os.environ["DOCKER_CONFIG"], "config.json"))
+    for path in candidates:
+        try:
+            with open(path, "rb") as f:
+                config = json.load(f)
+        except FileNotFoundError:
+            continue
+        except (OSError, ValueError):
+            return False
+        if not isinstance(config, dict) or config.get("currentContext", "default") != "default":
+            return False
+    return True
+
+
+def _without_paramiko() -> None:
+    """Let docker-py load without paramiko, for a run that reaches no ssh:// engine.
+
+    `import docker` imports paramiko (with cryptography, PyNaCl and invoke: ~0.2 s, about
+    40 % of a `hotfix cat`) for its ssh transport alone (docker/transport/sshconn.py), and
+    hotfix never uses paramiko even for ssh:// (it has docker-py run the ssh binary:
+    engines._client, use_ssh_client). docker-py treats paramiko as optional, its `ssh`
+    extra: docker/transport/__init__.py imports the ssh transport under `except ImportError`,
+    and all but ssh:// works without it. A None entry in sys.modules makes `import paramiko`
+    raise ImportError, as if it were not installed (the import system's module cache:
+    https://docs.python.org/3/reference/import.html#the-module-cache). Nothing of docker-py
+    is patched. Only before docker-py or paramiko is imported (a process imports docker-py
+    once), so a process that imported either, e.g. a test run, is left as it is.
+    """
+    if not {"docker", "paramiko"} & sys.modules.keys():
+        sys.modules["paramiko"] = None  # type: ignore[assignment]
 
 
 def make_service(engine: str | None = None) -> HotfixService:

@@ -23,14 +23,16 @@ try:
     code = main(sys.argv[1:])
 except SystemExit as exc:
     code = exc.code
-names = {m.split(".")[0] for m in sys.modules} | {m for m in sys.modules if m.startswith("hotfix.")}
-with open(os.environ["MODULES_OUT"], "w") as f:
-    json.dump(sorted(names), f)
+finally:  # a None entry is an import made to fail, not a module
+    loaded = [m for m, module in sys.modules.items() if module is not None]
+    names = {m.split(".")[0] for m in loaded} | {m for m in loaded if m.startswith("hotfix.")}
+    with open(os.environ["MODULES_OUT"], "w") as f:
+        json.dump(sorted(names), f)
 sys.exit(code)
 """
 
 # Not needed by any command below; docker-py (with requests) is needed by every command
-# that reaches an engine, and paramiko with it (docker-py's ssh transport imports it).
+# that reaches an engine, paramiko only by one that may reach an ssh:// engine.
 LSP_AND_RELEASE = {"pygls", "lsprotocol", "cattrs", "git", "unidiff", "hotfix.lsp"}
 REPLICAS_AND_RELEASE = {"hotfix.fleet", "hotfix.harvest", "hotfix.imaging", "hotfix.gitrepo"}
 ENGINE = {"docker", "requests", "urllib3", "paramiko", "cryptography"}
@@ -92,11 +94,51 @@ def test_engine_refusing_is_one_line_too(tmp_path: Path) -> None:
     assert f"not reachable at unix://{not_a_socket} (connection refused)" in line
 
 
+def test_an_ssh_engine_still_gets_docker_pys_ssh_transport(tmp_path: Path) -> None:
+    """Without paramiko docker-py would say "Install paramiko package to enable ssh://
+    support"; this fails in ssh itself (whether or not there is an ssh binary)."""
+    proc, modules = run_cli(tmp_path, "ps", env={"DOCKER_HOST": "ssh://nobody@127.0.0.1:1"})
+    assert proc.returncode == 1
+    assert "paramiko" in modules
+    [line] = [x for x in proc.stderr.decode().splitlines() if x.startswith("hotfix:")]
+    assert "not reachable at ssh://nobody@127.0.0.1:1 (ssh: " in line
+
+
+NO_ENGINE = "unix:///nonexistent/docker.sock"  # these runs need none to tell
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "config"),
+    [
+        (["ps", "--all-engines"], {"DOCKER_HOST": NO_ENGINE}, None),  # ssh contexts too
+        (["--engine", "nosuch", "ps"], {"DOCKER_HOST": NO_ENGINE}, None),  # any context
+        (["diff", "c", "--with", "d"], {"DOCKER_HOST": NO_ENGINE}, None),  # replicas: any
+        (["ps"], {"DOCKER_HOST": "SSH://h"}, None),
+        (["ps"], {"DOCKER_HOST": "", "DOCKER_CONTEXT": "remote"}, None),
+        (["ps"], {"DOCKER_HOST": ""}, '{"currentContext": "remote"}'),
+        (["ps"], {"DOCKER_HOST": ""}, "not json"),
+    ],
+    ids=str,
+)
+def test_runs_that_may_reach_an_ssh_engine_keep_paramiko(
+    tmp_path: Path, args: list[str], env: dict[str, str], config: str | None
+) -> None:
+    (tmp_path / "docker").mkdir()
+    if config is not None:
+        (tmp_path / "docker" / "config.json").write_text(config)
+    _, modules = run_cli(tmp_path, *args, env={"DOCKER_CONFIG": str(tmp_path / "docker"), **env})
+    assert "paramiko" in modules
+
+
 @pytest.mark.engine
 def test_file_and_restart_commands_import_no_lsp_git_or_fleet(
     images: dict[str, str], run_container, tmp_path: Path
 ) -> None:
+    """Nor paramiko: the default engine is no ssh:// one here (DOCKER_HOST is not, or unset
+    with no current context; DOCKER_CONFIG is pointed at an empty directory)."""
     box = run_container(images["busybox"], command=["sleep", "3600"])
+    (tmp_path / "docker").mkdir()
+    assert not os.environ.get("DOCKER_HOST", "").lower().startswith("ssh")
     for args, stdin in [
         (["ps"], None),
         (["cat", f"{box.name}:/etc/hostname"], None),
@@ -104,6 +146,8 @@ def test_file_and_restart_commands_import_no_lsp_git_or_fleet(
         (["diff", box.name], None),
         (["restart", box.name, "--probe", "exec:true", "--timeout", "30"], None),
     ]:
-        proc, modules = run_cli(tmp_path, *args, input=stdin)
+        env = {"DOCKER_CONFIG": str(tmp_path / "docker")}
+        proc, modules = run_cli(tmp_path, *args, input=stdin, env=env)
         assert proc.returncode == 0, (args, proc.stderr)
         assert not modules & (LSP_AND_RELEASE | REPLICAS_AND_RELEASE), args
+        assert "docker" in modules and "paramiko" not in modules, args
