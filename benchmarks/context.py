@@ -135,8 +135,9 @@ class Context:
     def engine(self, mode: Mode) -> Engine:
         if mode not in self._engines:
             use_mode(mode)
-            # Built as the product builds it (hotfix.engines): the same client settings.
-            self._engines[mode] = Engine(connect(DEFAULT_ENGINE))
+            # Built as the language server builds it (hotfix.engines, watch=True): the same
+            # client settings, resolved containers kept while the event stream is quiet.
+            self._engines[mode] = Engine(connect(DEFAULT_ENGINE), watch=True)
         return self._engines[mode]
 
     def service(self, mode: Mode) -> HotfixService:

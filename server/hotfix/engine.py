@@ -32,6 +32,7 @@ import docker.errors
 import requests
 
 from hotfix import localfs
+from hotfix.containerwatch import ContainerWatch
 from hotfix.errors import (
     AmbiguousContainer,
     ContainerNotFound,
@@ -82,7 +83,11 @@ class Engine:
     """A Docker Engine reached through docker-py."""
 
     def __init__(
-        self, client: docker.DockerClient, name: str = "default", local_fs: bool | None = None
+        self,
+        client: docker.DockerClient,
+        name: str = "default",
+        local_fs: bool | None = None,
+        watch: bool = False,
     ) -> None:
         self.client = client
         # Typed Any: the archive HEAD and streamed GET need docker-py's request helpers
@@ -93,6 +98,14 @@ class Engine:
             os.environ.get("HOTFIX_LOCAL_FS", "1") != "0" if local_fs is None else local_fs
         )
         self.name = name
+        # Long-lived processes keep resolved containers while the event stream is quiet.
+        self._watch = (
+            ContainerWatch(
+                lambda: self.api.events(decode=True, filters={"type": "container"}), name
+            )
+            if watch
+            else None
+        )
 
     @classmethod
     def from_env(cls) -> Engine:
@@ -146,6 +159,20 @@ class Engine:
             raise
         details = _details_from_inspect(attrs)
         return replace(details, info=replace(details.info, engine=self.name))
+
+    def resolve(self, ref: str) -> ContainerInfo:
+        """The container for file work: :meth:`inspect`'s info — on a watching engine, kept
+        from the last inspect while no container event came (see :mod:`hotfix.containerwatch`;
+        its health and ports may be stale: inspect for those)."""
+        if self._watch is None:
+            return self.inspect(ref).info
+        kept = self._watch.get(ref)
+        if kept is not None:
+            return kept
+        generation = self._watch.generation()
+        info = self.inspect(ref).info
+        self._watch.keep(ref, info, generation)
+        return info
 
     def _ambiguous(self, ref: str) -> AmbiguousContainer:
         matches = [c for c in self.list_containers() if c.id.startswith(ref)]

@@ -30,9 +30,12 @@ MAX_POOL_SIZE = 32  # connections per engine: apply writes to up to 16 replicas 
 class Engines:
     """Named engines, each connected once and reused."""
 
-    def __init__(self) -> None:
+    def __init__(self, watch: bool = False) -> None:
+        """``watch``: engines keep resolved containers while their event stream is quiet
+        (for long-lived processes; see :mod:`hotfix.containerwatch`)."""
         self._engines: dict[str, Engine] = {}
         self._lock = threading.Lock()
+        self._watch = watch
 
     def names(self) -> list[str]:
         import docker.errors
@@ -50,7 +53,7 @@ class Engines:
         name = name or DEFAULT
         with self._lock:
             if name not in self._engines:
-                self._engines[name] = Engine(connect(name), name=name)
+                self._engines[name] = Engine(connect(name), name=name, watch=self._watch)
             return self._engines[name]
 
     def all(self) -> list[Engine]:

@@ -155,7 +155,7 @@ class HotfixService:
 
     def stat(self, ref: str, path: str) -> tuple[FileStat, bool]:
         """The stat of a path, following symlinks; the flag says whether it was a link."""
-        container = self.engine.inspect(ref).info
+        container = self.engine.resolve(ref)
         path = normalize(path)
         first = self.engine.stat(container, path)
         current, hops = first, 0
@@ -168,13 +168,13 @@ class HotfixService:
         return current, first.kind == "symlink"
 
     def list_dir(self, ref: str, path: str) -> list[DirEntry]:
-        container = self.engine.inspect(ref).info
+        container = self.engine.resolve(ref)
         return self.engine.list_dir(container, normalize(path))
 
     def list_dir_followed(self, ref: str, path: str) -> list[tuple[DirEntry, FileKind]]:
         """Entries with the kind each symlink points at ("symlink" when dangling) — what a
         file browser shows. Links are stat-ed a few at a time: /usr/lib has dozens."""
-        container = self.engine.inspect(ref).info
+        container = self.engine.resolve(ref)
         path = normalize(path)
         entries = self.engine.list_dir(container, path)
 
@@ -202,7 +202,7 @@ class HotfixService:
 
     def read(self, ref: str, path: str, *, force: bool = False) -> ReadResult:
         """A file's content and version; above the size limit only when forced."""
-        container = self.engine.inspect(ref).info
+        container = self.engine.resolve(ref)
         target, content = self._live(container, normalize(path), force=force)
         if content is None:
             raise FileNotFound(f"{container.name}:{target}: no such file")
@@ -221,7 +221,7 @@ class HotfixService:
         overwrite: bool = True,
         force: bool = False,
     ) -> WriteResult:
-        container = self.engine.inspect(ref).info
+        container = self.engine.resolve(ref)
         path = normalize(path)
         forced = self._guard(container, "write", force)
         if not force:
@@ -278,7 +278,7 @@ class HotfixService:
 
     def mkdir(self, ref: str, path: str, *, force: bool = False) -> str:
         """Create a directory owned like its parent, mode 0755."""
-        container = self.engine.inspect(ref).info
+        container = self.engine.resolve(ref)
         path = normalize(path)
         forced = self._guard(container, "create a directory", force)
         try:
@@ -301,7 +301,7 @@ class HotfixService:
 
     def delete(self, ref: str, path: str, *, force: bool = False) -> str:
         """Delete a file, checkpointing it first so that revert can bring it back."""
-        container = self.engine.inspect(ref).info
+        container = self.engine.resolve(ref)
         path = normalize(path)
         forced = self._guard(container, "delete", force)
         with self.store.path_lock(container.id, path):
@@ -361,7 +361,7 @@ class HotfixService:
 
     def checkpoint(self, ref: str, paths: list[str]) -> list[Checkpoint]:
         """Take (or re-take) checkpoints: the live content becomes the new baseline."""
-        container = self.engine.inspect(ref).info
+        container = self.engine.resolve(ref)
         taken = []
         for path in paths:
             target, current = self._live(container, normalize(path))
@@ -411,7 +411,7 @@ class HotfixService:
 
     def diff(self, ref: str, path: str | None = None) -> str:
         """Unified diff, checkpoint → live, git style; empty when nothing changed."""
-        container = self.engine.inspect(ref).info
+        container = self.engine.resolve(ref)
         parts = []
         for cp in self._checkpoints_for(container, path):
             _, live = self._live(container, cp.path)
@@ -421,7 +421,7 @@ class HotfixService:
 
     def revert(self, ref: str, path: str | None = None, *, force: bool = False) -> list[str]:
         """Bring files back to their checkpoints (content, owner, mode); returns the paths changed."""
-        container = self.engine.inspect(ref).info
+        container = self.engine.resolve(ref)
         forced = self._guard(container, "revert", force)
         reverted = []
         for cp in self._checkpoints_for(container, path):

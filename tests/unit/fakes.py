@@ -201,6 +201,9 @@ class FakeEngine:
         self._record("inspect", ref)
         return self._find(ref).details()
 
+    def resolve(self, ref: str) -> ContainerInfo:
+        return self.inspect(ref).info
+
     def changes(self, container_id: str) -> list[PathChange]:
         self._record("changes", container_id)
         if self.changes_error:

@@ -517,7 +517,7 @@ class _ServiceMaker:
         self._store: StateStore | None = None
 
     def __call__(self, engine: str) -> HotfixService:
-        self._engines = self._engines or Engines()
+        self._engines = self._engines or Engines(watch=True)
         self._store = self._store or StateStore()
         return HotfixService(self._engines.get(engine), self._store)
 
