@@ -98,6 +98,7 @@ class Engine:
             os.environ.get("HOTFIX_LOCAL_FS", "1") != "0" if local_fs is None else local_fs
         )
         self.name = name
+        self._remapped_root: tuple[int, int] | None = None  # see _remapped_ids
         # Long-lived processes keep resolved containers while the event stream is quiet.
         self._watch = (
             ContainerWatch(
@@ -229,6 +230,34 @@ class Engine:
     # stopped containers, no shell), and /proc/<pid>/root for a running container of a local
     # engine (about 100× faster). Both give the same results and the same errors.
 
+    def _remapped_ids(self) -> tuple[int, int]:
+        """The host uid/gid of container root on an Engine with ``--userns-remap``, else 0, 0.
+
+        Its archive GET reports owners as the host sees them (container uid + that), while
+        its PUT takes them as the container sees them (moby/moby#43698). A remapped dockerd
+        says ``name=userns`` and keeps its data in ``<data-root>/<uid>.<gid>``.
+        """
+        if self._remapped_root is None:
+            with _engine_errors():
+                info = self.api.info()
+            remapped = (0, 0)
+            if "name=userns" in (info.get("SecurityOptions") or []):
+                last = str(info.get("DockerRootDir") or "").rstrip("/").rpartition("/")[2]
+                uid, _, gid = last.partition(".")
+                if uid.isdigit() and gid.isdigit():
+                    remapped = (int(uid), int(gid))
+            self._remapped_root = remapped
+        return self._remapped_root
+
+    def _container_ids(self, st: FileStat) -> FileStat:
+        """An archive GET's owner as the container sees it (what a PUT expects)."""
+        uid0, gid0 = self._remapped_ids()
+        if not (uid0 or gid0):
+            return st
+        uid = st.uid - uid0 if st.uid is not None and st.uid >= uid0 else st.uid
+        gid = st.gid - gid0 if st.gid is not None and st.gid >= gid0 else st.gid
+        return replace(st, uid=uid, gid=gid)
+
     def _local_root(self, container: ContainerInfo) -> str | None:
         return local_root(container) if self.local_fs and self.is_local else None
 
@@ -273,7 +302,7 @@ class Engine:
             member = tar.next()
             if member is None:
                 raise Unavailable(f"{container.name}:{path}: the engine sent an empty archive")
-            return _stat_from_tarinfo(path, member)
+            return self._container_ids(_stat_from_tarinfo(path, member))
 
     def read(self, container: ContainerInfo, path: str) -> FileContent:
         """Read a regular file (not following a final symlink)."""
@@ -290,7 +319,7 @@ class Engine:
             member = tar.next()
             if member is None:
                 raise Unavailable(f"{container.name}:{path}: the engine sent an empty archive")
-            info = _stat_from_tarinfo(path, member)
+            info = self._container_ids(_stat_from_tarinfo(path, member))
             if info.kind == "file":
                 extracted = tar.extractfile(member)
                 return FileContent(extracted.read() if extracted else b"", info)
@@ -325,7 +354,8 @@ class Engine:
                     continue
                 rel = name[len(first) + 1 :] if name.startswith(first + "/") else name
                 if rel and "/" not in rel:
-                    entries.append(DirEntry(rel, _stat_from_tarinfo(join(path, rel), member)))
+                    st = self._container_ids(_stat_from_tarinfo(join(path, rel), member))
+                    entries.append(DirEntry(rel, st))
         return sorted(entries, key=lambda e: e.name)
 
     def write(
@@ -579,6 +609,7 @@ class Engine:
     def _archive(self, container: ContainerInfo, path: str) -> Iterator[tarfile.TarFile]:
         """The ``GET …/archive`` stream as a tar read in order; closing abandons the rest."""
         _check_archive_reach(container, path)
+        self._remapped_ids()  # asked once, before the stream is open
         url = self.api._url("/containers/{0}/archive", container.id)
         with _engine_errors(container, path):
             # identity: requests asks for gzip by default, and dockerd then compresses every

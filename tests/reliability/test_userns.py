@@ -40,15 +40,6 @@ pytestmark = pytest.mark.engine
 
 Hotfix = Callable[..., CliResult]
 
-# The Engine's archive GET reports owners as the HOST sees them, while its PUT takes them as
-# the CONTAINER sees them (moby/moby#43698): hotfix hands back what it read, the PUT fails
-# ("Container ID 131072 cannot be mapped to a host ID") — after the Engine removed the file.
-OWNER_BUG = (
-    "BUG: on a --userns-remap engine the archive GET reports host uid/gid (container uid + "
-    "remap base) and hotfix writes them back; the PUT refuses them after removing the file"
-)
-owner_bug = pytest.mark.xfail(strict=True, reason=OWNER_BUG)
-
 BUSYBOX = "hotfix-test/busybox:1"
 
 
@@ -297,7 +288,6 @@ def test_cat_and_ls_of_a_stopped_container(
     assert name in [e.name for e in ns_service().list_dir(box.name, folder)]
 
 
-@owner_bug
 @pytest.mark.parametrize("kind", KINDS)
 def test_owners_are_reported_as_the_container_sees_them(
     kind: str, make_box: Callable[..., Box], cli: Any, ns_service: Callable[..., HotfixService]
@@ -313,7 +303,6 @@ def test_owners_are_reported_as_the_container_sees_them(
 # --------------------------------------------------------------------------- writing
 
 
-@owner_bug
 @pytest.mark.parametrize("kind", KINDS)
 def test_checkpoint_write_diff_revert_keep_owner_and_mode(
     kind: str, make_box: Callable[..., Box], cli: Any
@@ -335,11 +324,10 @@ def test_checkpoint_write_diff_revert_keep_owner_and_mode(
         assert box.inside() == (box.expected, box.content)
         assert (checkpoint["uid"], checkpoint["gid"]) == (box.uid, box.gid)
     finally:
-        # Whatever else happened, the file must still be there: it was not (OWNER_BUG).
+        # Whatever else happened, the file must still be there (the Engine removes it first).
         assert box.inside()[1] in (new, box.content)
 
 
-@owner_bug
 @pytest.mark.parametrize("path", ["local", "archive"])
 @pytest.mark.parametrize("kind", KINDS)
 def test_service_round_trip_never_uses_the_local_path(
@@ -375,7 +363,6 @@ def test_service_round_trip_never_uses_the_local_path(
     assert localfs_calls == []
 
 
-@owner_bug
 @pytest.mark.parametrize("kind", KINDS)
 def test_write_and_revert_a_stopped_container(
     kind: str, make_box: Callable[..., Box], cli: Any, ns_engine: userns.UsernsEngine
@@ -406,7 +393,6 @@ def test_write_and_revert_a_stopped_container(
 # --------------------------------------------------------------------------- commit
 
 
-@owner_bug
 def test_clean_commit_keeps_owner_and_mode(
     make_box: Callable[..., Box],
     cli: Any,
