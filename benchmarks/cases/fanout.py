@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -12,7 +13,7 @@ from benchmarks.case import Case, Group, Target, Variant
 from benchmarks.context import MODE_LABEL, MODES, Context, Mode, use_mode
 from benchmarks.dockercli import cp_in
 from benchmarks.profiling import attribute
-from benchmarks.rawapi import tar_of
+from benchmarks.rawapi import RawArchive, tar_of
 from hotfix.service import HotfixService
 from hotfix.state import version_of
 
@@ -58,6 +59,11 @@ class FanOut(Case):
             "checked service.write per target on a pool of up to 16); apply itself is not "
             "timed in a loop because each round would first have to re-checkpoint the source.",
             "Replicas are busybox containers; the file is 4 KB.",
+            "The floors are the same file work without hotfix, on as many threads: a bare "
+            "temp file + fsync + rename + fsync of the directory in each container's "
+            "/proc/<pid>/root (what the fast path must do to be atomic and durable), and a raw "
+            "PUT /archive to each container on its own connection. How they grow from 1 to N "
+            "replicas is the filesystem's and dockerd's, not hotfix's.",
         ]
 
     def _group(self, ctx: Context, containers: list[Any]) -> Group:
@@ -83,6 +89,7 @@ class FanOut(Case):
         variants.append(
             Variant(f"{key}.cp", "docker cp to each replica, sequential", sequential_cp)
         )
+        variants += _floors(key, containers)
         targets = []
         if n == max(ctx.config.replicas) and n > 1:
             targets = [
@@ -145,3 +152,48 @@ def _parts(svc: HotfixService) -> dict[str, tuple[object, str]]:
             )
         },
     }
+
+
+def _floors(key: str, containers: list[Any]) -> list[Variant]:
+    """The file work of a fan-out without hotfix, in parallel: what the disk and dockerd allow."""
+    pool = ThreadPoolExecutor(max_workers=len(containers))
+    ids = [c.id for c in containers]
+    for c in containers:
+        c.reload()
+    roots = [f"/proc/{c.attrs['State']['Pid']}/root{DIR}" for c in containers]
+    raws = [RawArchive() for _ in containers]
+    payload = b"fan-out floor\n" * 292
+    tar = tar_of({"fanout-floor.txt": payload})
+
+    def bare_replace(root: str) -> None:
+        directory = os.open(root, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            fd = os.open(
+                "fanout-floor.tmp", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644, dir_fd=directory
+            )
+            try:
+                os.write(fd, payload)
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            os.rename(
+                "fanout-floor.tmp", "fanout-floor.txt", src_dir_fd=directory, dst_dir_fd=directory
+            )
+            os.fsync(directory)
+        finally:
+            os.close(directory)
+
+    def local_floor() -> None:
+        list(pool.map(bare_replace, roots))
+
+    def archive_floor() -> None:
+        list(pool.map(lambda pair: pair[0].put(pair[1], DIR, tar), zip(raws, ids, strict=True)))
+
+    return [
+        Variant(
+            f"{key}.floor.fast", "bare temp + fsync + rename in each, parallel (floor)", local_floor
+        ),
+        Variant(
+            f"{key}.floor.archive", "raw PUT /archive to each, parallel (floor)", archive_floor
+        ),
+    ]
