@@ -64,7 +64,8 @@ class CoreWriter:
 
 @dataclass
 class FirstWriter:
-    """The first save of a path: a fresh state store each time, so it checkpoints."""
+    """The first save of a path: a fresh service and state store each time, so it
+    checkpoints; the file is read first, untimed, as an editor opens it before a save."""
 
     ctx: Context
     mode: Mode
@@ -76,9 +77,9 @@ class FirstWriter:
     _data: bytes = field(default=b"", repr=False)
 
     def setup(self) -> None:
+        # As an editor does it: open the file (read, untimed), then save it (timed).
         self.service = self.ctx.fresh_service(self.mode)
-        if self.version is None:
-            self.version = self.service.read(self.container, self.path).version
+        self.version = self.service.read(self.container, self.path).version
         self._data, _ = self.payloads.next()
 
     def write(self) -> None:
