@@ -98,7 +98,7 @@ def settle(
     tries again). Returns the verdict and what was found and done, as a phrase."""
     assert entry.path is not None
     intent = Intent.from_detail(entry.detail["intent"])
-    new, old = store.get_intent(entry.id)
+    new, old = store.get_intent(entry.id, entry.version_before)
     found = UNTOUCHED
     if new is None or (intent.old_present and old is None):
         # put_intent writes both before the write starts, or neither

@@ -241,7 +241,11 @@ class StateStore:
     # --- intents of in-place writes ---------------------------------------------------------
 
     def put_intent(self, entry_id: int, new: bytes, old: bytes | None) -> None:
-        """Keep, durably, the content after (and before) the write journalled as ``entry_id``."""
+        """Keep, durably, the content after (and before) the write journalled as ``entry_id``.
+        A content before that is a blob already (a first save's: its checkpoint) is not kept
+        twice; blobs are never removed."""
+        if old is not None and self._blob_path(sha256(old)).exists():
+            old = None
         try:
             self.intent_dir.mkdir(exist_ok=True)
             for suffix, data in ((".new", new), (".old", old)):
@@ -252,8 +256,11 @@ class StateStore:
             self.drop_intent(entry_id)
             raise _unavailable(self.directory, exc, "cannot keep the write's intent: ") from exc
 
-    def get_intent(self, entry_id: int) -> tuple[bytes | None, bytes | None]:
-        """The content after and before the write, each None when not kept."""
+    def get_intent(
+        self, entry_id: int, old_version: str | None = None
+    ) -> tuple[bytes | None, bytes | None]:
+        """The content after and before the write, each None when not kept (the one before
+        is looked for among the blobs too, by ``old_version``)."""
 
         def read(suffix: str) -> bytes | None:
             try:
@@ -261,7 +268,11 @@ class StateStore:
             except FileNotFoundError:
                 return None
 
-        return read(".new"), read(".old")
+        old = read(".old")
+        if old is None and old_version:
+            with contextlib.suppress(Unavailable):
+                old = self.get_blob(old_version.removeprefix("sha256:"))
+        return read(".new"), old
 
     def drop_intent(self, entry_id: int) -> None:
         for suffix in (".new", ".old"):

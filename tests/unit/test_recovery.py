@@ -43,23 +43,30 @@ def in_place(engine: FakeEngine) -> FakeEngine:
 def test_an_in_place_write_keeps_its_intent_only_while_it_runs(
     service: HotfixService, in_place: FakeEngine, store: StateStore, web: FakeContainer
 ) -> None:
-    kept: list[tuple[bytes | None, bytes | None]] = []
+    kept: list[tuple[bytes | None, bytes | None, list[str]]] = []
 
     def before_write(container: ContainerInfo, path: str, data: bytes) -> None:
-        [entry] = store.journal()
-        kept.append(store.get_intent(entry.id))
-        assert entry.detail["intent"]["new_version"] == version_of(NEW)
+        entry = store.journal()[-1]
+        files = sorted(p.name for p in store.intent_dir.iterdir())
+        kept.append((*store.get_intent(entry.id, entry.version_before), files))
+        assert entry.detail["intent"]["new_version"] == version_of(data)
         assert (entry.detail["intent"]["old_uid"], entry.detail["intent"]["old_mode"]) == (
             1000,
             0o640,
         )
 
     in_place.before_write = before_write
-    service.write("web", APP, NEW)
-    assert kept == [(NEW, ORIGINAL)]
-    [entry] = store.journal()
-    assert store.get_intent(entry.id) == (None, None)
-    assert "settled" not in entry.detail
+    first = service.write("web", APP, NEW)
+    service.write("web", APP, b"second\n", base_version=first.version)
+    [write1, write2] = store.journal()
+    assert kept == [
+        # the content before a first save is its checkpoint's blob: not kept twice
+        (NEW, ORIGINAL, [f"{write1.id}.new"]),
+        (b"second\n", NEW, [f"{write2.id}.new", f"{write2.id}.old"]),
+    ]
+    assert store.get_intent(write2.id) == (None, None)
+    assert not any(store.intent_dir.iterdir())
+    assert "settled" not in write2.detail
 
 
 def test_an_atomic_write_keeps_no_intent(
