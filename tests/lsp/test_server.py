@@ -241,8 +241,8 @@ def test_tcp_answers_bad_frames(tmp_path: Path) -> None:
             message = answer["error"]["message"]  # type: ignore[index]
             assert message == (
                 "Invalid Request: the message is 2.0 MiB (Content-Length 2097208), above this "
-                "server's 1.0 MiB limit (4/3 of HOTFIX_MAX_FILE_SIZE 3.0 KiB, plus 1 MiB); it was "
-                "not read: start the server with a larger HOTFIX_MAX_FILE_SIZE"
+                "server's 1.0 MiB limit (the base64 of 4 × HOTFIX_MAX_FILE_SIZE 3.0 KiB, plus "
+                "1 MiB); it was not read: start the server with a larger HOTFIX_MAX_FILE_SIZE"
             )
             ok = send(b'{"jsonrpc": "2.0", "id": 6, "method": "shutdown"}')
             assert ok == {"jsonrpc": "2.0", "id": 6, "result": None}

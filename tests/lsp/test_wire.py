@@ -26,12 +26,13 @@ def framed(body: bytes) -> bytes:
     return b"Content-Length: %d\r\n\r\n" % len(body) + body
 
 
-def test_frame_limit_is_the_base64_of_the_file_plus_room() -> None:
-    assert wire.frame_limit(64 << 20) == 89_478_488 + (1 << 20)  # 89,478,488: len(base64)
-    assert wire.frame_limit(3) == 4 + wire.ROOM
-    assert wire.frame_limit(4) == 8 + wire.ROOM  # 4 bytes take 8 characters (padded)
-    data = b"x" * 1000
-    assert len(base64.b64encode(data)) + wire.ROOM <= wire.frame_limit(len(data))
+def test_frame_limit_is_the_base64_of_a_forced_save_plus_room() -> None:
+    """Forced saves may go to 4 × HOTFIX_MAX_FILE_SIZE; the frame limit is their base64."""
+    assert wire.frame_limit(16 << 20) == 89_478_488 + (1 << 20)  # len(base64 of 64 MiB)
+    assert wire.frame_limit(3) == 16 + wire.ROOM  # 12 bytes take 16 characters
+    assert wire.frame_limit(1) == 8 + wire.ROOM  # 4 bytes take 8 characters (padded)
+    data = b"x" * 4000
+    assert len(base64.b64encode(data)) + wire.ROOM <= wire.frame_limit(len(data) // 4)
 
 
 def test_frames_are_read_whole_and_in_order() -> None:

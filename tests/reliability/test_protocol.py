@@ -237,10 +237,11 @@ def test_requests_without_params_or_with_extra_members_are_answered(
 
 
 @pytest.mark.engine
-def test_a_frame_above_the_limit_is_refused_unread(server: Rpc, box: Running) -> None:
-    """The default HOTFIX_MAX_FILE_SIZE is 64 MiB, so frames above 4/3 × 64 MiB + 1 MiB
-    (86.3 MiB) are thrown away unread: a 65 MiB file, with or without force, and 100 MB of
-    text; answered with the request's id, naming both sizes; memory stays flat."""
+def test_a_frame_above_the_limit_is_refused_unread(lsp: Callable[..., Rpc], box: Running) -> None:
+    """With HOTFIX_MAX_FILE_SIZE=16M, frames above the base64 of a 64 MiB forced save plus
+    1 MiB (86.3 MiB) are thrown away unread: a 65 MiB file, with or without force, and
+    100 MB of text; answered with the request's id, naming both sizes; memory stays flat."""
+    server = lsp(env={"HOTFIX_MAX_FILE_SIZE": "16M"})
     baseline = server.peak_memory()
     huge = base64.b64encode(b"x" * (65 << 20)).decode()
     params = {"uri": uri(box, "/tmp/huge"), "data": huge, "create": True, "overwrite": True}
@@ -250,7 +251,7 @@ def test_a_frame_above_the_limit_is_refused_unread(server: Rpc, box: Running) ->
         assert code_of(error) == "ValidationFailed"
         assert error["message"].startswith("Invalid Request: the message is 86.7 MiB (Content-")
         assert "above this server's 86.3 MiB limit" in error["message"]
-        assert "HOTFIX_MAX_FILE_SIZE 64.0 MiB" in error["message"]
+        assert "4 × HOTFIX_MAX_FILE_SIZE 16.0 MiB" in error["message"]
     assert in_container(box, "/tmp/huge") is None
     error = server.error("hotfix/writeFile", {**params, "data": "A" * (100 << 20) + "!"}, 120)
     assert "the message is 100.0 MiB" in error["message"]
@@ -275,24 +276,24 @@ def test_a_frame_above_the_limit_is_refused_unread(server: Rpc, box: Running) ->
 def test_the_frame_limit_follows_hotfix_max_file_size(
     lsp: Callable[..., Rpc], box: Running
 ) -> None:
-    """HOTFIX_MAX_FILE_SIZE=1M: a 1.5 MiB file is refused by the service unless forced (the
-    frame, 2.0 MiB of base64, is under the 2.3 MiB frame limit); 2 MiB is refused unread
-    even when forced. With 4M, 2 MiB is written."""
+    """HOTFIX_MAX_FILE_SIZE=1M: a 3 MiB file is refused by the service unless forced (its
+    frame, 4.0 MiB of base64, is under the 6.3 MiB frame limit: forced saves may go to
+    4 × the limit); 5 MiB is refused unread even when forced. With 2M, 5 MiB is written."""
     small = lsp(env={"HOTFIX_MAX_FILE_SIZE": "1M"})
     params = {"uri": uri(box, "/tmp/big"), "create": True, "overwrite": True}
-    mid = {**params, "data": b64(b"y" * (3 << 19))}
+    mid = {**params, "data": b64(b"y" * (3 << 20))}
     error = small.error("hotfix/writeFile", mid)
     assert code_of(error) == "ValidationFailed"
     assert "above the 1.0 MiB limit (HOTFIX_MAX_FILE_SIZE)" in error["message"]
     assert small.result("hotfix/writeFile", {**mid, "force": True})["checkpointed"] is True
-    big = {**params, "data": b64(b"z" * (2 << 20)), "force": True}
+    big = {**params, "data": b64(b"z" * (5 << 20)), "force": True}
     error = small.error("hotfix/writeFile", big)
     assert error["code"] == INVALID_REQUEST
-    assert "above this server's 2.3 MiB limit" in error["message"]
-    assert in_container(box, "/tmp/big") == b"y" * (3 << 19)
-    larger = lsp(env={"HOTFIX_MAX_FILE_SIZE": "4M"})
+    assert "above this server's 6.3 MiB limit" in error["message"]
+    assert in_container(box, "/tmp/big") == b"y" * (3 << 20)
+    larger = lsp(env={"HOTFIX_MAX_FILE_SIZE": "2M"})
     assert larger.result("hotfix/writeFile", big)["checkpointed"] is False
-    assert in_container(box, "/tmp/big") == b"z" * (2 << 20)
+    assert in_container(box, "/tmp/big") == b"z" * (5 << 20)
 
 
 @pytest.mark.engine

@@ -102,9 +102,10 @@ class HotfixProtocol(LanguageServerProtocol):
                 wire.peek_id(frame.head, frame.tail),
                 INVALID_REQUEST,
                 f"Invalid Request: the message is {wire.mib(frame.length)} (Content-Length "
-                f"{frame.length}), above this server's {wire.mib(limit)} limit (4/3 of "
-                f"HOTFIX_MAX_FILE_SIZE {wire.mib(self._server.max_file_size)}, plus 1 MiB); "
-                "it was not read: start the server with a larger HOTFIX_MAX_FILE_SIZE",
+                f"{frame.length}), above this server's {wire.mib(limit)} limit (the base64 of "
+                f"{wire.FORCED_FACTOR} × HOTFIX_MAX_FILE_SIZE "
+                f"{wire.mib(self._server.max_file_size)}, plus 1 MiB); it was not read: start "
+                "the server with a larger HOTFIX_MAX_FILE_SIZE",
             )
             return
         try:

@@ -38,10 +38,14 @@ RAW_MIN = 64 << 10  # strings shorter than this go through json as usual
 MsgId = int | str
 
 
+FORCED_FACTOR = 4  # a forced save may go this far past HOTFIX_MAX_FILE_SIZE
+
+
 def frame_limit(max_file_size: int) -> int:
-    """The largest frame the server reads: the base64 of a file of ``max_file_size``
-    bytes (4 characters per 3 bytes) plus 1 MiB for the rest of the message."""
-    return -(-max_file_size // 3) * 4 + ROOM
+    """The largest frame the server reads: the base64 (4 characters per 3 bytes) of a
+    forced save of ``FORCED_FACTOR`` × ``max_file_size`` bytes, plus 1 MiB for the rest of
+    the message. Unforced saves above ``max_file_size`` are read and then refused."""
+    return -(-FORCED_FACTOR * max_file_size // 3) * 4 + ROOM
 
 
 def mib(size: int) -> str:
