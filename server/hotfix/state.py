@@ -218,7 +218,7 @@ class StateStore:
             return digest
         target.parent.mkdir(parents=True, exist_ok=True)
         try:
-            _write_durably(target, data)
+            _write_whole(target, data)
             _fsync_dir(target.parent)
         except OSError as exc:
             raise _unavailable(self.directory, exc, "cannot store content: ") from exc
@@ -241,17 +241,17 @@ class StateStore:
     # --- intents of in-place writes ---------------------------------------------------------
 
     def put_intent(self, entry_id: int, new: bytes, old: bytes | None) -> None:
-        """Keep, durably, the content after (and before) the write journalled as ``entry_id``.
-        A content before that is a blob already (a first save's: its checkpoint) is not kept
-        twice; blobs are never removed."""
+        """Keep the content after (and before) the write journalled as ``entry_id``, whole
+        or not at all. Not fsynced: like the journal row that names it (``synchronous=NORMAL``)
+        it must survive the process dying, not the host. A content before that is a blob
+        already (a first save's: its checkpoint) is not kept twice; blobs are never removed."""
         if old is not None and self._blob_path(sha256(old)).exists():
             old = None
         try:
             self.intent_dir.mkdir(exist_ok=True)
             for suffix, data in ((".new", new), (".old", old)):
                 if data is not None:
-                    _write_durably(self.intent_dir / f"{entry_id}{suffix}", data)
-            _fsync_dir(self.intent_dir)
+                    _write_whole(self.intent_dir / f"{entry_id}{suffix}", data, durable=False)
         except OSError as exc:
             self.drop_intent(entry_id)
             raise _unavailable(self.directory, exc, "cannot keep the write's intent: ") from exc
@@ -447,14 +447,15 @@ def _unavailable(directory: Path, exc: BaseException, what: str = "") -> Unavail
     return Unavailable(message)
 
 
-def _write_durably(target: Path, data: bytes) -> None:
-    """Temp file + fsync + rename: ``target`` is whole or absent, never half-written."""
+def _write_whole(target: Path, data: bytes, durable: bool = True) -> None:
+    """Temp file (+ fsync when ``durable``) + rename: ``target`` is whole or absent."""
     tmp = target.with_name(f".{target.name}.{os.getpid()}.{threading.get_ident()}.tmp")
     try:
         with open(tmp, "wb") as fh:
             fh.write(data)
             fh.flush()
-            os.fsync(fh.fileno())
+            if durable:
+                os.fsync(fh.fileno())
         os.replace(tmp, target)
     except OSError:
         tmp.unlink(missing_ok=True)
