@@ -102,14 +102,17 @@ class ContainerWatch:
                 self._set_live(True)
                 for event in stream:
                     self.event(event)
-                logger.info("engine %s: the event stream ended; reconnecting", self._name)
+                reason = "the event stream ended"
             except Exception as exc:  # any failure: stop trusting, try again later
-                logger.info("engine %s: no event stream (%s); reconnecting", self._name, exc)
-            self._set_live(False)
+                reason = f"no event stream ({exc})"
+            if self._set_live(False):  # said once per outage, not once per attempt
+                logger.info("engine %s: %s; inspecting until it is back", self._name, reason)
             time.sleep(RECONNECT_DELAY)
 
-    def _set_live(self, live: bool) -> None:
+    def _set_live(self, live: bool) -> bool:
+        """Returns whether this changed it."""
         with self._lock:
-            self._live = live
+            changed, self._live = self._live != live, live
             self._generation += 1
             self._kept.clear()
+            return changed
