@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Literal
 
 FileKind = Literal["file", "dir", "symlink", "fifo", "socket", "device", "other"]
@@ -32,6 +34,11 @@ class DirEntry:
 class FileContent:
     data: bytes
     stat: FileStat  # of the file actually read (the symlink's target when following)
+
+    @cached_property
+    def version(self) -> str:
+        """``sha256:<hex>`` of the data, hashed once (a 32 MB file takes ~20 ms)."""
+        return "sha256:" + hashlib.sha256(self.data).hexdigest()
 
 
 @dataclass(frozen=True)

@@ -206,7 +206,7 @@ class HotfixService:
         target, content = self._live(container, normalize(path), force=force)
         if content is None:
             raise FileNotFound(f"{container.name}:{target}: no such file")
-        return ReadResult(container, target, content.data, version_of(content.data), content.stat)
+        return ReadResult(container, target, content.data, content.version, content.stat)
 
     # --- saving -----------------------------------------------------------------------------
 
@@ -242,7 +242,7 @@ class HotfixService:
                 uid, gid, mode = self._new_file_owner(container, target)
                 before = None
             else:
-                before = version_of(current.data)
+                before = current.version
                 if not overwrite:
                     raise FileExists(f"{where} already exists")
                 if base_version and base_version != before:
@@ -321,7 +321,7 @@ class HotfixService:
                 container,
                 path,
                 partial(self.engine.delete, container, path),
-                before=version_of(current.data),
+                before=current.version,
                 after=None,
                 forced=forced,
             )
@@ -372,7 +372,7 @@ class HotfixService:
                 action="checkpoint",
                 user=self.user,
                 **journal_fields(container, target),
-                version_before=version_of(current.data),
+                version_before=current.version,
             )
         return taken
 
@@ -449,7 +449,7 @@ class HotfixService:
             container,
             cp.path,
             partial(self.engine.delete, container, cp.path),
-            before=version_of(live.data) if live else None,
+            before=live.version if live else None,
             after=cp.version,
             forced=forced,
         )
@@ -726,7 +726,9 @@ class HotfixService:
             mtime=st.mtime if st else None,
             created_at=time.time(),
         )
-        return self.store.put_checkpoint(cp, current.data if current else None)
+        if current is None:
+            return self.store.put_checkpoint(cp, None)
+        return self.store.put_checkpoint(cp, current.data, current.version)
 
     def _first_write_warnings(self, container: ContainerInfo, path: str) -> list[str]:
         """Files changed against the image: before our first write, someone else's edits."""
@@ -771,18 +773,21 @@ class HotfixService:
         gid: int,
         mode: int,
         forced: bool,
+        version: str | None = None,
     ) -> None:
-        """Journal and write one file; the caller holds its path lock.
+        """Journal and write one file (``version``: of ``data``, when known); the caller
+        holds its path lock.
 
         Where the write is not atomic (the archive API extracts in place), the content
         before and after is kept first, so that a write cut short is put back: at once when
         it fails here, or by the next run when this process dies (:mod:`hotfix.recovery`)."""
+        version = version or version_of(data)
         intent = None
         in_place = not self.engine.writes_atomically(container)
         if in_place:
             intent = recovery.Intent(
                 engine=self.engine.name,
-                new_version=version_of(data),
+                new_version=version,
                 old_present=previous is not None,
                 old_uid=previous.stat.uid or 0 if previous else 0,
                 old_gid=previous.stat.gid or 0 if previous else 0,
@@ -799,10 +804,10 @@ class HotfixService:
                 container,
                 path,
                 write,
-                before=version_of(previous.data) if previous else None,
-                after=version_of(data),
+                before=previous.version if previous else None,
+                after=version,
                 forced=forced,
-                intent=(intent, data, previous.data if previous else None) if intent else None,
+                intent=(intent, data, previous) if intent else None,
             )
         finally:
             if in_place:
@@ -820,7 +825,7 @@ class HotfixService:
         before: str | None,
         after: str | None,
         forced: bool = False,
-        intent: tuple[recovery.Intent, bytes, bytes | None] | None = None,
+        intent: tuple[recovery.Intent, bytes, FileContent | None] | None = None,
     ) -> None:
         detail: dict[str, Any] = {"forced_protected": True} if forced else {}
         if intent:
@@ -1000,7 +1005,7 @@ def _status(cp: Checkpoint, live: FileContent | None) -> ChangeStatus:
         return "deleted" if cp.present else "unchanged"
     if not cp.present:
         return "created"
-    same_content = version_of(live.data) == cp.version
+    same_content = live.version == cp.version
     same_meta = (live.stat.mode, live.stat.uid, live.stat.gid) == (cp.mode, cp.uid, cp.gid)
     return "unchanged" if same_content and same_meta else "modified"
 

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from hotfix.errors import Unavailable
+from hotfix.model import FileContent
 from hotfix.processes import alive
 
 SCHEMA_VERSION = 1
@@ -211,8 +212,9 @@ class StateStore:
 
     # --- blobs ------------------------------------------------------------------------------
 
-    def put_blob(self, data: bytes) -> str:
-        digest = sha256(data)
+    def put_blob(self, data: bytes, version: str | None = None) -> str:
+        """Store a content (``version``: its ``sha256:`` version, when known) durably."""
+        digest = version.removeprefix("sha256:") if version else sha256(data)
         target = self._blob_path(digest)
         if target.exists():
             return digest
@@ -240,16 +242,18 @@ class StateStore:
 
     # --- intents of in-place writes ---------------------------------------------------------
 
-    def put_intent(self, entry_id: int, new: bytes, old: bytes | None) -> None:
+    def put_intent(self, entry_id: int, new: bytes, old: FileContent | None) -> None:
         """Keep the content after (and before) the write journalled as ``entry_id``, whole
         or not at all. Not fsynced: like the journal row that names it (``synchronous=NORMAL``)
         it must survive the process dying, not the host. A content before that is a blob
         already (a first save's: its checkpoint) is not kept twice; blobs are never removed."""
-        if old is not None and self._blob_path(sha256(old)).exists():
-            old = None
+        kept = old is None or self._blob_path(old.version.removeprefix("sha256:")).exists()
         try:
             self.intent_dir.mkdir(exist_ok=True)
-            for suffix, data in ((".new", new), (".old", old)):
+            for suffix, data in (
+                (".new", new),
+                (".old", None if kept or old is None else old.data),
+            ):
                 if data is not None:
                     _write_whole(self.intent_dir / f"{entry_id}{suffix}", data, durable=False)
         except OSError as exc:
@@ -291,9 +295,11 @@ class StateStore:
 
     # --- checkpoints ------------------------------------------------------------------------
 
-    def put_checkpoint(self, cp: Checkpoint, data: bytes | None) -> Checkpoint:
+    def put_checkpoint(
+        self, cp: Checkpoint, data: bytes | None, version: str | None = None
+    ) -> Checkpoint:
         """Store (or replace) a checkpoint durably. ``data`` None means the file was absent."""
-        blob = self.put_blob(data) if data is not None else None
+        blob = self.put_blob(data, version) if data is not None else None
         row = {**cp.__dict__, "blob": blob, "present": int(data is not None)}
         with self._tx() as db:
             db.execute(

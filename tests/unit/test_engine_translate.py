@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import io
 import json
 import stat
 import tarfile
@@ -412,3 +413,21 @@ def test_inspect_without_ref() -> None:
     engine = Engine(SimpleNamespace(api=SimpleNamespace(base_url="http+docker://localhost")))  # type: ignore[arg-type]
     with pytest.raises(ContainerNotFound):
         engine.inspect("")
+
+
+@pytest.mark.parametrize(
+    ("name", "size"), [("app.py", 0), ("app.py", 511), ("app.py", 512), ("n" * 150, 70_000)]
+)
+def test_one_file_tar_reads_back_as_tarfile_would_write_it(name: str, size: int) -> None:
+    info = tarfile.TarInfo(name)
+    info.size, info.mode, info.uid, info.gid = size, 0o4755, 1000, 1001
+    info.mtime = 1_764_000_000.123456
+    data = bytes(range(256)) * (size // 256) + b"x" * (size % 256)
+    raw = eng._one_file_tar(info, data)
+    assert len(raw) % tarfile.BLOCKSIZE == 0
+    with tarfile.open(fileobj=io.BytesIO(raw), mode="r:") as tar:
+        [member] = tar.getmembers()
+        extracted = tar.extractfile(member)
+        assert extracted is not None and extracted.read() == data
+    assert (member.name, member.mode, member.uid, member.gid) == (name, 0o4755, 1000, 1001)
+    assert member.mtime == pytest.approx(1_764_000_000.123456)
