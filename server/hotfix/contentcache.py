@@ -8,10 +8,11 @@ content last seen is kept with the HEAD stat it had, and a HEAD that still shows
 stands for the download.
 
 Equal stats mean equal content unless the file was rewritten with the same size within the
-same tick of the filesystem's clock (a few ms) — the "racy" case git knows. Hence a content
-read is kept only when its mtime was at least :data:`RACY_WINDOW` old when the download
-started; a content hotfix wrote carries the fine-grained mtime hotfix gave it, which no
-later write through the kernel's coarse clock repeats.
+same tick of the filesystem's clock (1-10 ms; 1 s on ext3, 2 s on FAT) — the "racy" case
+git knows. Hence a content read is kept only when its mtime was at least
+:data:`RACY_WINDOW` old, by the engine's clock, when the download started; a content
+hotfix wrote carries the fine-grained mtime hotfix gave it, which no later write through
+the kernel's coarse clock repeats.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from collections import OrderedDict
 
 from hotfix.model import FileContent, FileStat
 
-RACY_WINDOW = 1.0  # seconds; filesystem clocks tick every 1-10 ms (2 s on FAT)
+RACY_WINDOW = 2.0  # seconds: the coarsest filesystem clock (FAT) ticks every 2 s
 DEFAULT_BUDGET = 128 << 20  # bytes of content kept, least recently used dropped first
 
 
@@ -45,7 +46,8 @@ class ContentCache:
     def put_read(
         self, container_id: str, path: str, head: FileStat, content: FileContent, started: float
     ) -> None:
-        """Keep a content downloaded at ``started`` (epoch seconds) after ``head`` was taken."""
+        """Keep a content downloaded at ``started`` (epoch seconds, the engine's clock) after
+        ``head`` was taken."""
         if head.mtime <= started - RACY_WINDOW:
             self.put(container_id, path, head, content)
         else:

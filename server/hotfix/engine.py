@@ -99,6 +99,7 @@ class Engine:
         )
         self.name = name
         self._remapped_root: tuple[int, int] | None = None  # see _remapped_ids
+        self._clock_offset: float | None = None  # see clock_offset
         # Long-lived processes keep resolved containers while the event stream is quiet.
         self._watch = (
             ContainerWatch(
@@ -229,6 +230,21 @@ class Engine:
     # Two paths behind one interface: the archive API, which always works (remote engines,
     # stopped containers, no shell), and /proc/<pid>/root for a running container of a local
     # engine (about 100× faster). Both give the same results and the same errors.
+
+    def clock_offset(self) -> float:
+        """Seconds the engine's clock is ahead of ours: 0 on this host, else measured once
+        from ``/info``'s SystemTime (to within the round trip). File mtimes are the
+        engine's clock."""
+        if self._clock_offset is None:
+            if self.is_local:
+                self._clock_offset = 0.0
+            else:
+                before = time.time()
+                with _engine_errors():
+                    system_time = str(self.api.info().get("SystemTime") or "")
+                engine_now = _parse_go_time(system_time)
+                self._clock_offset = engine_now - (before + time.time()) / 2 if engine_now else 0.0
+        return self._clock_offset
 
     def _remapped_ids(self) -> tuple[int, int]:
         """The host uid/gid of container root on an Engine with ``--userns-remap``, else 0, 0.

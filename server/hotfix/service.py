@@ -650,7 +650,7 @@ class HotfixService:
         cached = self._contents.get(container.id, path, st)
         if cached is not None:
             return cached
-        started = time.time()
+        started = time.time() + self.engine.clock_offset()  # in the engine's clock, as mtimes
         content = self.engine.read(container, path)
         self._contents.put_read(container.id, path, st, content, started)
         return content

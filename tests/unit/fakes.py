@@ -258,6 +258,9 @@ class FakeEngine:
     def writes_atomically(self, container: ContainerInfo) -> bool:
         return self.atomic_writes
 
+    def clock_offset(self) -> float:
+        return 0.0
+
     def stat(self, container: ContainerInfo, path: str) -> FileStat:
         path = normalize(path)
         self._record("stat", container.id, path)

@@ -7,6 +7,7 @@ import io
 import json
 import stat
 import tarfile
+import time
 from datetime import UTC, datetime
 from types import SimpleNamespace
 from typing import Any
@@ -431,3 +432,21 @@ def test_one_file_tar_reads_back_as_tarfile_would_write_it(name: str, size: int)
         assert extracted is not None and extracted.read() == data
     assert (member.name, member.mode, member.uid, member.gid) == (name, 0o4755, 1000, 1001)
     assert member.mtime == pytest.approx(1_764_000_000.123456)
+
+
+def test_clock_offset_of_a_remote_engine_is_measured_once() -> None:
+    """File mtimes are in the engine's clock; the content cache's racy check needs it."""
+    calls: list[str] = []
+    ahead = datetime.fromtimestamp(time.time() + 30, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+    def info() -> dict[str, str]:
+        calls.append("info")
+        return {"SystemTime": ahead}
+
+    api = SimpleNamespace(base_url="https://build-host:2376", info=info)
+    engine = Engine(SimpleNamespace(api=api))  # type: ignore[arg-type]
+    assert engine.clock_offset() == pytest.approx(30, abs=1)
+    assert engine.clock_offset() == pytest.approx(30, abs=1)
+    assert calls == ["info"]
+    local = Engine(SimpleNamespace(api=SimpleNamespace(base_url="http+docker://localhost")))  # type: ignore[arg-type]
+    assert local.clock_offset() == 0.0
