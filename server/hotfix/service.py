@@ -19,9 +19,10 @@ import contextlib
 import getpass
 import os
 import posixpath
+import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import TYPE_CHECKING, Any, Literal, Protocol
@@ -62,6 +63,7 @@ if TYPE_CHECKING:
 
 ChangeStatus = Literal["modified", "created", "deleted", "unchanged"]
 # Work that runs beside a save (the first-write check); one pool, not a thread per save.
+CHANGED_PATHS_TTL = 120.0  # seconds a container diff taken at a read serves a first save
 _BACKGROUND = ThreadPoolExecutor(max_workers=2, thread_name_prefix="hotfix-background")
 LINK_STAT_WORKERS = 8
 DEFAULT_MAX_FILE_SIZE = 64 << 20
@@ -133,12 +135,19 @@ class HotfixService:
         store: StateStore,
         user: str | None = None,
         max_file_size: int | None = None,
+        prefetch: bool = False,
     ) -> None:
+        """``prefetch``: a long-lived process (the language server) starts the container
+        diff behind the first-save warning when a file is read, so the save need not wait
+        for it; a one-shot CLI command would only wait for it at exit."""
         self.engine = engine
         self.store = store
+        self.prefetch = prefetch
         self.user = user or _os_user()
         self.max_file_size = max_file_size if max_file_size is not None else _max_file_size()
         self._contents = ContentCache()  # spares the archive path a download per save
+        self._changed: dict[str, tuple[float, Future[list[str]]]] = {}  # _changed_paths
+        self._changed_lock = threading.Lock()
         self.store.mark_stale_incomplete()
         # What became of in-place writes cut short by a process that died: one line each.
         self.settled = recovery.settle_unsettled(engine, store, self.user)
@@ -206,6 +215,8 @@ class HotfixService:
         target, content = self._live(container, normalize(path), force=force)
         if content is None:
             raise FileNotFound(f"{container.name}:{target}: no such file")
+        if self.prefetch:
+            self._changed_paths(container, prefetch=True)  # ready by the first save
         return ReadResult(container, target, content.data, content.version, content.stat)
 
     # --- saving -----------------------------------------------------------------------------
@@ -253,13 +264,9 @@ class HotfixService:
                     )
                 uid, gid, mode = current.stat.uid or 0, current.stat.gid or 0, current.stat.mode
             # The Engine's container diff takes ~0.3 s on a large image; it only feeds a
-            # warning, so it runs beside the write instead of in front of it.
+            # warning, so it runs beside the write (or since the file was opened).
             first_write = not self.store.checkpoints(container.id)
-            warnings = (
-                _BACKGROUND.submit(self._first_write_warnings, container, target)
-                if first_write
-                else None
-            )
+            changed = self._changed_paths(container) if first_write else None
             checkpointed = self._checkpoint_if_new(container, target, current)
             after = version_of(data)
             self._write_file(
@@ -272,8 +279,10 @@ class HotfixService:
                 gid=gid,
                 mode=mode,
                 forced=forced,
+                version=after,
             )
-            notes = (warnings.result() if warnings else []) + _swarm_warning(container)
+            warnings = _changed_warning(container, changed.result(), target) if changed else []
+            notes = warnings + _swarm_warning(container)
             return WriteResult(container, target, after, before, checkpointed, notes)
 
     def mkdir(self, ref: str, path: str, *, force: bool = False) -> str:
@@ -730,23 +739,33 @@ class HotfixService:
             return self.store.put_checkpoint(cp, None)
         return self.store.put_checkpoint(cp, current.data, current.version)
 
-    def _first_write_warnings(self, container: ContainerInfo, path: str) -> list[str]:
-        """Files changed against the image: before our first write, someone else's edits."""
+    def _changed_paths(
+        self, container: ContainerInfo, *, prefetch: bool = False
+    ) -> Future[list[str]] | None:
+        """The paths the Engine's container diff lists as changed (leaves only), for the
+        warning before a container's first hotfix: computed in the background, once per
+        :data:`CHANGED_PATHS_TTL`, from the first read on. ``prefetch`` starts it only for
+        a container without checkpoints (one that has them needs no warning)."""
+        now = time.monotonic()
+        with self._changed_lock:
+            known = self._changed.get(container.id)
+            if known and now - known[0] < CHANGED_PATHS_TTL:
+                return known[1]
+        if prefetch and self.store.checkpoints(container.id):
+            return None
+        future = _BACKGROUND.submit(self._leaf_changes, container)
+        with self._changed_lock:
+            self._changed[container.id] = (now, future)
+        return future
+
+    def _leaf_changes(self, container: ContainerInfo) -> list[str]:
         try:
             changed = self.engine.changes(container.id)
         except HotfixError:
             return []
         paths = sorted(c.path for c in changed)
-        leaves = [
-            p for i, p in enumerate(paths) if not any(q.startswith(p + "/") for q in paths[i + 1 :])
-        ]
-        leaves = [p for p in leaves if p != path]
-        if not leaves:
-            return []
-        shown = ", ".join(leaves[:5]) + (f" and {len(leaves) - 5} more" if len(leaves) > 5 else "")
         return [
-            f"{container.name} already has {len(leaves)} path(s) changed against its image "
-            f"before this hotfix: {shown} — someone else may be editing it (see `docker diff`)"
+            p for i, p in enumerate(paths) if not any(q.startswith(p + "/") for q in paths[i + 1 :])
         ]
 
     def _checkpoints_for(self, container: ContainerInfo, path: str | None) -> list[Checkpoint]:
@@ -1033,6 +1052,18 @@ def _unified_diff(cp: Checkpoint, old: bytes | None, live: FileContent | None) -
 
 def _is_binary(data: bytes | None) -> bool:
     return bool(data) and b"\x00" in (data or b"")[:8192]
+
+
+def _changed_warning(container: ContainerInfo, leaves: list[str], path: str) -> list[str]:
+    """Files changed against the image before our first write: someone else's edits."""
+    others = [p for p in leaves if p != path]
+    if not others:
+        return []
+    shown = ", ".join(others[:5]) + (f" and {len(others) - 5} more" if len(others) > 5 else "")
+    return [
+        f"{container.name} already has {len(others)} path(s) changed against its image "
+        f"before this hotfix: {shown} — someone else may be editing it (see `docker diff`)"
+    ]
 
 
 def journal_fields(container: ContainerInfo, path: str | None = None) -> dict[str, Any]:

@@ -80,3 +80,20 @@ def test_a_file_changed_just_before_it_was_read_is_downloaded_again(
     version = service.read(box.name, FILE).version
     service.write(box.name, FILE, b"level=debug\n", base_version=version)
     assert downloads == [FILE, FILE]
+
+
+def test_the_first_save_warning_is_taken_when_the_file_is_read(
+    box: Running, docker_client: docker.DockerClient, state_dir: object
+) -> None:
+    """The language server's service takes the container diff behind the first-save
+    warning at the read, so the save finds it done — and it names what others changed."""
+    box.sh("echo 'edited by hand' > /etc/motd")  # someone else's change, before the hotfix
+    store = StateStore(state_dir)  # type: ignore[arg-type]
+    try:
+        service = HotfixService(Engine(docker_client), store, user="tester", prefetch=True)
+        version = service.read(box.name, FILE).version
+        result = service.write(box.name, FILE, b"level=debug\n", base_version=version)
+    finally:
+        store.close()
+    [warning] = result.warnings
+    assert "/etc/motd" in warning and FILE not in warning

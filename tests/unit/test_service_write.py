@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import re
 
 import pytest
 
+from hotfix import service as service_module
 from hotfix.errors import (
     Conflict,
     FileExists,
@@ -303,6 +305,44 @@ def test_a_failing_container_diff_does_not_block_the_write(
     engine.changes_error = NoPermissions("diff refused")
     result = service.write("web", APP, b"print(2)\n")
     assert result.warnings == [] and web.node(APP).data == b"print(2)\n"
+
+
+def test_a_prefetching_service_takes_the_diff_when_the_file_is_read(
+    engine: FakeEngine, store: StateStore, web: FakeContainer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The language server's service: the diff behind the first-save warning starts at the
+    read, so the save finds it done; taken once, and again only after CHANGED_PATHS_TTL."""
+    monkeypatch.setattr(os, "fsync", lambda fd: None)
+    svc = HotfixService(engine, store, user="tester", prefetch=True)  # type: ignore[arg-type]
+    web.diff = diff("C /etc", "C /etc/app.conf")
+    svc.read("web", APP)
+    svc._changed[web.id][1].result(timeout=5)  # it ran in the background
+    assert len(engine.called("changes")) == 1
+    web.diff = diff("C /etc", "C /etc/app.conf", "A /tmp/later")  # not seen: taken at the read
+    result = svc.write("web", APP, b"print(2)\n")
+    assert warned_paths(result.warnings) == ["/etc/app.conf"]
+    assert len(engine.called("changes")) == 1
+    svc.read("web", APP)  # it has a checkpoint now: no warning is due, no diff is taken
+    assert len(engine.called("changes")) == 1
+
+
+def test_a_diff_taken_at_a_read_expires(
+    engine: FakeEngine, store: StateStore, web: FakeContainer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    svc = HotfixService(engine, store, user="tester", prefetch=True)  # type: ignore[arg-type]
+    web.diff = diff("C /etc", "C /etc/app.conf")
+    svc.read("web", APP)
+    svc._changed[web.id][1].result(timeout=5)
+    monkeypatch.setattr(service_module, "CHANGED_PATHS_TTL", 0.0)
+    web.diff = diff("A /tmp/later")
+    assert warned_paths(svc.write("web", APP, b"print(2)\n").warnings) == ["/tmp/later"]
+
+
+def test_a_one_shot_service_takes_no_diff_on_a_read(
+    service: HotfixService, engine: FakeEngine, web: FakeContainer
+) -> None:
+    service.read("web", APP)  # a CLI `cat` would wait for it at exit
+    assert engine.called("changes") == []
 
 
 # --- mkdir and delete ---------------------------------------------------------------------------

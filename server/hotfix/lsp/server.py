@@ -520,7 +520,7 @@ class _ServiceMaker:
     def __call__(self, engine: str) -> HotfixService:
         self._engines = self._engines or Engines(watch=True)
         self._store = self._store or StateStore()
-        return HotfixService(self._engines.get(engine), self._store)
+        return HotfixService(self._engines.get(engine), self._store, prefetch=True)
 
 
 # --- running ----------------------------------------------------------------------------------
