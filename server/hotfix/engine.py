@@ -98,8 +98,7 @@ class Engine:
             os.environ.get("HOTFIX_LOCAL_FS", "1") != "0" if local_fs is None else local_fs
         )
         self.name = name
-        self._remapped_root: tuple[int, int] | None = None  # see _remapped_ids
-        self._clock_offset: float | None = None  # see clock_offset
+        self._info: tuple[dict[str, Any], float] | None = None  # see _daemon_info
         # Long-lived processes keep resolved containers while the event stream is quiet.
         self._watch = (
             ContainerWatch(
@@ -231,20 +230,24 @@ class Engine:
     # stopped containers, no shell), and /proc/<pid>/root for a running container of a local
     # engine (about 100× faster). Both give the same results and the same errors.
 
+    def _daemon_info(self) -> tuple[dict[str, Any], float]:
+        """``/info`` (asked once) and our clock at the middle of that call."""
+        if self._info is None:
+            before = time.time()
+            with _engine_errors():
+                info = self.api.info()
+            self._info = (info, (before + time.time()) / 2)
+        return self._info
+
     def clock_offset(self) -> float:
-        """Seconds the engine's clock is ahead of ours: 0 on this host, else measured once
-        from ``/info``'s SystemTime (to within the round trip). File mtimes are the
-        engine's clock."""
-        if self._clock_offset is None:
-            if self.is_local:
-                self._clock_offset = 0.0
-            else:
-                before = time.time()
-                with _engine_errors():
-                    system_time = str(self.api.info().get("SystemTime") or "")
-                engine_now = _parse_go_time(system_time)
-                self._clock_offset = engine_now - (before + time.time()) / 2 if engine_now else 0.0
-        return self._clock_offset
+        """Seconds the engine's clock is ahead of ours: 0 on this host, else from
+        ``/info``'s SystemTime (to within the round trip). File mtimes are the engine's
+        clock."""
+        if self.is_local:
+            return 0.0
+        info, asked_at = self._daemon_info()
+        engine_now = _parse_go_time(str(info.get("SystemTime") or ""))
+        return engine_now - asked_at if engine_now else 0.0
 
     def _remapped_ids(self) -> tuple[int, int]:
         """The host uid/gid of container root on an Engine with ``--userns-remap``, else 0, 0.
@@ -253,17 +256,13 @@ class Engine:
         its PUT takes them as the container sees them (moby/moby#43698). A remapped dockerd
         says ``name=userns`` and keeps its data in ``<data-root>/<uid>.<gid>``.
         """
-        if self._remapped_root is None:
-            with _engine_errors():
-                info = self.api.info()
-            remapped = (0, 0)
-            if "name=userns" in (info.get("SecurityOptions") or []):
-                last = str(info.get("DockerRootDir") or "").rstrip("/").rpartition("/")[2]
-                uid, _, gid = last.partition(".")
-                if uid.isdigit() and gid.isdigit():
-                    remapped = (int(uid), int(gid))
-            self._remapped_root = remapped
-        return self._remapped_root
+        info, _ = self._daemon_info()
+        if "name=userns" in (info.get("SecurityOptions") or []):
+            last = str(info.get("DockerRootDir") or "").rstrip("/").rpartition("/")[2]
+            uid, _, gid = last.partition(".")
+            if uid.isdigit() and gid.isdigit():
+                return int(uid), int(gid)
+        return 0, 0
 
     def _container_ids(self, st: FileStat) -> FileStat:
         """An archive GET's owner as the container sees it (what a PUT expects)."""

@@ -29,8 +29,7 @@ from hotfix.errors import Cancelled, Conflict, HotfixError, UsageError
 from hotfix.gitrepo import MODE_EXEC, GitRepo, TestRun
 from hotfix.model import ContainerInfo
 from hotfix.paths import normalize
-from hotfix.service import journal_fields
-from hotfix.state import StateStore, version_of
+from hotfix.state import StateStore, journal_fields, version_of
 
 if TYPE_CHECKING:
     from hotfix.service import Change, HotfixService, Progress

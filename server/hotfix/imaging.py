@@ -33,8 +33,7 @@ from hotfix.harvest import BRANCH_PREFIX, REVISION_LABEL, branch_slug, slugify
 from hotfix.model import ContainerDetails, ContainerInfo, FileContent
 from hotfix.probes import ProbeResult
 from hotfix.processes import throwaway_name
-from hotfix.service import journal_fields
-from hotfix.state import StateStore, version_of
+from hotfix.state import StateStore, journal_fields, version_of
 
 if TYPE_CHECKING:
     from hotfix.service import HotfixService, Progress

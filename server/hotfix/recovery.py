@@ -23,7 +23,7 @@ from typing import Any
 from hotfix.engine import Engine
 from hotfix.errors import ContainerNotFound, FileNotFound, HotfixError
 from hotfix.model import ContainerInfo
-from hotfix.state import JournalEntry, StateStore, version_of
+from hotfix.state import JournalEntry, StateStore, journal_fields, version_of
 
 COMPLETED = "completed"
 UNTOUCHED = "untouched"
@@ -140,10 +140,7 @@ def _put_back(
     row = store.journal_start(
         action="recover",
         user=user,
-        container_id=container.id,
-        container_name=container.name,
-        image=container.image,
-        path=entry.path,
+        **journal_fields(container, entry.path),
         version_before=version_of(live) if live is not None else None,
         detail={"of": entry.id},
     )

@@ -55,7 +55,7 @@ from hotfix.model import (
 from hotfix.patching import make_patch
 from hotfix.paths import normalize, split
 from hotfix.probes import Probe, ProbeResult, parse_probe, wait_until_healthy
-from hotfix.state import Checkpoint, JournalEntry, StateStore, version_of
+from hotfix.state import Checkpoint, JournalEntry, StateStore, journal_fields, version_of
 
 if TYPE_CHECKING:
     from hotfix.harvest import HarvestResult
@@ -1064,16 +1064,6 @@ def _changed_warning(container: ContainerInfo, leaves: list[str], path: str) -> 
         f"{container.name} already has {len(others)} path(s) changed against its image "
         f"before this hotfix: {shown} — someone else may be editing it (see `docker diff`)"
     ]
-
-
-def journal_fields(container: ContainerInfo, path: str | None = None) -> dict[str, Any]:
-    """The container columns of a journal row (ID, name, image) and the path, if any."""
-    return {
-        "container_id": container.id,
-        "container_name": container.name,
-        "image": container.image,
-        "path": path,
-    }
 
 
 def _os_user() -> str:

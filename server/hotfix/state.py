@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from hotfix.errors import Unavailable
-from hotfix.model import FileContent
+from hotfix.model import ContainerInfo, FileContent
 from hotfix.processes import alive
 
 SCHEMA_VERSION = 1
@@ -428,6 +428,16 @@ class StateStore:
                 "UPDATE journal SET outcome = 'incomplete' WHERE id = ?", [(e.id,) for e in stale]
             )
         return stale
+
+
+def journal_fields(container: ContainerInfo, path: str | None = None) -> dict[str, Any]:
+    """The container columns of a journal row (ID, name, image) and the path, if any."""
+    return {
+        "container_id": container.id,
+        "container_name": container.name,
+        "image": container.image,
+        "path": path,
+    }
 
 
 def _checkpoint(row: sqlite3.Row) -> Checkpoint:

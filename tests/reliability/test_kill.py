@@ -153,6 +153,18 @@ def test_kill_mid_local_write_leaves_no_temp_file_after_the_next_write(
     assert checkpoint_of(state_dir) == ORIGINAL
 
 
+def killed_mid_upload(killed: Kill, box: Running, data: bytes) -> None:
+    """``hotfix write`` of ``data`` to FILE, SIGKILLed with half of the archive upload sent."""
+    run = killed(
+        ["write", f"{box.name}:{FILE}", "-"],
+        at="hotfix.engine:Engine.write",
+        when="never",
+        prelude=HALF_UPLOAD,
+        input=data,
+    )
+    assert run.code == KILLED, run.stderr
+
+
 # Kills the CLI in the middle of the archive upload: half of the tar body sent, then SIGKILL.
 HALF_UPLOAD = """
 import os, signal
@@ -175,14 +187,7 @@ def test_kill_mid_archive_upload_leaves_old_or_new_content(
     """The archive API extracts in place, so half the upload is a half-written file in the
     container; the next run recognises it from the write's intent and puts the original back."""
     big = b"".join(b"line %06d of the new content\n" % i for i in range(60_000))  # ~1.8 MB
-    run = killed(
-        ["write", f"{precious.name}:{FILE}", "-"],
-        at="hotfix.engine:Engine.write",
-        when="never",
-        prelude=HALF_UPLOAD,
-        input=big,
-    )
-    assert run.code == KILLED, run.stderr
+    killed_mid_upload(killed, precious, big)
     half = in_container(precious, FILE)
     assert half not in (ORIGINAL, big) and big.startswith(half)  # what Docker left
 
@@ -234,14 +239,7 @@ def test_kill_mid_archive_upload_then_an_outside_edit_is_left_alone(
     precious: Running, killed: Kill, hotfix: Hotfix, archive_path: None, state_dir: Path
 ) -> None:
     big = b"x" * 1_000_000
-    run = killed(
-        ["write", f"{precious.name}:{FILE}", "-"],
-        at="hotfix.engine:Engine.write",
-        when="never",
-        prelude=HALF_UPLOAD,
-        input=big,
-    )
-    assert run.code == KILLED, run.stderr
+    killed_mid_upload(killed, precious, big)
     precious.sh(f"printf 'fixed by hand\\n' > {FILE}")  # someone repaired it meanwhile
 
     nxt = hotfix("log", precious.name)
@@ -493,14 +491,7 @@ def test_language_server_shows_a_save_it_put_back(
 ) -> None:
     """The next run may be the editor: it puts the file back and tells the user so."""
     big = b"y" * 2_000_000
-    run = killed(
-        ["write", f"{precious.name}:{FILE}", "-"],
-        at="hotfix.engine:Engine.write",
-        when="never",
-        prelude=HALF_UPLOAD,
-        input=big,
-    )
-    assert run.code == KILLED, run.stderr
+    killed_mid_upload(killed, precious, big)
     server = lsp(env={"HOTFIX_LOCAL_FS": "0"})
     read = server.result("hotfix/readFile", {"uri": uri(precious, FILE)})
     assert read["version"] == version_of(ORIGINAL)

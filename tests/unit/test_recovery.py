@@ -34,6 +34,29 @@ def test_verdict(live: bytes | None, new: bytes, old: bytes | None, expected: st
     assert recovery.verdict(live, new, old) == expected
 
 
+class Killed(BaseException):
+    """Stands for SIGKILL: no handler runs."""
+
+
+def die_writing(
+    service: HotfixService, engine: FakeEngine, web: FakeContainer, keep: int | None
+) -> None:
+    """A save of NEW whose process dies in the write, having written its first ``keep``
+    bytes (None: before touching the file)."""
+
+    def die(container: ContainerInfo, path: str, data: bytes) -> None:
+        if keep is not None:
+            web.fs[path] = Node("file", data=data[:keep])
+        raise Killed
+
+    engine.before_write = die
+    try:
+        with pytest.raises(Killed):
+            service.write("web", APP, NEW)
+    finally:
+        engine.before_write = None
+
+
 @pytest.fixture
 def in_place(engine: FakeEngine) -> FakeEngine:
     engine.atomic_writes = False
@@ -153,17 +176,7 @@ def test_the_next_run_settles_the_write_of_a_process_that_died(
     web: FakeContainer,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    class Killed(BaseException):
-        """Stands for SIGKILL: no handler runs."""
-
-    def die(container: ContainerInfo, path: str, data: bytes) -> None:
-        web.fs[path] = Node("file", data=data[:7])
-        raise Killed
-
-    in_place.before_write = die
-    with pytest.raises(Killed):
-        service.write("web", APP, NEW)
-    in_place.before_write = None
+    die_writing(service, in_place, web, keep=7)
     assert web.node(APP).data == NEW[:7]
     assert HotfixService(in_place, store).settled == []  # its process (this one) is alive
 
@@ -188,16 +201,7 @@ def test_the_next_run_leaves_a_file_changed_since_alone(
     web: FakeContainer,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    class Killed(BaseException):
-        pass
-
-    def die(container: ContainerInfo, path: str, data: bytes) -> None:
-        raise Killed
-
-    in_place.before_write = die
-    with pytest.raises(Killed):
-        service.write("web", APP, NEW)
-    in_place.before_write = None
+    die_writing(service, in_place, web, keep=None)
     web.add_file(APP, b"fixed by hand\n")
     monkeypatch.setattr(state, "alive", lambda pid: False)
     nxt = HotfixService(in_place, store, user="tester")  # type: ignore[arg-type]
@@ -214,16 +218,7 @@ def test_writes_of_another_engine_are_left_to_its_service(
     web: FakeContainer,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    class Killed(BaseException):
-        pass
-
-    def die(container: ContainerInfo, path: str, data: bytes) -> None:
-        web.fs[path] = Node("file", data=b"")
-        raise Killed
-
-    in_place.before_write = die
-    with pytest.raises(Killed):
-        service.write("web", APP, NEW)
+    die_writing(service, in_place, web, keep=0)
     monkeypatch.setattr(state, "alive", lambda pid: False)
     other = FakeEngine("staging")
     assert HotfixService(other, store).settled == []  # type: ignore[arg-type]
