@@ -8,9 +8,12 @@ content last seen is kept with the HEAD stat it had, and a HEAD that still shows
 stands for the download.
 
 Equal stats mean equal content unless the file was rewritten with the same size within the
-same tick of the filesystem's clock (1-10 ms; 1 s on ext3, 2 s on FAT) — the "racy" case
-git knows. Hence a content read is kept only when its mtime was at least
-:data:`RACY_WINDOW` old, by the engine's clock, when the download started; a content
+same tick of the filesystem's clock — the "racy" case git knows. Hence a content read is
+kept only when its mtime was older than one tick, by the engine's clock, when the download
+started. How long a tick is shows in the mtime itself: a filesystem that keeps sub-second
+times stamps writes from the kernel's coarse clock (a jiffy, 1-10 ms), so an mtime with a
+fractional part needs only :data:`FINE_RACY_WINDOW`; a whole-second mtime may come from a
+coarse filesystem (1 s on ext3, 2 s on FAT), so it needs :data:`RACY_WINDOW`. A content
 hotfix wrote carries the fine-grained mtime hotfix gave it, which no later write through
 the kernel's coarse clock repeats.
 """
@@ -23,6 +26,7 @@ from collections import OrderedDict
 from hotfix.model import FileContent, FileStat
 
 RACY_WINDOW = 2.0  # seconds: the coarsest filesystem clock (FAT) ticks every 2 s
+FINE_RACY_WINDOW = 0.05  # seconds: five jiffies at HZ=100, the coarsest kernel tick
 DEFAULT_BUDGET = 128 << 20  # bytes of content kept, least recently used dropped first
 
 
@@ -44,11 +48,17 @@ class ContentCache:
             return entry[1]
 
     def put_read(
-        self, container_id: str, path: str, head: FileStat, content: FileContent, started: float
+        self,
+        container_id: str,
+        path: str,
+        head: FileStat,
+        content: FileContent,
+        started: float,
+        clock_error: float = 0.0,
     ) -> None:
-        """Keep a content downloaded at ``started`` (epoch seconds, the engine's clock) after
-        ``head`` was taken."""
-        if head.mtime <= started - RACY_WINDOW:
+        """Keep a content downloaded at ``started`` (epoch seconds, the engine's clock, known
+        to within ``clock_error`` seconds) after ``head`` was taken."""
+        if head.mtime <= started - racy_window(head.mtime) - clock_error:
             self.put(container_id, path, head, content)
         else:
             self.drop(container_id, path)
@@ -73,6 +83,11 @@ class ContentCache:
         entry = self._entries.pop(key, None)
         if entry is not None:
             self._size -= len(entry[1].data)
+
+
+def racy_window(mtime: float) -> float:
+    """How recent an mtime may hide a second write of the same size (see the module doc)."""
+    return FINE_RACY_WINDOW if mtime != int(mtime) else RACY_WINDOW
 
 
 def _same(kept: FileStat, head: FileStat) -> bool:

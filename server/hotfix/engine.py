@@ -98,7 +98,7 @@ class Engine:
             os.environ.get("HOTFIX_LOCAL_FS", "1") != "0" if local_fs is None else local_fs
         )
         self.name = name
-        self._info: tuple[dict[str, Any], float] | None = None  # see _daemon_info
+        self._info: tuple[dict[str, Any], float, float] | None = None  # see _daemon_info
         # Long-lived processes keep resolved containers while the event stream is quiet.
         self._watch = (
             ContainerWatch(
@@ -230,13 +230,14 @@ class Engine:
     # stopped containers, no shell), and /proc/<pid>/root for a running container of a local
     # engine (about 100× faster). Both give the same results and the same errors.
 
-    def _daemon_info(self) -> tuple[dict[str, Any], float]:
-        """``/info`` (asked once) and our clock at the middle of that call."""
+    def _daemon_info(self) -> tuple[dict[str, Any], float, float]:
+        """``/info`` (asked once), our clock at the middle of that call and half its length."""
         if self._info is None:
             before = time.time()
             with _engine_errors():
                 info = self.api.info()
-            self._info = (info, (before + time.time()) / 2)
+            after = time.time()
+            self._info = (info, (before + after) / 2, (after - before) / 2)
         return self._info
 
     def clock_offset(self) -> float:
@@ -245,9 +246,17 @@ class Engine:
         clock."""
         if self.is_local:
             return 0.0
-        info, asked_at = self._daemon_info()
+        info, asked_at, _ = self._daemon_info()
         engine_now = _parse_go_time(str(info.get("SystemTime") or ""))
         return engine_now - asked_at if engine_now else 0.0
+
+    def clock_error(self) -> float:
+        """How far :meth:`clock_offset` may be off: 0 on this host, else half the round trip
+        it was measured over (1 s when the engine did not say its time)."""
+        if self.is_local:
+            return 0.0
+        info, _, half_trip = self._daemon_info()
+        return half_trip if info.get("SystemTime") else 1.0
 
     def _remapped_ids(self) -> tuple[int, int]:
         """The host uid/gid of container root on an Engine with ``--userns-remap``, else 0, 0.
@@ -256,7 +265,7 @@ class Engine:
         its PUT takes them as the container sees them (moby/moby#43698). A remapped dockerd
         says ``name=userns`` and keeps its data in ``<data-root>/<uid>.<gid>``.
         """
-        info, _ = self._daemon_info()
+        info, _, _ = self._daemon_info()
         if "name=userns" in (info.get("SecurityOptions") or []):
             last = str(info.get("DockerRootDir") or "").rstrip("/").rpartition("/")[2]
             uid, _, gid = last.partition(".")

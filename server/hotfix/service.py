@@ -661,7 +661,9 @@ class HotfixService:
             return cached
         started = time.time() + self.engine.clock_offset()  # in the engine's clock, as mtimes
         content = self.engine.read(container, path)
-        self._contents.put_read(container.id, path, st, content, started)
+        self._contents.put_read(
+            container.id, path, st, content, started, self.engine.clock_error()
+        )
         return content
 
     def _remember_written(

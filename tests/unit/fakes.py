@@ -261,6 +261,9 @@ class FakeEngine:
     def clock_offset(self) -> float:
         return 0.0
 
+    def clock_error(self) -> float:
+        return 0.0
+
     def stat(self, container: ContainerInfo, path: str) -> FileStat:
         path = normalize(path)
         self._record("stat", container.id, path)

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from hotfix.contentcache import RACY_WINDOW, ContentCache
+from hotfix.contentcache import FINE_RACY_WINDOW, RACY_WINDOW, ContentCache
 from hotfix.errors import Conflict
 from hotfix.model import FileContent, FileStat
 from hotfix.service import HotfixService
@@ -36,13 +36,31 @@ def test_a_matching_stat_gives_the_content_back() -> None:
 
 
 def test_a_read_of_a_file_changed_just_before_is_not_kept() -> None:
-    """Racy: a rewrite of the same size in the same clock tick would keep size and mtime."""
+    """Racy: a rewrite of the same size in the same clock tick would keep size and mtime.
+    A whole-second mtime may come from a coarse clock: it must be RACY_WINDOW old."""
+    cache = ContentCache()
+    now = float(int(time.time()))
+    young, old = now - RACY_WINDOW / 2, now - 2 * RACY_WINDOW
+    cache.put_read("c1", "/f", stat(mtime=young), content(), started=now + 0.5)
+    assert cache.get("c1", "/f", stat(mtime=young)) is None
+    cache.put_read("c1", "/f", stat(mtime=old), content(), started=now + 0.5)
+    assert cache.get("c1", "/f", stat(mtime=old)) == content()
+
+
+def test_a_sub_second_mtime_shows_a_fine_clock() -> None:
+    """A filesystem keeping sub-second times ticks every jiffy: 50 ms old is enough."""
     cache = ContentCache()
     now = time.time()
-    cache.put_read("c1", "/f", stat(mtime=now - RACY_WINDOW / 2), content(), started=now)
-    assert cache.get("c1", "/f", stat(mtime=now - RACY_WINDOW / 2)) is None
-    cache.put_read("c1", "/f", stat(mtime=now - 2 * RACY_WINDOW), content(), started=now)
-    assert cache.get("c1", "/f", stat(mtime=now - 2 * RACY_WINDOW)) == content()
+    mtime = float(int(now)) - 1 + 0.123456789
+    started = mtime + FINE_RACY_WINDOW / 2
+    cache.put_read("c1", "/f", stat(mtime=mtime), content(), started=started)
+    assert cache.get("c1", "/f", stat(mtime=mtime)) is None
+    cache.put_read("c1", "/f", stat(mtime=mtime), content(), started=mtime + 0.2)
+    assert cache.get("c1", "/f", stat(mtime=mtime)) == content()
+    # an engine whose clock is known only to within 0.5 s: 0.2 s is not old enough
+    cache.drop("c1", "/f")
+    cache.put_read("c1", "/f", stat(mtime=mtime), content(), mtime + 0.2, clock_error=0.5)
+    assert cache.get("c1", "/f", stat(mtime=mtime)) is None
 
 
 def test_the_budget_drops_the_least_recently_used() -> None:
