@@ -25,7 +25,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any, BinaryIO, Literal, cast
 
 import docker
 import docker.errors
@@ -56,6 +56,9 @@ from hotfix.paths import check_utf8, join, normalize, split
 from hotfix.processes import orphaned_name
 
 # Go's os.FileMode type bits, as the Engine reports them in X-Docker-Container-Path-Stat.
+# A listing reads the directory's whole subtree and skips the contents in pieces this big.
+LIST_BUFSIZE = 256 * 1024
+
 _GO_DIR = 1 << 31
 _GO_SYMLINK = 1 << 27
 _GO_DEVICE = 1 << 26
@@ -322,7 +325,7 @@ class Engine:
         if root:
             with contextlib.suppress(_RootGone), _local_errors(container, path, root):
                 return localfs.lstat(root, path)
-        with self._archive(container, path) as tar:
+        with self._archive(container, path) as (tar, _):
             member = tar.next()
             if member is None:
                 raise Unavailable(f"{container.name}:{path}: the engine sent an empty archive")
@@ -339,14 +342,22 @@ class Engine:
                     kind = localfs.lstat(root, path).kind
                     raise NoPermissions(f"{container.name}:{path} is a {kind}, not a regular file")
                 return content
-        with self._archive(container, path) as tar:
+        # Headers are read a block at a time, so the stream stops right where the content
+        # starts and the content comes off the socket in one read (tarfile's stream reader
+        # would copy a 32 MB file through 10 KB pieces: ~50 ms more).
+        with self._archive(container, path, bufsize=tarfile.BLOCKSIZE) as (tar, body):
             member = tar.next()
             if member is None:
                 raise Unavailable(f"{container.name}:{path}: the engine sent an empty archive")
             info = self._container_ids(_stat_from_tarinfo(path, member))
             if info.kind == "file":
-                extracted = tar.extractfile(member)
-                return FileContent(extracted.read() if extracted else b"", info)
+                data = body.read(member.size) if member.size else b""
+                if len(data) != member.size:
+                    raise Unavailable(
+                        f"{container.name}:{path}: the engine's archive ended after "
+                        f"{len(data)} of {member.size} bytes"
+                    )
+                return FileContent(data, info)
         if info.kind == "dir":
             raise FileIsADirectory(f"{container.name}:{path} is a directory")
         raise NoPermissions(f"{container.name}:{path} is a {info.kind}, not a regular file")
@@ -369,7 +380,7 @@ class Engine:
         if top.kind != "dir":
             raise FileNotADirectory(f"{container.name}:{path} is not a directory")
         entries: list[DirEntry] = []
-        with self._archive(container, path) as tar:
+        with self._archive(container, path, bufsize=LIST_BUFSIZE) as (tar, _):
             first: str | None = None
             for member in tar:
                 name = member.name.rstrip("/")
@@ -627,8 +638,12 @@ class Engine:
         return tasks
 
     @contextmanager
-    def _archive(self, container: ContainerInfo, path: str) -> Iterator[tarfile.TarFile]:
-        """The ``GET …/archive`` stream as a tar read in order; closing abandons the rest."""
+    def _archive(
+        self, container: ContainerInfo, path: str, bufsize: int = tarfile.RECORDSIZE
+    ) -> Iterator[tuple[tarfile.TarFile, BinaryIO]]:
+        """The ``GET …/archive`` stream as a tar read in order, read ``bufsize`` bytes at a
+        time, and the stream itself (for a content to be read past tarfile); closing
+        abandons the rest."""
         _check_archive_reach(container, path)
         self._remapped_ids()  # asked once, before the stream is open
         url = self.api._url("/containers/{0}/archive", container.id)
@@ -639,33 +654,12 @@ class Engine:
                 url, params={"path": path}, stream=True, headers={"Accept-Encoding": "identity"}
             )
             self.api._raise_for_status(res)
+            body = cast(BinaryIO, res.raw)  # urllib3's response: HTTP framing, no decoding
             try:
-                with tarfile.open(
-                    fileobj=_ChunkReader(res.iter_content(chunk_size=64 * 1024)), mode="r|"
-                ) as tar:
-                    yield tar
+                with tarfile.open(fileobj=body, mode="r|", bufsize=bufsize) as tar:
+                    yield tar, body
             finally:
                 res.close()
-
-
-class _ChunkReader(io.RawIOBase):
-    def __init__(self, chunks: Iterator[bytes]) -> None:
-        self._chunks = chunks
-        self._buf = b""
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, b: Any) -> int:
-        while not self._buf:
-            try:
-                self._buf = next(self._chunks)
-            except StopIteration:
-                return 0
-        n = min(len(b), len(self._buf))
-        b[:n] = self._buf[:n]
-        self._buf = self._buf[n:]
-        return n
 
 
 def _one_file_tar(info: tarfile.TarInfo, data: bytes) -> bytes:
