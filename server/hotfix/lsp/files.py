@@ -6,11 +6,14 @@ result; checkpoint URIs are answered from the state store through the service, r
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from typing import TYPE_CHECKING
 
 from hotfix.engines import DEFAULT as DEFAULT_ENGINE
 from hotfix.errors import FileNotFound, NoPermissions
-from hotfix.lsp import convert, uris
+from hotfix.lsp import convert, uris, wire
+from hotfix.lsp.errors import InvalidParams
 from hotfix.lsp.params import Params
 from hotfix.lsp.registry import Result, request
 from hotfix.lsp.watch import MISSING
@@ -20,6 +23,8 @@ from hotfix.views import change_view, container_view
 
 if TYPE_CHECKING:
     from hotfix.lsp.server import HotfixLanguageServer
+
+logger = logging.getLogger(__name__)
 
 LINK_STAT_WORKERS = 8
 
@@ -54,16 +59,17 @@ async def read_file(ls: HotfixLanguageServer, p: Params) -> Result:
         _, data = await ls.run(
             lambda svc: svc.checkpoint_content(loc.container, loc.path), loc.engine
         )
-        return {"data": convert.encode_data_raw(data), "version": version_of(data)}
+        return {**await _content(ls, data), "version": version_of(data)}
     res = await ls.run(lambda svc: svc.read(loc.container, loc.path), loc.engine)
     ls.watcher.saw(loc, res.version)
-    return {"data": convert.encode_data_raw(res.data), "version": res.version}
+    return {**await _content(ls, res.data), "version": res.version}
 
 
 @request("hotfix/writeFile")
 async def write_file(ls: HotfixLanguageServer, p: Params) -> Result:
+    data = await _body(ls, p)  # first: a spool file is taken (removed) whatever else fails
     loc = _writable(p.uri())
-    data, base = p.data(), p.opt_text("baseVersion")
+    base = p.opt_text("baseVersion")
     create, overwrite, force = p.flag("create"), p.flag("overwrite"), p.flag("force", False)
     ls.watcher.writing(loc)
     res = await ls.run(
@@ -130,6 +136,38 @@ async def changes(ls: HotfixLanguageServer, p: Params) -> Result:
 
 
 # --- helpers ---------------------------------------------------------------------------------
+
+
+async def _content(ls: HotfixLanguageServer, data: bytes) -> Result:
+    """A file's content for a result: ``data`` (base64), or ``dataPath`` (a spool file the
+    client reads and removes) when the client asked for it and the content is big."""
+    spool = ls.spool
+    if spool is None or len(data) < spool.threshold:
+        return {"data": convert.encode_data_raw(data)}
+    try:
+        return {"dataPath": await spool.put_guarded(asyncio.to_thread(spool.put, data))}
+    except OSError as exc:  # e.g. no space left: the slow way still works
+        logger.warning("could not spool %d bytes (%s): sending them inline", len(data), exc)
+        return {"data": convert.encode_data_raw(data)}
+
+
+async def _body(ls: HotfixLanguageServer, p: Params) -> bytes:
+    """writeFile's content: ``data`` (base64) or ``dataPath`` (a spool file), exactly one."""
+    path = p.opt_text("dataPath")
+    if path is None:
+        return p.data()
+    field = f"{p.where}.dataPath"
+    spool = ls.spool
+    if spool is None:
+        raise InvalidParams(
+            f"{field}: this server spools no contents (initializationOptions.bodyTransfer "
+            '"file" was not asked for); send the content as data'
+        )
+    limit = wire.FORCED_FACTOR * ls.max_file_size
+    data = await asyncio.to_thread(spool.take, path, field, limit)
+    if p.values.get("data") is not None:
+        raise InvalidParams(f"{p.where}: both data and dataPath given; send one of them")
+    return data
 
 
 def change_result(c: Change, engine: str | None = None) -> Result:

@@ -12,12 +12,14 @@ docs/protocol.md is the contract.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import contextvars
 import inspect
 import ipaddress
 import json
 import logging
 import os
+import signal
 import sys
 import threading
 import uuid
@@ -44,7 +46,7 @@ from hotfix import __version__
 from hotfix.engines import DEFAULT as DEFAULT_ENGINE
 from hotfix.engines import Engines
 from hotfix.errors import UsageError
-from hotfix.lsp import commands, documents, files, registry, watch, wire
+from hotfix.lsp import commands, documents, files, registry, spool, watch, wire
 from hotfix.lsp.errors import INVALID_PARAMS, ExpectedErrorFilter, InvalidParams, to_rpc_error
 from hotfix.lsp.params import Params
 from hotfix.lsp.progress import Cancellations, WorkDone
@@ -194,6 +196,18 @@ class HotfixProtocol(LanguageServerProtocol):
             logger.exception("Error sending data", exc_info=True)
             self._server._report_server_error(error, JsonRpcInternalError)
 
+    @lsp_method(types.INITIALIZE)
+    def lsp_initialize(
+        self, params: types.InitializeParams
+    ) -> Generator[Any, Any, types.InitializeResult]:
+        """pygls' initialize, plus what the server agreed to of the client's options
+        (``capabilities.experimental.hotfix``): the body transfer, when it was asked for."""
+        result: types.InitializeResult = yield from super().lsp_initialize(params)
+        body = self._server.spool
+        if body is not None:
+            result.capabilities.experimental = {"hotfix": {"bodyTransfer": body.capability()}}
+        return result
+
     def _handle_cancel_notification(self, msg_id: Any) -> None:
         self._server.cancellations.cancel(msg_id)
         super()._handle_cancel_notification(msg_id)
@@ -227,6 +241,7 @@ class HotfixLanguageServer(LanguageServer):
         self.cancellations = Cancellations()
         self._event_loop: asyncio.AbstractEventLoop | None = None
         self.watcher = watch.Watcher(self._read_version, self._notify_changed)
+        self.spool: spool.Spool | None = None  # when the client asked for bodyTransfer "file"
 
     # --- transports: pygls' loops, reading frames with .wire --------------------------------
 
@@ -235,6 +250,7 @@ class HotfixLanguageServer(LanguageServer):
         go, bounded by ``frame_limit``), the event loop handles them."""
         self._stop_event = stop_event = threading.Event()
         reader = wire.FrameReader(stdin or sys.stdin.buffer, self.frame_limit)
+        self._close_spool_on_sigterm()
         self.protocol.set_writer(StdoutWriter(stdout or sys.stdout.buffer))
 
         async def serve() -> None:
@@ -253,6 +269,7 @@ class HotfixLanguageServer(LanguageServer):
         except (KeyboardInterrupt, SystemExit):
             pass
         finally:
+            self.close_spool()
             self.shutdown()  # type: ignore[no-untyped-call]
 
     def start_tcp(self, host: str, port: int) -> None:
@@ -267,6 +284,7 @@ class HotfixLanguageServer(LanguageServer):
                     break
                 self.protocol.handle_frame(frame)
                 del frame
+            self.close_spool()
             self.shutdown()  # type: ignore[no-untyped-call]
 
         async def serve() -> None:
@@ -278,6 +296,40 @@ class HotfixLanguageServer(LanguageServer):
             asyncio.run(serve())
         except asyncio.CancelledError:
             logger.debug("Server was cancelled")
+
+    # --- the spool: big contents beside the stream ------------------------------------------
+
+    def open_spool(self) -> None:
+        """Start spooling big contents (the client asked for ``bodyTransfer: "file"``); a
+        spool directory that cannot be made leaves contents inline, with a warning."""
+        self.close_spool()
+        try:
+            self.spool = spool.Spool()
+        except OSError as exc:
+            logger.warning("no spool directory (%s): file contents stay inline base64", exc)
+            return
+        atexit.register(self.close_spool)
+
+    def close_spool(self) -> None:
+        """Remove the spool directory and what is left in it (on exit, SIGTERM, disconnect)."""
+        found, self.spool = self.spool, None
+        if found is not None:
+            found.close()
+            atexit.unregister(self.close_spool)
+
+    def _close_spool_on_sigterm(self) -> None:
+        """SIGTERM still kills the server as it did, but removes the spool directory first."""
+        if threading.current_thread() is not threading.main_thread():
+            return
+        if signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
+            return
+
+        def on_sigterm(signum: int, frame: Any) -> None:
+            self.close_spool()
+            signal.signal(signum, signal.SIG_DFL)
+            os.kill(os.getpid(), signum)
+
+        signal.signal(signal.SIGTERM, on_sigterm)
 
     # --- the service, in a worker thread --------------------------------------------------
 
@@ -384,6 +436,11 @@ def create_server(service_factory: ServiceFactory | None = None) -> HotfixLangua
                 ls.watcher.interval = max(0.0, float(interval))
             else:
                 logger.warning("ignoring initializationOptions.pollInterval=%r", interval)
+        transfer = options.get("bodyTransfer") if isinstance(options, dict) else None
+        if transfer == spool.FILE:
+            ls.open_spool()
+        elif transfer is not None and transfer != "inline":
+            logger.warning("ignoring initializationOptions.bodyTransfer=%r", transfer)
 
     @server.feature(types.SHUTDOWN)
     def shutdown(ls: HotfixLanguageServer, *args: Any) -> None:
