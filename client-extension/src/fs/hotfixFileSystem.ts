@@ -10,6 +10,7 @@ import {
 } from 'vscode';
 import type { HotfixServer } from '../server/hotfixServer';
 import { describeServerError } from './errors';
+import { receiveContent, sendContent } from './contentTransfer';
 import { asFileSystemCall, toFileSystemError } from './fileSystemErrors';
 import { serverUri } from './containerNames';
 import { ServerUriResolver } from './serverUriResolver';
@@ -24,7 +25,9 @@ export interface SaveRefusal {
 
 /**
  * `hotfix://CONTAINER/path`: every call is forwarded to the server; this class
- * only translates (URIs, base64, errors) and remembers content versions.
+ * only translates (URIs, contents, errors) and remembers content versions.
+ * Contents go as base64, or as spool files when they are big and the server
+ * agreed to it (see `contentTransfer`).
  */
 export class HotfixFileSystemProvider implements FileSystemProvider, Disposable {
     private readonly fileChanges = new EventEmitter<FileChangeEvent[]>();
@@ -102,9 +105,13 @@ export class HotfixFileSystemProvider implements FileSystemProvider, Disposable 
 
     async readFile(uri: Uri): Promise<Uint8Array> {
         const key = await this.uris.resolve(uri);
-        const result = await asFileSystemCall(() => this.server.request('hotfix/readFile', { uri: key }));
-        this.versions.noteRead(key, result.version);
-        return Buffer.from(result.data, 'base64');
+        return asFileSystemCall(async () => {
+            const transfer = await this.server.bodyTransfer();
+            const result = await this.server.request('hotfix/readFile', { uri: key });
+            const content = await receiveContent(result, transfer);
+            this.versions.noteRead(key, result.version);
+            return content;
+        });
     }
 
     async writeFile(
@@ -115,13 +122,16 @@ export class HotfixFileSystemProvider implements FileSystemProvider, Disposable 
         const key = await this.uris.resolve(uri);
         const guard = this.versions.takeWriteGuard(key);
         try {
-            const result = await this.server.request('hotfix/writeFile', {
-                uri: key,
-                data: Buffer.from(content).toString('base64'),
-                create: options.create,
-                overwrite: options.overwrite,
-                ...guard,
-            });
+            const transfer = await this.server.bodyTransfer();
+            const result = await sendContent(content, transfer, (body) =>
+                this.server.request('hotfix/writeFile', {
+                    uri: key,
+                    ...body,
+                    create: options.create,
+                    overwrite: options.overwrite,
+                    ...guard,
+                }),
+            );
             this.versions.noteWrite(key, result.version);
             this.modifications.fire(uri);
         } catch (error) {

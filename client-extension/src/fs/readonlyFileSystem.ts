@@ -9,6 +9,7 @@ import {
     type Uri,
 } from 'vscode';
 import type { HotfixServer } from '../server/hotfixServer';
+import { receiveContent } from './contentTransfer';
 import { asFileSystemCall } from './fileSystemErrors';
 import { ServerUriResolver } from './serverUriResolver';
 import type { UriParts } from './uris';
@@ -58,8 +59,10 @@ export class ReadonlyContainerFileSystem implements FileSystemProvider, Disposab
 
     async readFile(uri: Uri): Promise<Uint8Array> {
         const target = await this.serverUri(uri);
-        const result = await asFileSystemCall(() => this.server.request('hotfix/readFile', { uri: target }));
-        return Buffer.from(result.data, 'base64');
+        return asFileSystemCall(async () => {
+            const transfer = await this.server.bodyTransfer();
+            return receiveContent(await this.server.request('hotfix/readFile', { uri: target }), transfer);
+        });
     }
 
     writeFile(): never {

@@ -1,5 +1,5 @@
 import type { CancellationToken, Event } from 'vscode';
-import type { Commands, RequestMethod, Requests, ServerCommand } from './protocol';
+import type { BodyTransfer, Commands, RequestMethod, Requests, ServerCommand } from './protocol';
 
 /** A work-done progress report from the server ($/progress). */
 export interface WorkProgress {
@@ -24,6 +24,11 @@ export interface HotfixServer {
         args: Commands[C]['args'],
         options?: CommandOptions,
     ): Promise<Commands[C]['result']>;
+    /**
+     * The body transfer the running server agreed to (big contents as spool
+     * files), or undefined: contents go inline as base64.
+     */
+    bodyTransfer(): Promise<BodyTransfer | undefined>;
     /** `hotfix/didChangeFile`: the URI (as the server wrote it) of a file someone else changed. */
     readonly onDidChangeFile: Event<string>;
 }

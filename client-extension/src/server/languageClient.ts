@@ -10,9 +10,12 @@ import {
 } from 'vscode-languageclient/node';
 import { readSettings, type HotfixSettings } from '../common/settings';
 import { serverUri } from '../fs/containerNames';
+import { agreedBodyTransfer } from '../fs/contentTransfer';
 import { CHECKPOINT_SCHEME, HOTFIX_SCHEME } from '../fs/uris';
 import type { CommandOptions, HotfixServer } from './hotfixServer';
 import {
+    BODY_TRANSFER_FILE,
+    type BodyTransfer,
     type Commands,
     DID_CHANGE_FILE,
     type DidChangeFileParams,
@@ -64,6 +67,11 @@ export class HotfixLanguageClient implements HotfixServer, Disposable {
     async request<M extends RequestMethod>(method: M, params: Requests[M]['params']): Promise<Requests[M]['result']> {
         const client = await this.running();
         return client.sendRequest<Requests[M]['result']>(method, params);
+    }
+
+    async bodyTransfer(): Promise<BodyTransfer | undefined> {
+        const client = await this.running();
+        return agreedBodyTransfer(client.initializeResult?.capabilities.experimental);
     }
 
     async executeCommand<C extends ServerCommand>(
@@ -133,7 +141,8 @@ export class HotfixLanguageClient implements HotfixServer, Disposable {
             documentSelector: [{ scheme: HOTFIX_SCHEME }],
             outputChannel: this.log,
             traceOutputChannel: this.log,
-            initializationOptions: { pollInterval: settings.pollInterval },
+            // The server is spawned on this host: big contents can go as spool files.
+            initializationOptions: { pollInterval: settings.pollInterval, bodyTransfer: BODY_TRANSFER_FILE },
             uriConverters: {
                 // Keep container names' case: Uri.toString() lower-cases the authority.
                 code2Protocol: (uri) =>

@@ -36,13 +36,36 @@ export interface ContainerChange {
     status: ChangeStatus;
 }
 
-export interface WriteFileParams {
+/**
+ * A file's content in a message: base64 `data`, or, with the negotiated body
+ * transfer, `dataPath`: a file in the server's spool directory (exactly one).
+ */
+export type ContentBody = { data: string; dataPath?: never } | { dataPath: string; data?: never };
+
+/** `hotfix/readFile`'s result: the content (inline, or a spool file to read and remove) and its version. */
+export type ReadFileResult = ContentBody & { version: ContentVersion };
+
+export type WriteFileParams = ContentBody & {
     uri: string;
-    data: string;
     baseVersion?: ContentVersion;
     create: boolean;
     overwrite: boolean;
     force?: boolean;
+};
+
+/**
+ * `initializationOptions.bodyTransfer`: the extension starts the server on this
+ * host, so big contents can travel as files beside the JSON-RPC stream.
+ */
+export const BODY_TRANSFER_FILE = 'file';
+
+/** What the server agreed to (`capabilities.experimental.hotfix.bodyTransfer`). */
+export interface BodyTransfer {
+    kind: typeof BODY_TRANSFER_FILE;
+    /** The server's private spool directory (mode 0700). */
+    directory: string;
+    /** Contents of this many bytes or more go through the spool. */
+    threshold: number;
 }
 
 /** Custom requests, by method name. */
@@ -50,7 +73,7 @@ export interface Requests {
     'hotfix/containers': { params: Record<string, never>; result: { containers: ContainerInfo[] } };
     'hotfix/stat': { params: { uri: string }; result: ServerStat };
     'hotfix/readDirectory': { params: { uri: string }; result: { entries: [string, number][] } };
-    'hotfix/readFile': { params: { uri: string }; result: { data: string; version: ContentVersion } };
+    'hotfix/readFile': { params: { uri: string }; result: ReadFileResult };
     'hotfix/writeFile': { params: WriteFileParams; result: { version: ContentVersion; checkpointed: boolean } };
     'hotfix/createDirectory': { params: { uri: string }; result: Record<string, never> };
     'hotfix/delete': { params: { uri: string; recursive: boolean }; result: Record<string, never> };

@@ -1,6 +1,6 @@
 import { ResponseError } from 'vscode-jsonrpc';
 import type { HotfixServer } from '../../src/server/hotfixServer';
-import type { Commands, RequestMethod, Requests, ServerCommand } from '../../src/server/protocol';
+import type { BodyTransfer, Commands, RequestMethod, Requests, ServerCommand } from '../../src/server/protocol';
 import { EventEmitter } from './vscode';
 
 type Handler = (params: any) => unknown;
@@ -11,6 +11,8 @@ export class FakeServer implements HotfixServer {
     private readonly handlers = new Map<string, Handler>();
     private readonly changes = new EventEmitter<string>();
     readonly onDidChangeFile = this.changes.event;
+    /** What the fake agreed to at initialize; undefined: contents inline. */
+    transfer: BodyTransfer | undefined;
 
     on<M extends RequestMethod | ServerCommand>(method: M, handler: Handler): this {
         this.handlers.set(method, handler);
@@ -34,6 +36,10 @@ export class FakeServer implements HotfixServer {
 
     async request<M extends RequestMethod>(method: M, params: Requests[M]['params']): Promise<Requests[M]['result']> {
         return this.answer(method, params) as Requests[M]['result'];
+    }
+
+    async bodyTransfer(): Promise<BodyTransfer | undefined> {
+        return this.transfer;
     }
 
     async executeCommand<C extends ServerCommand>(command: C, args: Commands[C]['args']): Promise<Commands[C]['result']> {

@@ -1,5 +1,9 @@
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'fs';
+import { tmpdir } from 'os';
+import * as path from 'path';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { HotfixFileSystemProvider, type SaveRefusal } from '../../src/fs/hotfixFileSystem';
+import { ReadonlyContainerFileSystem } from '../../src/fs/readonlyFileSystem';
 import { containerNames } from '../../src/fs/containerNames';
 import { FakeServer } from '../fakes/server';
 import { FileChangeType, FileSystemError, Uri } from '../fakes/vscode';
@@ -146,5 +150,79 @@ describe('HotfixFileSystemProvider', () => {
             throw new Error('The Hotfix server is not running');
         });
         await expect(provider.stat(FILE)).rejects.toMatchObject({ code: 'Unavailable' });
+    });
+
+    describe('with the body transfer the server agreed to', () => {
+        let spool: string;
+
+        beforeEach(() => {
+            spool = mkdtempSync(path.join(tmpdir(), 'hotfix-spool-test-'));
+            server.transfer = { kind: 'file', directory: spool, threshold: 64 };
+            return () => rmSync(spool, { recursive: true, force: true });
+        });
+
+        it('reads a big content from the spool file the server names, and removes it', async () => {
+            const big = Buffer.alloc(4096, 'x');
+            server.on('hotfix/readFile', () => {
+                const dataPath = path.join(spool, 'r-1');
+                writeFileSync(dataPath, big, { mode: 0o600 });
+                return { dataPath, version: 'sha-big' };
+            });
+            expect(Buffer.from(await openInEditor()).equals(big)).toBe(true);
+            expect(readdirSync(spool)).toEqual([]);
+            await provider.writeFile(FILE, Buffer.from('small'), { create: false, overwrite: true });
+            expect(server.callsOf('hotfix/writeFile')[0]).toEqual({
+                uri: WIRE,
+                data: base64('small'),
+                create: false,
+                overwrite: true,
+                baseVersion: 'sha-big',
+            });
+        });
+
+        it('writes a big content as a spool file, which is gone after the request', async () => {
+            await openInEditor();
+            const big = Buffer.alloc(100_000, 'y');
+            let sent: Buffer | undefined;
+            server.on('hotfix/writeFile', (params) => {
+                sent = readFileSync(params.dataPath);
+                return { version: 'sha-2', checkpointed: true };
+            });
+            await provider.writeFile(FILE, big, { create: false, overwrite: true });
+            const [params] = server.callsOf('hotfix/writeFile');
+            expect(params).toMatchObject({ uri: WIRE, create: false, overwrite: true, baseVersion: 'sha-1' });
+            expect(params).not.toHaveProperty('data');
+            expect(path.dirname(params.dataPath)).toBe(spool);
+            expect(sent?.equals(big)).toBe(true);
+            expect(readdirSync(spool)).toEqual([]);
+        });
+
+        it('removes its spool file when the save is refused', async () => {
+            await openInEditor();
+            server.failWith('hotfix/writeFile', 'Conflict', 'changed by someone else');
+            await expect(
+                provider.writeFile(FILE, Buffer.alloc(1000), { create: false, overwrite: true }),
+            ).rejects.toThrow('changed by someone else');
+            expect(refusals.map((refusal) => refusal.code)).toEqual(['Conflict']);
+            expect(readdirSync(spool)).toEqual([]);
+        });
+
+        it('refuses a content file outside the spool directory as Unavailable', async () => {
+            server.on('hotfix/readFile', () => ({ dataPath: '/etc/passwd', version: 'sha-x' }));
+            await expect(provider.readFile(FILE)).rejects.toMatchObject({ code: 'Unavailable' });
+        });
+
+        it('reads checkpoints through the spool too', async () => {
+            const original = Buffer.alloc(1000, 'o');
+            server.on('hotfix/readFile', () => {
+                const dataPath = path.join(spool, 'r-cp');
+                writeFileSync(dataPath, original, { mode: 0o600 });
+                return { dataPath, version: 'sha-cp' };
+            });
+            const checkpoints = new ReadonlyContainerFileSystem(server, (uri) => uri);
+            const content = await checkpoints.readFile(Uri.parse('hotfix-checkpoint://MyApp/srv/a.py') as any);
+            expect(Buffer.from(content).equals(original)).toBe(true);
+            expect(readdirSync(spool)).toEqual([]);
+        });
     });
 });
