@@ -47,6 +47,8 @@ class Spool:
     """A private directory for contents too big for the JSON stream; see the module doc."""
 
     def __init__(self, parent: str | None = None, threshold: int = THRESHOLD) -> None:
+        if not hasattr(os, "O_NOFOLLOW") or os.open not in os.supports_dir_fd:
+            raise OSError("this platform has no O_NOFOLLOW or dir_fd opens")
         parent = parent if parent is not None else _parent()
         self.directory = tempfile.mkdtemp(prefix=f"{PREFIX}{os.getpid()}-", dir=parent)
         self.threshold = threshold
