@@ -14,7 +14,7 @@ from benchmarks.context import MODE_LABEL, MODES, Context, Mode, use_mode
 from benchmarks.dockercli import cp_in
 from benchmarks.profiling import attribute
 from benchmarks.rawapi import RawArchive, tar_of
-from hotfix.service import HotfixService, WriteRequest
+from hotfix.service import HotfixService
 from hotfix.state import version_of
 
 DIR = "/www"
@@ -53,17 +53,11 @@ class FanOut(Case):
 
     def notes(self, ctx: Context) -> list[str]:
         return [
-            "Measured: HotfixService.write_many across the N containers (one request per "
-            "replica, each with its base_version), against N sequential `docker cp`. This is "
-            "the write phase of `hotfix apply` without --rolling: Fleet._apply_parallel checks "
-            "every target first (reads, not timed here), then calls write_many per engine. "
-            "Each file still gets every check of a single save (path lock, base version, "
-            "checkpoint, journal row); on the fast path the files of one filesystem are made "
-            "durable by one syncfs before the renames and one after (a file alone on its "
-            "filesystem, as with 1 replica, is fsynced as a single save is); through the "
-            "archive API write_many runs one write per replica, up to 16 at once. apply "
-            "itself is not timed in a loop because each round would first have to "
-            "re-checkpoint the source.",
+            "Measured: parallel HotfixService.write across the N containers (a thread pool of "
+            "N, each write with its base_version), against N sequential `docker cp`. This is "
+            "the write phase of `hotfix apply` without --rolling (Fleet._apply_parallel: one "
+            "checked service.write per target on a pool of up to 16); apply itself is not "
+            "timed in a loop because each round would first have to re-checkpoint the source.",
             "Replicas are busybox containers; the file is 4 KB.",
             "The floors are the same file work without hotfix, on as many threads: a bare "
             "temp file + fsync + rename + fsync of the directory in each container's "
@@ -113,6 +107,7 @@ class FanOut(Case):
 
     def _parallel(self, ctx: Context, key: str, mode: Mode, reps: Replicas) -> Variant:
         svc = ctx.service(mode)
+        pool = ThreadPoolExecutor(max_workers=len(reps.ids))
         data = {"now": b""}
 
         def setup() -> None:
@@ -121,17 +116,15 @@ class FanOut(Case):
 
         path = f"{DIR}/fanout-{mode}.txt"
 
-        def fan_out() -> None:
-            requests = [
-                WriteRequest(cid, path, data["now"], base_version=reps.versions[cid])
-                for cid in reps.ids
-            ]
-            for cid, res in zip(reps.ids, svc.write_many(requests), strict=True):
-                if isinstance(res, Exception):
-                    raise res
-                reps.versions[cid] = res.version
+        def save(cid: str) -> None:
+            res = svc.write(cid, path, data["now"], base_version=reps.versions[cid])
+            reps.versions[cid] = res.version
 
-        label = f"hotfix, write_many as apply does ({MODE_LABEL[mode]})"
+        def fan_out() -> None:
+            for future in [pool.submit(save, cid) for cid in reps.ids]:
+                future.result()
+
+        label = f"hotfix, parallel service.write ({MODE_LABEL[mode]})"
         return Variant(
             f"{key}.{mode}",
             label,
@@ -146,10 +139,7 @@ def _parts(svc: HotfixService) -> dict[str, tuple[object, str]]:
     """The pieces of a save, to see which ones the threads queue on."""
     engine, store = svc.engine, svc.store
     return {
-        "HotfixService.write_many (whole)": (svc, "write_many"),
-        "HotfixService.write (archive path, each)": (svc, "write"),
-        "HotfixService._plan_write (checks)": (svc, "_plan_write"),
-        "HotfixService._write_planned (group)": (svc, "_write_planned"),
+        "HotfixService.write (whole)": (svc, "write"),
         **{f"Engine.{m}": (engine, m) for m in ("inspect", "stat", "read", "write", "changes")},
         **{
             f"StateStore.{m}": (store, m)
@@ -157,12 +147,8 @@ def _parts(svc: HotfixService) -> dict[str, tuple[object, str]]:
                 "checkpoints",
                 "get_checkpoint",
                 "put_checkpoint",
-                "checkpointed_paths",
-                "put_checkpoints",
                 "journal_start",
                 "journal_finish",
-                "journal_start_many",
-                "journal_finish_many",
             )
         },
     }
