@@ -21,7 +21,7 @@ from hotfix.engines import DEFAULT, Engines
 from hotfix.errors import Conflict, HotfixError, UsageError
 from hotfix.model import ContainerInfo
 from hotfix.patching import apply_patch, make_patch
-from hotfix.service import HotfixService, NoProgress, Progress, RestartResult, WriteRequest
+from hotfix.service import HotfixService, NoProgress, Progress, RestartResult
 from hotfix.state import StateStore, version_of
 
 MAX_PARALLEL_WRITES = 16
@@ -63,7 +63,6 @@ class FileChange:
     patch: str
 
 
-_Planned = tuple[str, bytes | None, str | None]  # see Fleet._plan_file
 TargetStatus = Literal["fixed", "written", "reverted", "untouched", "conflict", "failed"]
 
 
@@ -181,77 +180,20 @@ class Fleet:
     def _apply_parallel(
         self, targets: list[Target], changes: list[FileChange], force: bool, progress: Progress
     ) -> list[TargetOutcome]:
-        """Check every target first (in parallel: its files read), then write what is to be
-        written: per engine, one :meth:`HotfixService.write_many` — every file an ordinary
-        checked save, the files on this host's local path made durable as a group. A target
-        that deletes a file is written on its own, as :meth:`_write_target` does."""
-        workers = min(MAX_PARALLEL_WRITES, len(targets))
+        done = 0
 
-        def plan(target: Target) -> list[_Planned] | TargetOutcome:
-            svc = self.service(target.engine)
-            try:
-                return [self._plan_file(svc, target, change, force) for change in changes]
-            except Conflict as exc:
-                return TargetOutcome(target, "conflict", detail=str(exc))
-            except HotfixError as exc:
-                return TargetOutcome(target, "failed", detail=str(exc))
-
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            plans = list(pool.map(plan, targets))
-        errors: dict[int, HotfixError] = {}
-        batches: dict[str, list[tuple[int, _Planned]]] = {}
-        alone: list[int] = []
-        for index, (target, planned) in enumerate(zip(targets, plans, strict=True)):
-            if isinstance(planned, TargetOutcome):
-                continue
-            if any(new is None and base != _ALREADY_DONE for _, new, base in planned):
-                alone.append(index)
-                continue
-            batches.setdefault(target.engine, []).extend(
-                (index, item) for item in planned if item[2] != _ALREADY_DONE
-            )
-
-        def write_batch(engine: str) -> None:
-            items = batches[engine]
-            results = self.service(engine).write_many(
-                [
-                    WriteRequest(targets[i].container, path, new or b"", base, force)
-                    for i, (path, new, base) in items
-                ]
-            )
-            for (index, _), result in zip(items, results, strict=True):
-                if isinstance(result, HotfixError):
-                    errors.setdefault(index, result)
-
-        def write_alone(index: int) -> None:
-            planned = plans[index]
-            assert not isinstance(planned, TargetOutcome)
-            try:
-                svc = self.service(targets[index].engine)
-                self._write_planned(svc, targets[index], planned, force)
-            except HotfixError as exc:
-                errors[index] = exc
-
-        with ThreadPoolExecutor(max_workers=max(1, len(batches) + len(alone))) as pool:
-            futures = [pool.submit(write_batch, engine) for engine in batches]
-            futures += [pool.submit(write_alone, index) for index in alone]
-            for future in futures:
-                future.result()
-        outcomes = []
-        for index, (target, planned) in enumerate(zip(targets, plans, strict=True)):
-            if isinstance(planned, TargetOutcome):
-                outcome = planned
-            elif isinstance(errors.get(index), Conflict):
-                outcome = TargetOutcome(target, "conflict", detail=str(errors[index]))
-            elif index in errors:
-                outcome = TargetOutcome(target, "failed", detail=str(errors[index]))
-            else:
-                outcome = TargetOutcome(target, "written", files=[c.path for c in changes])
-            outcomes.append(outcome)
+        def one(target: Target) -> TargetOutcome:
+            nonlocal done
+            outcome = self._write_target(target, changes, force)
+            done += 1
             progress.report(
-                f"{target}: {outcome.status} ({index + 1}/{len(targets)})", _pct(index + 1, targets)
+                f"{target}: {outcome.status} ({done}/{len(targets)})", _pct(done, targets)
             )
-        return outcomes
+            return outcome
+
+        workers = min(MAX_PARALLEL_WRITES, len(targets))
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            return list(pool.map(one, targets))
 
     def _apply_rolling(
         self,
@@ -305,27 +247,22 @@ class Fleet:
         svc = self.service(target.engine)
         try:
             planned = [self._plan_file(svc, target, change, force) for change in changes]
-            self._write_planned(svc, target, planned, force)
+            for path, new, base in planned:
+                if base == _ALREADY_DONE:
+                    continue
+                if new is None:
+                    svc.delete(target.container, path)
+                else:
+                    svc.write(target.container, path, new, base_version=base, force=force)
         except Conflict as exc:
             return TargetOutcome(target, "conflict", detail=str(exc))
         except HotfixError as exc:
             return TargetOutcome(target, "failed", detail=str(exc))
         return TargetOutcome(target, "written", files=[c.path for c in changes])
 
-    def _write_planned(
-        self, svc: HotfixService, target: Target, planned: list[_Planned], force: bool = False
-    ) -> None:
-        for path, new, base in planned:
-            if base == _ALREADY_DONE:
-                continue
-            if new is None:
-                svc.delete(target.container, path)
-            else:
-                svc.write(target.container, path, new, base_version=base, force=force)
-
     def _plan_file(
         self, svc: HotfixService, target: Target, change: FileChange, force: bool
-    ) -> _Planned:
+    ) -> tuple[str, bytes | None, str | None]:
         """(path, content to write or None to delete, the version it is based on)."""
         where = f"{target}:{change.path}"
         try:
