@@ -27,7 +27,7 @@ from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
-from hotfix import localfs, recovery, validation
+from hotfix import recovery, validation
 from hotfix.contentcache import ContentCache
 from hotfix.engine import MAX_SYMLINK_HOPS, Engine
 from hotfix.errors import (
@@ -41,7 +41,6 @@ from hotfix.errors import (
     HotfixError,
     NoPermissions,
     Protected,
-    Unavailable,
     UsageError,
     ValidationFailed,
 )
@@ -67,9 +66,6 @@ ChangeStatus = Literal["modified", "created", "deleted", "unchanged"]
 CHANGED_PATHS_TTL = 120.0  # seconds a container diff taken at a read serves a first save
 _BACKGROUND = ThreadPoolExecutor(max_workers=2, thread_name_prefix="hotfix-background")
 LINK_STAT_WORKERS = 8
-MAX_PARALLEL_WRITES = 16  # write_many: writes through the archive API at once
-MAX_GROUP = 64  # write_many: files written as one group (three descriptors each, open)
-SLOW_RESOLVE = 0.002  # seconds: a resolve this slow was an inspect; ask the rest in parallel
 DEFAULT_MAX_FILE_SIZE = 64 << 20
 PROTECT_LABEL = "hotfix.protect"
 
@@ -107,56 +103,6 @@ class WriteResult:
     previous_version: str | None
     checkpointed: bool  # this write took the path's checkpoint
     warnings: list[str] = field(default_factory=list)
-
-
-@dataclass(frozen=True)
-class WriteRequest:
-    """One write of :meth:`HotfixService.write_many`: what :meth:`HotfixService.write` takes."""
-
-    ref: str
-    path: str
-    data: bytes
-    base_version: str | None = None
-    force: bool = False
-
-
-@dataclass(frozen=True)
-class _WritePlan:
-    """A write checked under its path lock: the file it replaces (None: it creates one),
-    and the owner and mode it gets."""
-
-    container: ContainerInfo
-    target: str  # the file written: a symlink's target when the path was a link
-    data: bytes
-    current: FileContent | None
-    before: str | None
-    after: str
-    uid: int
-    gid: int
-    mode: int
-    forced: bool
-
-    def result(self, changed: Future[list[str]] | None, checkpointed: bool) -> WriteResult:
-        warnings = (
-            _changed_warning(self.container, changed.result(), self.target) if changed else []
-        )
-        notes = warnings + _swarm_warning(self.container)
-        return WriteResult(
-            self.container, self.target, self.after, self.before, checkpointed, notes
-        )
-
-
-@dataclass(eq=False)
-class _GroupItem:
-    """A request of :meth:`HotfixService.write_many` that goes into the local group."""
-
-    index: int
-    request: WriteRequest
-    container: ContainerInfo
-    path: str
-    root: str
-    forced: bool = False
-    plan: _WritePlan = field(init=False)
 
 
 @dataclass(frozen=True)
@@ -288,223 +234,6 @@ class HotfixService:
     ) -> WriteResult:
         container = self.engine.resolve(ref)
         path = normalize(path)
-        forced = self._check_new_content(container, path, data, force)
-        with self.store.path_lock(container.id, path):
-            plan = self._plan_write(
-                container, path, data, base_version, create, overwrite, force, forced
-            )
-            # The Engine's container diff takes ~0.3 s on a large image; it only feeds a
-            # warning, so it runs beside the write (or since the file was opened).
-            first_write = not self.store.checkpoints(container.id)
-            changed = self._changed_paths(container) if first_write else None
-            checkpointed = self._checkpoint_if_new(container, plan.target, plan.current)
-            self._write_file(
-                "write",
-                container,
-                plan.target,
-                data,
-                plan.current,
-                uid=plan.uid,
-                gid=plan.gid,
-                mode=plan.mode,
-                forced=forced,
-                version=plan.after,
-            )
-            return plan.result(changed, checkpointed)
-
-    def write_many(self, requests: Sequence[WriteRequest]) -> list[WriteResult | HotfixError]:
-        """Many writes (a fix going out to replicas), each with exactly the checks and the
-        outcome :meth:`write` gives it — resolved, validated, its path locked, its base
-        version checked, its original checkpointed, journalled — in request order: a
-        :class:`WriteResult`, or the :class:`HotfixError` that one write alone would raise.
-
-        What is shared: the files reached through ``/proc/<pid>/root`` are written as a
-        group — checkpoints in one durable transaction, journal rows in one transaction
-        for the start and one for the outcome, and the files made durable by one flush per
-        filesystem before the renames and one after (:func:`localfs.replace_many`) instead
-        of two ``fsync`` calls each. A file the group could not write is tried once more
-        the ordinary way, which reports the error as :meth:`write` does. Writes through the
-        archive API (remote engines, stopped containers) and a second write of the same
-        file go through :meth:`write`, up to :data:`MAX_PARALLEL_WRITES` at once."""
-        results: list[WriteResult | HotfixError | None] = [None] * len(requests)
-        containers = self._resolve_many([r.ref for r in requests], results)
-        grouped: list[_GroupItem] = []
-        alone: list[int] = []
-        seen: set[tuple[str, str]] = set()
-        for index, (request, container) in enumerate(zip(requests, containers, strict=True)):
-            if container is None:
-                continue
-            path = normalize(request.path)
-            root = self.engine._local_root(container)
-            if root is None or (container.id, path) in seen:
-                alone.append(index)
-                continue
-            seen.add((container.id, path))
-            grouped.append(_GroupItem(index, request, container, path, root))
-
-        def one(index: int) -> None:
-            r = requests[index]
-            try:
-                results[index] = self.write(
-                    r.ref, r.path, r.data, base_version=r.base_version, force=r.force
-                )
-            except HotfixError as exc:
-                results[index] = exc
-
-        pool = (
-            ThreadPoolExecutor(max_workers=min(MAX_PARALLEL_WRITES, len(alone))) if alone else None
-        )
-        try:
-            futures = [pool.submit(one, index) for index in alone] if pool else []
-            for start in range(0, len(grouped), MAX_GROUP):
-                for index in self._write_group(grouped[start : start + MAX_GROUP], results):
-                    one(index)  # the same file twice: after the first, as write() would
-            for future in futures:
-                future.result()
-        finally:
-            if pool:
-                pool.shutdown()
-        return [r if r is not None else Unavailable("not written") for r in results]
-
-    def _resolve_many(
-        self, refs: list[str], results: list[WriteResult | HotfixError | None]
-    ) -> list[ContainerInfo | None]:
-        """Each ref's container (None where it failed: the error is in ``results``).
-        Resolving is quick where the Engine keeps what its event stream tells; where each
-        one is an inspect, the rest are asked in parallel."""
-
-        def resolve(index: int) -> ContainerInfo | None:
-            try:
-                return self.engine.resolve(refs[index])
-            except HotfixError as exc:
-                results[index] = exc
-                return None
-
-        if not refs:
-            return []
-        started = time.monotonic()
-        first = resolve(0)
-        if len(refs) == 1 or time.monotonic() - started < SLOW_RESOLVE:
-            return [first, *(resolve(i) for i in range(1, len(refs)))]
-        with ThreadPoolExecutor(max_workers=min(MAX_PARALLEL_WRITES, len(refs) - 1)) as pool:
-            return [first, *pool.map(resolve, range(1, len(refs)))]
-
-    def _write_group(
-        self, items: list[_GroupItem], results: list[WriteResult | HotfixError | None]
-    ) -> list[int]:
-        """Write ``items`` (distinct files on the local path) as a group; returns the indexes
-        of requests left for :meth:`write` (a symlink and its target both named)."""
-        ready: list[_GroupItem] = []
-        for item in items:
-            r = item.request
-            try:
-                item.forced = self._check_new_content(item.container, item.path, r.data, r.force)
-            except HotfixError as exc:
-                results[item.index] = exc
-                continue
-            ready.append(item)
-        later: list[int] = []
-        with contextlib.ExitStack() as locks:
-            try:
-                for item in sorted(ready, key=lambda i: (i.container.id, i.path)):
-                    locks.enter_context(self.store.path_lock(item.container.id, item.path))
-            except HotfixError as exc:
-                for item in ready:
-                    results[item.index] = exc
-                return []
-            planned: list[_GroupItem] = []
-            targets: set[tuple[str, str]] = set()
-            for item in ready:
-                r = item.request
-                try:
-                    item.plan = self._plan_write(
-                        item.container, item.path, r.data, r.base_version, True, True, r.force,
-                        item.forced,
-                    )  # fmt: skip
-                except HotfixError as exc:
-                    results[item.index] = exc
-                    continue
-                key = (item.container.id, item.plan.target)
-                if key in targets:
-                    later.append(item.index)
-                    continue
-                targets.add(key)
-                planned.append(item)
-            try:
-                self._write_planned(planned, results)
-            except HotfixError as exc:
-                for item in planned:
-                    if results[item.index] is None:
-                        results[item.index] = exc
-        return later
-
-    def _write_planned(
-        self, items: list[_GroupItem], results: list[WriteResult | HotfixError | None]
-    ) -> None:
-        """Checkpoint, journal and write planned items; their path locks are held."""
-        if not items:
-            return
-        known = self.store.checkpointed_paths([i.container.id for i in items])
-        with_checkpoints = {cid for cid, _ in known}
-        changed = {
-            i.container.id: self._changed_paths(i.container)
-            for i in items
-            if i.container.id not in with_checkpoints
-        }
-        new = [i for i in items if (i.container.id, i.plan.target) not in known]
-        if new:
-            self.store.put_checkpoints(
-                [self._checkpoint_row(i.container, i.plan.target, i.plan.current) for i in new]
-            )
-        checkpointed = {id(i) for i in new}
-        entries = self.store.journal_start_many(
-            [
-                {
-                    "action": "write",
-                    "user": self.user,
-                    **journal_fields(i.container, i.plan.target),
-                    "version_before": i.plan.before,
-                    "detail": {"forced_protected": True} if i.forced else {},
-                }
-                for i in items
-            ]
-        )
-        files = [
-            localfs.Replacement(
-                i.root, i.plan.target, i.plan.data, i.plan.uid, i.plan.gid, i.plan.mode,
-                key=i.container.id,
-            )
-            for i in items
-        ]  # fmt: skip
-        localfs.replace_many(files)
-        outcomes: list[tuple[int, str, str | None, dict[str, Any]]] = []
-        for item, entry, file in zip(items, entries, files, strict=True):
-            plan = item.plan
-            if file.error is not None:
-                try:  # once more the ordinary way: it reports the error as write() would
-                    self.engine.write(
-                        item.container, plan.target, plan.data,
-                        uid=plan.uid, gid=plan.gid, mode=plan.mode,
-                    )  # fmt: skip
-                except HotfixError as exc:
-                    outcomes.append((entry, "failed", None, {"error": str(exc)}))
-                    results[item.index] = exc
-                    continue
-            outcomes.append((entry, "ok", plan.after, {}))
-            results[item.index] = plan.result(
-                changed.get(item.container.id), id(item) in checkpointed
-            )
-        try:
-            self.store.journal_finish_many(outcomes)
-        except HotfixError as exc:  # as write() does when its outcome cannot be journalled
-            for item in items:
-                results[item.index] = exc
-
-    def _check_new_content(
-        self, container: ContainerInfo, path: str, data: bytes, force: bool
-    ) -> bool:
-        """Before a write: the protection label, the size limit, the syntax check. Returns
-        whether a protected container is written by force."""
         forced = self._guard(container, "write", force)
         if not force:
             self._check_size(f"{container.name}:{path}", len(data))
@@ -513,44 +242,48 @@ class HotfixService:
                 raise ValidationFailed(
                     f"{container.name}:{path} not written: {problems[0]} (force to write anyway)"
                 )
-        return forced
-
-    def _plan_write(
-        self,
-        container: ContainerInfo,
-        path: str,
-        data: bytes,
-        base_version: str | None,
-        create: bool,
-        overwrite: bool,
-        force: bool,
-        forced: bool,
-    ) -> _WritePlan:
-        """Under the path lock: the live file against the version the write is based on,
-        and the owner and mode the new content gets."""
-        target, current = self._live(container, path, force=force)
-        where = f"{container.name}:{target}"
-        if current is None:
-            if not create:
-                raise FileNotFound(f"{where}: no such file (create it to write it)")
-            if base_version:
-                raise Conflict(f"{where} was deleted in the container after you read it")
-            uid, gid, mode = self._new_file_owner(container, target)
-            before = None
-        else:
-            before = current.version
-            if not overwrite:
-                raise FileExists(f"{where} already exists")
-            if base_version and base_version != before:
-                raise Conflict(
-                    f"{where} changed in the container since you read it "
-                    f"(now {before[:19]}, you had {base_version[:19]}); "
-                    "reload it, or compare and overwrite"
-                )
-            uid, gid, mode = current.stat.uid or 0, current.stat.gid or 0, current.stat.mode
-        return _WritePlan(
-            container, target, data, current, before, version_of(data), uid, gid, mode, forced
-        )
+        with self.store.path_lock(container.id, path):
+            target, current = self._live(container, path, force=force)
+            where = f"{container.name}:{target}"
+            if current is None:
+                if not create:
+                    raise FileNotFound(f"{where}: no such file (create it to write it)")
+                if base_version:
+                    raise Conflict(f"{where} was deleted in the container after you read it")
+                uid, gid, mode = self._new_file_owner(container, target)
+                before = None
+            else:
+                before = current.version
+                if not overwrite:
+                    raise FileExists(f"{where} already exists")
+                if base_version and base_version != before:
+                    raise Conflict(
+                        f"{where} changed in the container since you read it "
+                        f"(now {before[:19]}, you had {base_version[:19]}); "
+                        "reload it, or compare and overwrite"
+                    )
+                uid, gid, mode = current.stat.uid or 0, current.stat.gid or 0, current.stat.mode
+            # The Engine's container diff takes ~0.3 s on a large image; it only feeds a
+            # warning, so it runs beside the write (or since the file was opened).
+            first_write = not self.store.checkpoints(container.id)
+            changed = self._changed_paths(container) if first_write else None
+            checkpointed = self._checkpoint_if_new(container, target, current)
+            after = version_of(data)
+            self._write_file(
+                "write",
+                container,
+                target,
+                data,
+                current,
+                uid=uid,
+                gid=gid,
+                mode=mode,
+                forced=forced,
+                version=after,
+            )
+            warnings = _changed_warning(container, changed.result(), target) if changed else []
+            notes = warnings + _swarm_warning(container)
+            return WriteResult(container, target, after, before, checkpointed, notes)
 
     def mkdir(self, ref: str, path: str, *, force: bool = False) -> str:
         """Create a directory owned like its parent, mode 0755."""
@@ -928,7 +661,9 @@ class HotfixService:
             return cached
         started = time.time() + self.engine.clock_offset()  # in the engine's clock, as mtimes
         content = self.engine.read(container, path)
-        self._contents.put_read(container.id, path, st, content, started, self.engine.clock_error())
+        self._contents.put_read(
+            container.id, path, st, content, started, self.engine.clock_error()
+        )
         return content
 
     def _remember_written(
@@ -986,12 +721,6 @@ class HotfixService:
     def _store_checkpoint(
         self, container: ContainerInfo, path: str, current: FileContent | None
     ) -> Checkpoint:
-        cp, data, version = self._checkpoint_row(container, path, current)
-        return self.store.put_checkpoint(cp, data, version)
-
-    def _checkpoint_row(
-        self, container: ContainerInfo, path: str, current: FileContent | None
-    ) -> tuple[Checkpoint, bytes | None, str | None]:
         st = current.stat if current else None
         cp = Checkpoint(
             container_id=container.id,
@@ -1009,8 +738,8 @@ class HotfixService:
             created_at=time.time(),
         )
         if current is None:
-            return cp, None, None
-        return cp, current.data, current.version
+            return self.store.put_checkpoint(cp, None)
+        return self.store.put_checkpoint(cp, current.data, current.version)
 
     def _changed_paths(
         self, container: ContainerInfo, *, prefetch: bool = False

@@ -312,39 +312,6 @@ class StateStore:
             )
         return Checkpoint(**{**row, "present": data is not None})
 
-    def put_checkpoints(
-        self, items: list[tuple[Checkpoint, bytes | None, str | None]]
-    ) -> list[Checkpoint]:
-        """:meth:`put_checkpoint` for many (checkpoint, data, version): every blob durable
-        first, then every row in one durable transaction — all of them or none."""
-        rows = []
-        for cp, data, version in items:
-            blob = self.put_blob(data, version) if data is not None else None
-            rows.append({**cp.__dict__, "blob": blob, "present": int(data is not None)})
-        with self._tx() as db:
-            db.executemany(
-                """INSERT OR REPLACE INTO checkpoints
-                   (container_id, path, container_name, image, image_id, present, blob, size,
-                    mode, uid, gid, mtime, created_at)
-                   VALUES (:container_id, :path, :container_name, :image, :image_id, :present,
-                           :blob, :size, :mode, :uid, :gid, :mtime, :created_at)""",
-                rows,
-            )
-        return [Checkpoint(**{**row, "present": bool(row["present"])}) for row in rows]
-
-    def checkpointed_paths(self, container_ids: list[str]) -> set[tuple[str, str]]:
-        """(container ID, path) of every checkpoint of these containers, in one query."""
-        unique = sorted(set(container_ids))
-        if not unique:
-            return set()
-        marks = ",".join("?" * len(unique))
-        with self._tx() as db:
-            rows = db.execute(
-                f"SELECT container_id, path FROM checkpoints WHERE container_id IN ({marks})",
-                unique,
-            ).fetchall()
-        return {(r[0], r[1]) for r in rows}
-
     def get_checkpoint(self, container_id: str, path: str) -> Checkpoint | None:
         with self._tx() as db:
             row = db.execute(
@@ -393,49 +360,6 @@ class StateStore:
                 (outcome, version_after, json.dumps(merged, default=str), entry_id),
             )
 
-    def journal_start_many(self, rows: list[dict[str, Any]]) -> list[int]:
-        """:meth:`journal_start` for many actions, in one transaction."""
-        return self._journal_insert_many(
-            [
-                {
-                    **fields,
-                    "outcome": "started",
-                    "detail": {**fields.get("detail", {}), "pid": os.getpid()},
-                }
-                for fields in rows
-            ]
-        )
-
-    def journal_finish_many(
-        self, outcomes: list[tuple[int, str, str | None, dict[str, Any]]]
-    ) -> None:
-        """:meth:`journal_finish` for many (entry ID, outcome, version after, detail), in one
-        transaction."""
-        if not outcomes:
-            return
-        with self._tx(durable=False) as db:
-            marks = ",".join("?" * len(outcomes))
-            known = {
-                row[0]: json.loads(row[1] or "{}")
-                for row in db.execute(
-                    f"SELECT id, detail FROM journal WHERE id IN ({marks})",
-                    [entry for entry, *_ in outcomes],
-                )
-            }
-            db.executemany(
-                """UPDATE journal SET outcome = ?, version_after = COALESCE(?, version_after),
-                   detail = ? WHERE id = ?""",
-                [
-                    (
-                        outcome,
-                        after,
-                        json.dumps({**known.get(entry, {}), **detail}, default=str),
-                        entry,
-                    )
-                    for entry, outcome, after, detail in outcomes
-                ],
-            )
-
     def journal_add(self, outcome: str = "ok", **fields: Any) -> int:
         return self._journal_insert(outcome=outcome, **fields)
 
@@ -453,47 +377,26 @@ class StateStore:
         version_after: str | None = None,
         detail: dict[str, Any] | None = None,
     ) -> int:
-        return self._journal_insert_many(
-            [
-                {
-                    "action": action,
-                    "user": user,
-                    "outcome": outcome,
-                    "container_id": container_id,
-                    "container_name": container_name,
-                    "image": image,
-                    "path": path,
-                    "version_before": version_before,
-                    "version_after": version_after,
-                    "detail": detail,
-                }
-            ]
-        )[0]
-
-    def _journal_insert_many(self, rows: list[dict[str, Any]]) -> list[int]:
-        ids = []
         with self._tx(durable=False) as db:
-            for row in rows:
-                cur = db.execute(
-                    """INSERT INTO journal (time, user, action, container_id, container_name,
-                       image, path, version_before, version_after, outcome, detail)
-                       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
-                    (
-                        time.time(),
-                        row["user"],
-                        row["action"],
-                        row.get("container_id"),
-                        row.get("container_name"),
-                        row.get("image"),
-                        row.get("path"),
-                        row.get("version_before"),
-                        row.get("version_after"),
-                        row["outcome"],
-                        json.dumps(row.get("detail") or {}, default=str),
-                    ),
-                )
-                ids.append(int(cur.lastrowid or 0))
-        return ids
+            cur = db.execute(
+                """INSERT INTO journal (time, user, action, container_id, container_name, image,
+                   path, version_before, version_after, outcome, detail)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                (
+                    time.time(),
+                    user,
+                    action,
+                    container_id,
+                    container_name,
+                    image,
+                    path,
+                    version_before,
+                    version_after,
+                    outcome,
+                    json.dumps(detail or {}, default=str),
+                ),
+            )
+            return int(cur.lastrowid or 0)
 
     def journal(
         self, container_id: str | None = None, limit: int | None = None

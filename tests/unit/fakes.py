@@ -155,9 +155,6 @@ class FakeEngine:
         # next write stores its first ``cut_short`` bytes, then fails (once).
         self.atomic_writes = True
         self.cut_short: int | None = None
-        # container id -> a directory: write_many's local group writes the file there (reads
-        # still come from the in-memory filesystem); by default there is none.
-        self.local_roots: dict[str, str] = {}
         self.changes_error: HotfixError | None = None
         self.exec_result: tuple[int, bytes] = (0, b"")
         # When set, answers exec per container: (container id, argv) -> (exit code, output).
@@ -260,11 +257,6 @@ class FakeEngine:
 
     def writes_atomically(self, container: ContainerInfo) -> bool:
         return self.atomic_writes
-
-    def _local_root(self, container: ContainerInfo) -> str | None:
-        """A directory standing for the container's ``/proc/<pid>/root`` (see
-        ``local_roots``): ``write_many`` writes there through :mod:`hotfix.localfs`."""
-        return self.local_roots.get(container.id)
 
     def clock_offset(self) -> float:
         return 0.0
