@@ -691,13 +691,31 @@ class _ForwardReader:
         return self._pos
 
 
-def _one_file_tar(info: tarfile.TarInfo, data: bytes) -> bytes:
+def _one_file_tar(info: tarfile.TarInfo, data: bytes) -> _Body:
     """A tar of one regular file: its header (PAX when needed), the data padded to a block,
-    and the end-of-archive blocks — joined once, not copied through tarfile in 16 KB pieces
-    (a 32 MB file: ~40 ms less)."""
+    and the end-of-archive blocks — sent as they are, not copied through tarfile in 16 KB
+    pieces nor joined (a 32 MB file: ~50 ms less)."""
     header = info.tobuf(tarfile.PAX_FORMAT, tarfile.ENCODING, "surrogateescape")
     padding = -len(data) % tarfile.BLOCKSIZE
-    return b"".join((header, data, tarfile.NUL * (padding + 2 * tarfile.BLOCKSIZE)))
+    return _Body(header, data, tarfile.NUL * (padding + 2 * tarfile.BLOCKSIZE))
+
+
+class _Body:
+    """A request body sent part by part with its Content-Length: requests takes an
+    iterable with ``__len__`` as a stream of known length, and urllib3 sends each part
+    as it is."""
+
+    def __init__(self, *parts: bytes) -> None:
+        self.parts = parts
+
+    def __iter__(self) -> Iterator[bytes]:
+        return iter(self.parts)
+
+    def __len__(self) -> int:
+        return sum(map(len, self.parts))
+
+    def __bytes__(self) -> bytes:
+        return b"".join(self.parts)
 
 
 def _port_spec(port: str) -> int | tuple[int, str]:

@@ -40,6 +40,13 @@ class FileContent:
         """``sha256:<hex>`` of the data, hashed once (a 32 MB file takes ~20 ms)."""
         return "sha256:" + hashlib.sha256(self.data).hexdigest()
 
+    @classmethod
+    def hashed(cls, data: bytes, stat: FileStat, version: str) -> FileContent:
+        """A content whose version is known already (a write hashes what it writes)."""
+        content = cls(data, stat)
+        content.__dict__["version"] = version  # what the cached_property would compute
+        return content
+
 
 @dataclass(frozen=True)
 class ContainerInfo:

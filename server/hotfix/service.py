@@ -661,13 +661,18 @@ class HotfixService:
             return cached
         started = time.time() + self.engine.clock_offset()  # in the engine's clock, as mtimes
         content = self.engine.read(container, path)
-        self._contents.put_read(
-            container.id, path, st, content, started, self.engine.clock_error()
-        )
+        self._contents.put_read(container.id, path, st, content, started, self.engine.clock_error())
         return content
 
     def _remember_written(
-        self, container: ContainerInfo, path: str, data: bytes, uid: int, gid: int, mtime: float
+        self,
+        container: ContainerInfo,
+        path: str,
+        data: bytes,
+        version: str,
+        uid: int,
+        gid: int,
+        mtime: float,
     ) -> None:
         """Keep what the archive path just wrote, with the HEAD stat that shows it — only when
         that stat carries the very mtime this write gave it (no one wrote after us)."""
@@ -675,7 +680,7 @@ class HotfixService:
         with contextlib.suppress(HotfixError):
             head = self.engine.stat(container, path)
             if head.kind == "file" and head.size == len(data) and abs(head.mtime - mtime) < 1e-6:
-                content = FileContent(data, replace(head, uid=uid, gid=gid))
+                content = FileContent.hashed(data, replace(head, uid=uid, gid=gid), version)
                 self._contents.put(container.id, path, head, content)
 
     def _check_size(self, where: str, size: int) -> None:
@@ -834,7 +839,7 @@ class HotfixService:
             if in_place:
                 self._contents.drop(container.id, path)
         if in_place and written:
-            self._remember_written(container, path, data, uid, gid, written[0])
+            self._remember_written(container, path, data, version, uid, gid, written[0])
 
     def _journalled(
         self,

@@ -424,8 +424,10 @@ def test_one_file_tar_reads_back_as_tarfile_would_write_it(name: str, size: int)
     info.size, info.mode, info.uid, info.gid = size, 0o4755, 1000, 1001
     info.mtime = 1_764_000_000.123456
     data = bytes(range(256)) * (size // 256) + b"x" * (size % 256)
-    raw = eng._one_file_tar(info, data)
-    assert len(raw) % tarfile.BLOCKSIZE == 0
+    body = eng._one_file_tar(info, data)
+    raw = bytes(body)
+    assert len(raw) == len(body) and len(raw) % tarfile.BLOCKSIZE == 0
+    assert body.parts[1] is data  # sent as it is, not copied
     with tarfile.open(fileobj=io.BytesIO(raw), mode="r:") as tar:
         [member] = tar.getmembers()
         extracted = tar.extractfile(member)
