@@ -138,7 +138,7 @@ async def test_a_put_whose_request_is_cancelled_leaves_no_file(spool: Spool) -> 
         written.append(path)
         return path
 
-    task = asyncio.ensure_future(spool.put_guarded(asyncio.to_thread(slow_put)))
+    task = asyncio.ensure_future(spool.guard(asyncio.to_thread(slow_put), lambda path: path))
     await asyncio.sleep(0.05)
     task.cancel()
     with pytest.raises(asyncio.CancelledError):

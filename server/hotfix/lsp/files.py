@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from hotfix.engines import DEFAULT as DEFAULT_ENGINE
@@ -16,6 +17,7 @@ from hotfix.lsp import convert, uris, wire
 from hotfix.lsp.errors import InvalidParams
 from hotfix.lsp.params import Params
 from hotfix.lsp.registry import Result, request
+from hotfix.lsp.spool import Spool
 from hotfix.lsp.watch import MISSING
 from hotfix.service import Change, HotfixService
 from hotfix.state import version_of
@@ -56,13 +58,10 @@ async def read_directory(ls: HotfixLanguageServer, p: Params) -> Result:
 async def read_file(ls: HotfixLanguageServer, p: Params) -> Result:
     loc = p.uri()
     if loc.is_checkpoint:
-        _, data = await ls.run(
-            lambda svc: svc.checkpoint_content(loc.container, loc.path), loc.engine
-        )
-        return {**await _content(ls, data), "version": version_of(data)}
-    res = await ls.run(lambda svc: svc.read(loc.container, loc.path), loc.engine)
-    ls.watcher.saw(loc, res.version)
-    return {**await _content(ls, res.data), "version": res.version}
+        return await _read(ls, loc, lambda svc: _checkpoint_content(svc, loc))
+    result = await _read(ls, loc, lambda svc: _live_content(svc, loc))
+    ls.watcher.saw(loc, result["version"])
+    return result
 
 
 @request("hotfix/writeFile")
@@ -138,17 +137,44 @@ async def changes(ls: HotfixLanguageServer, p: Params) -> Result:
 # --- helpers ---------------------------------------------------------------------------------
 
 
-async def _content(ls: HotfixLanguageServer, data: bytes) -> Result:
-    """A file's content for a result: ``data`` (base64), or ``dataPath`` (a spool file the
-    client reads and removes) when the client asked for it and the content is big."""
+async def _read(
+    ls: HotfixLanguageServer,
+    loc: uris.Location,
+    read: Callable[[HotfixService], tuple[bytes, str]],
+) -> Result:
+    """readFile's result, made in one worker thread: the content and its version, the
+    content as ``data`` (base64) or, when the client asked for it and the content is big,
+    ``dataPath`` (a spool file the client reads and removes). The file of a request
+    cancelled meanwhile is removed."""
     spool = ls.spool
+
+    def work(svc: HotfixService) -> Result:
+        data, version = read(svc)
+        return {**_content(spool, data), "version": version}
+
+    if spool is None:
+        return await ls.run(work, loc.engine)
+    return await spool.guard(ls.run(work, loc.engine), lambda result: result.get("dataPath"))
+
+
+def _content(spool: Spool | None, data: bytes) -> Result:
     if spool is None or len(data) < spool.threshold:
         return {"data": convert.encode_data_raw(data)}
     try:
-        return {"dataPath": await spool.put_guarded(asyncio.to_thread(spool.put, data))}
+        return {"dataPath": spool.put(data)}
     except OSError as exc:  # e.g. no space left: the slow way still works
         logger.warning("could not spool %d bytes (%s): sending them inline", len(data), exc)
         return {"data": convert.encode_data_raw(data)}
+
+
+def _live_content(svc: HotfixService, loc: uris.Location) -> tuple[bytes, str]:
+    res = svc.read(loc.container, loc.path)
+    return res.data, res.version
+
+
+def _checkpoint_content(svc: HotfixService, loc: uris.Location) -> tuple[bytes, str]:
+    _, data = svc.checkpoint_content(loc.container, loc.path)
+    return data, version_of(data)
 
 
 async def _body(ls: HotfixLanguageServer, p: Params) -> bytes:

@@ -28,14 +28,16 @@ import shutil
 import stat
 import tempfile
 import uuid
-from collections.abc import Awaitable
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 from hotfix.errors import ValidationFailed
 from hotfix.lsp.errors import InvalidParams
 from hotfix.lsp.wire import FORCED_FACTOR, mib
 
 logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 FILE = "file"  # the one out-of-band transfer there is
 THRESHOLD = 64 << 10  # contents this big or bigger go through the spool
@@ -94,19 +96,22 @@ class Spool:
             with contextlib.suppress(OSError):
                 os.unlink(os.path.basename(path), dir_fd=self._dir_fd)
 
-    async def put_guarded(self, make: Awaitable[str]) -> str:
-        """Await ``make`` (a :meth:`put` in a worker thread); when the request is cancelled
-        meanwhile, the file it still writes is removed, not left for nobody."""
+    async def guard(self, make: Awaitable[T], path_of: Callable[[T], str | None]) -> T:
+        """Await ``make`` (work in a worker thread that may :meth:`put` a file, named by
+        ``path_of`` its result); when the request is cancelled meanwhile, the file the
+        thread still writes is removed, not left for nobody."""
         task = asyncio.ensure_future(make)
         try:
             return await asyncio.shield(task)
         except asyncio.CancelledError:
-            task.add_done_callback(self._discard_result)
+            task.add_done_callback(lambda done: self._discard_result(done, path_of))
             raise
 
-    def _discard_result(self, task: asyncio.Future[str]) -> None:
+    def _discard_result(self, task: asyncio.Future[T], path_of: Callable[[T], str | None]) -> None:
         if not task.cancelled() and task.exception() is None:
-            self.discard(task.result())
+            path = path_of(task.result())
+            if path is not None:
+                self.discard(path)
 
     # --- client → server ----------------------------------------------------------------
 
