@@ -1,11 +1,15 @@
 """A minimal JSON-RPC client of ``hotfix lsp`` over stdio (Content-Length framing).
 
 Enough for timing round trips: initialize, requests answered in order, server requests
-(progress, registrations) answered with null, notifications dropped.
+(progress, registrations) answered with null, notifications dropped. File contents go as
+the editor's extension sends them: with ``bodyTransfer: "file"`` (the default here), a
+content at or above the server's threshold travels as a spool file (:meth:`read_file`,
+:meth:`write_file`), smaller ones as base64 in the message.
 """
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import json
 import os
@@ -13,12 +17,22 @@ import queue
 import subprocess
 import sys
 import threading
+import uuid
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import IO, Any
 
 
 class LspError(RuntimeError):
     pass
+
+
+@dataclass(frozen=True)
+class BodyTransfer:
+    """What the server agreed to (``capabilities.experimental.hotfix.bodyTransfer``)."""
+
+    directory: str
+    threshold: int
 
 
 class LspClient:
@@ -28,6 +42,7 @@ class LspClient:
         stderr_path: str,
         timeout: float = 120,
         python_args: Sequence[str] = (),
+        body_transfer: str | None = "file",
     ) -> None:
         self._stderr = open(stderr_path, "wb")  # noqa: SIM115 (closed in close())
         self.proc = subprocess.Popen(
@@ -44,19 +59,65 @@ class LspClient:
         self._reader.start()
         self._next_id = 0
         self.timeout = timeout
+        self.asked_transfer = body_transfer
+        self.transfer: BodyTransfer | None = None
 
     def initialize(self) -> dict[str, Any]:
+        options: dict[str, Any] = {"pollInterval": 0}
+        if self.asked_transfer:
+            options["bodyTransfer"] = self.asked_transfer
         result = self.request(
             "initialize",
             {
                 "processId": os.getpid(),
                 "rootUri": None,
                 "capabilities": {},
-                "initializationOptions": {"pollInterval": 0},
+                "initializationOptions": options,
             },
         )
+        experimental = (result or {}).get("capabilities", {}).get("experimental") or {}
+        agreed = (experimental.get("hotfix") or {}).get("bodyTransfer")
+        if agreed and agreed.get("kind") == "file":
+            self.transfer = BodyTransfer(agreed["directory"], int(agreed["threshold"]))
         self.notify("initialized", {})
         return dict(result or {})
+
+    # --- file contents, as the extension moves them --------------------------------------
+
+    def read_file(self, uri: str) -> tuple[bytes, str]:
+        """``hotfix/readFile``: the content (from ``data``, or the spool file named by
+        ``dataPath``, read and removed) and its version."""
+        result = self.request("hotfix/readFile", {"uri": uri})
+        path = result.get("dataPath")
+        if path is None:
+            return base64.b64decode(result["data"]), result["version"]
+        assert self.transfer and os.path.dirname(path) == self.transfer.directory, path
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+            with open(fd, "rb", buffering=0) as src:
+                data = src.readall()
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(path)
+        return data, result["version"]
+
+    def write_file(self, uri: str, data: bytes, **params: Any) -> dict[str, Any]:
+        """``hotfix/writeFile`` with ``data`` (base64), or a spool file the client writes
+        (``O_EXCL``, 0600) when the content is big; removed again if the server did not."""
+        if self.transfer is None or len(data) < self.transfer.threshold:
+            encoded = base64.b64encode(data).decode("ascii")
+            return dict(self.request("hotfix/writeFile", {"uri": uri, "data": encoded, **params}))
+        path = os.path.join(self.transfer.directory, f"w-{uuid.uuid4().hex}")
+        try:
+            flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+            with open(os.open(path, flags, 0o600), "wb", buffering=0) as out:
+                out.write(data)
+            return dict(self.request("hotfix/writeFile", {"uri": uri, "dataPath": path, **params}))
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(path)
+
+    # --- JSON-RPC ---------------------------------------------------------------------------
 
     def request(self, method: str, params: Any) -> Any:
         self._next_id += 1

@@ -15,11 +15,13 @@ import sys
 import tempfile
 from pathlib import Path
 
-from benchmarks.cases.common import LspWriter, Payloads, lsp_read
+from benchmarks.cases.common import Payloads
+from benchmarks.cases.files import LspWriter, lsp_read
 from benchmarks.context import MB, Config, Context, size_label
 from benchmarks.lspclient import LspClient
 from benchmarks.rawapi import tar_of
 from benchmarks.timing import Stats, time_call
+from hotfix.lsp.uris import file_uri
 from hotfix.state import version_of
 
 
@@ -28,6 +30,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--size-mb", type=float, default=32)
     p.add_argument("--reps", type=int, default=3)
     p.add_argument("--lines", type=int, default=25)
+    p.add_argument(
+        "--inline",
+        action="store_true",
+        help="contents as base64 in the messages (no bodyTransfer), as before it existed",
+    )
     args = p.parse_args(argv)
     size = int(args.size_mb * MB)
     ctx = Context(Config.for_mode(quick=True))
@@ -42,17 +49,13 @@ def main(argv: list[str] | None = None) -> int:
             str(ctx.workdir / "lsp-prof.log"),
             timeout=600,
             python_args=["-m", "cProfile", "-o", str(out_file)],
+            body_transfer=None if args.inline else "file",
         )
         lsp.initialize()
-        read = lsp_read(lsp, container.name, "/tmp/prof.bin")
-        writer = LspWriter(
-            lsp,
-            container.name,
-            "/tmp/prof.bin",
-            Payloads.random(size, ctx.workdir, "w"),
-            version_of(data),
-        )
-        reads = Stats(tuple(time_call(read) for _ in range(args.reps)))
+        uri = file_uri(container.name, "/tmp/prof.bin")
+        writer = LspWriter(lsp, uri, Payloads.random(size, ctx.workdir, "w"))
+        writer.version = version_of(data)
+        reads = Stats(tuple(time_call(lambda: lsp_read(lsp, uri, size)) for _ in range(args.reps)))
         writes = []
         for _ in range(args.reps):
             writer.setup()

@@ -9,17 +9,12 @@ from functools import partial
 from typing import Any
 
 from benchmarks.case import Case, Group, Target, Variant
-from benchmarks.cases.common import (
-    CliWriter,
-    CoreWriter,
-    FirstWriter,
-    LspWriter,
-    Payloads,
-    lsp_read,
-)
+from benchmarks.cases.common import CliWriter, CoreWriter, FirstWriter, Payloads
 from benchmarks.context import MODE_LABEL, MODES, Context, Mode, size_label
 from benchmarks.dockercli import cp_in, cp_out, exec_cat, exec_write, hotfix_cli
+from benchmarks.lspclient import LspClient
 from benchmarks.rawapi import tar_of
+from hotfix.lsp.uris import file_uri
 from hotfix.service import HotfixService
 from hotfix.state import version_of
 
@@ -54,8 +49,11 @@ class FileTransfer(Case):
             "File access taken by the Engine, checked by counting calls into hotfix.localfs: "
             + "; ".join(f"{MODE_LABEL[m]} mode → {used.get(m, '?')}" for m in MODES)
             + ". If both say archive API, the fast path was not wired when this ran.",
-            "The language server runs in the default (fast) mode; its round trip includes the "
-            "client's JSON and base64 work, as an editor pays it.",
+            "The language server runs in the default (fast) mode, with the body transfer the "
+            'editor\'s extension asks for (initializationOptions.bodyTransfer "file": '
+            "contents of 64 KiB or more as spool files, smaller ones as base64); its round "
+            "trip includes the client's JSON and base64 work and the writing, reading and "
+            "removing of spool files, as an editor pays it.",
             "“first save” = a fresh service and state store each time, the file opened (read, "
             "untimed) before the timed save, as in an editor: conflict check + durable "
             "checkpoint (blob fsynced, SQLite FULL) + the container-diff warning + the write.",
@@ -86,7 +84,9 @@ class FileTransfer(Case):
                 for reader in [_FreshReader(ctx, mode, cid, path)]
             ),
             Variant(
-                f"{key}.lsp", "hotfix language server, readFile", lsp_read(ctx.lsp(), name, path)
+                f"{key}.lsp",
+                "hotfix language server, readFile",
+                partial(lsp_read, ctx.lsp(), file_uri(name, path), size),
             ),
             Variant(f"{key}.cp", "docker cp C:path -", partial(cp_out, name, path)),
             Variant(f"{key}.exec", "docker exec cat", partial(exec_cat, name, path)),
@@ -145,7 +145,8 @@ class FileTransfer(Case):
 
     def _front_ends(self, ctx: Context, name: str, key: str, spec: _WriteSpec) -> list[Variant]:
         """The language server (always) and the CLI as a process (full mode)."""
-        lsp = LspWriter(ctx.lsp(), name, spec.paths["lsp"], spec.payloads("lsp"), spec.version)
+        lsp = LspWriter(ctx.lsp(), file_uri(name, spec.paths["lsp"]), spec.payloads("lsp"))
+        lsp.version = spec.version
         found = [Variant(f"{key}.lsp", "hotfix language server, writeFile", lsp.write, lsp.setup)]
         if ctx.config.cli:
             env = ctx.env("fast", "cli")
@@ -237,6 +238,35 @@ class _FreshReader:
     def read(self) -> None:
         assert self.service is not None
         self.service.read(self.container, self.path)
+
+
+def lsp_read(lsp: LspClient, uri: str, size: int) -> bytes:
+    """hotfix/readFile as the extension does it: the bytes in hand, from base64 or from
+    the spool file (read and removed), in the timed round trip."""
+    data, _ = lsp.read_file(uri)
+    assert len(data) == size, f"read {len(data)} bytes of {size}"
+    return data
+
+
+class LspWriter:
+    """Saves through the language server as the extension makes them: hotfix/writeFile
+    with baseVersion, the content inline or as a spool file (written in the timed call)."""
+
+    def __init__(self, lsp: LspClient, uri: str, payloads: Payloads) -> None:
+        self.lsp, self.uri, self.payloads = lsp, uri, payloads
+        self.version: str | None = None
+        self._data = b""
+
+    def setup(self) -> None:
+        if self.version is None:
+            self.version = self.lsp.read_file(self.uri)[1]
+        self._data, _ = self.payloads.next()
+
+    def write(self) -> None:
+        res = self.lsp.write_file(
+            self.uri, self._data, baseVersion=self.version, create=True, overwrite=True
+        )
+        self.version = res["version"]
 
 
 class _WriteSpec:
