@@ -72,7 +72,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         ctx.log(f"{'quick' if config.quick else 'full'} run; preparing images")
         ctx.prepare()
-        described = machine.describe(ctx.client)
+        described = machine.describe(ctx.client, machine.compile_hotfix())
         results = [run_case(ctx, case) for case in selected(config)]
     finally:
         ctx.log("removing the containers and images of this run")
