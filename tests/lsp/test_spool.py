@@ -67,7 +67,16 @@ def test_take_reads_and_removes_the_clients_file(spool: Spool) -> None:
 
 @pytest.mark.parametrize(
     "path",
-    ["/etc/passwd", "relative/w-1", "{dir}/../w-1", "{dir}/sub/w-1", "{dir}/", "{dir}/.."],
+    [
+        "/etc/passwd",
+        "relative/w-1",
+        "{dir}/../w-1",
+        "{dir}/sub/w-1",
+        "{dir}/",
+        "{dir}/..",
+        "{dir}-evil/w-1",
+        "{dir}/w-\0",
+    ],
 )
 def test_take_refuses_paths_outside_the_spool(spool: Spool, path: str) -> None:
     path = path.format(dir=spool.directory)

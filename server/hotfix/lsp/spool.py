@@ -124,7 +124,7 @@ class Spool:
         """
         dir_fd = self._fd()
         name = os.path.basename(path)
-        if os.path.dirname(path) != self.directory or name in ("", ".", ".."):
+        if os.path.dirname(path) != self.directory or name in ("", ".", "..") or "\0" in name:
             raise InvalidParams(
                 f"{field}: {path} is not a file in this server's spool directory "
                 f"{self.directory}; write the content there, or send it as data"
