@@ -30,6 +30,7 @@ from typing import Any, Literal
 import docker
 import docker.errors
 import requests
+import urllib3
 
 from hotfix import localfs
 from hotfix.containerwatch import ContainerWatch
@@ -928,7 +929,8 @@ def _engine_errors(
         raise Unavailable(f"{where}: the engine refused: {text}") from exc
     except (requests.exceptions.RequestException, docker.errors.DockerException) as exc:
         raise Unavailable(f"cannot reach the Docker engine: {_reason(exc)}") from exc
-    except (tarfile.TarError, OSError) as exc:
+    except (tarfile.TarError, OSError, urllib3.exceptions.HTTPError) as exc:
+        # urllib3's errors: an archive stream cut off midway (read from the raw response)
         raise Unavailable(f"{where}: reading the engine's archive failed: {exc}") from exc
 
 

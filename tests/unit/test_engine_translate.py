@@ -15,6 +15,7 @@ from typing import Any
 import docker.errors
 import pytest
 import requests
+import urllib3
 
 from hotfix import engine as eng
 from hotfix.engine import (
@@ -376,6 +377,36 @@ def test_archive_errors_are_unavailable() -> None:
     err = translate(tarfile.ReadError("unexpected end of data"), path="/big.log")
     assert type(err) is Unavailable
     assert str(err) == "web:/big.log: reading the engine's archive failed: unexpected end of data"
+
+
+def test_an_archive_stream_cut_off_midway_is_unavailable() -> None:
+    cut = urllib3.exceptions.ProtocolError("Connection broken: IncompleteRead(10 bytes read)")
+    err = translate(cut, path="/big.log")
+    assert type(err) is Unavailable and "reading the engine's archive failed" in str(err)
+
+
+def test_forward_reader_lets_tarfile_skip_contents_and_leaves_a_content_to_read() -> None:
+    files = {"dir": None, "dir/a.bin": b"a" * 70_000, "dir/" + "n" * 150: b"pax name"}
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as tar:
+        for name, data in files.items():
+            info = tarfile.TarInfo(name)
+            if data is None:
+                info.type = tarfile.DIRTYPE
+                tar.addfile(info)
+            else:
+                info.size = len(data)
+                tar.addfile(info, io.BytesIO(data))
+    raw = buf.getvalue()
+    with tarfile.open(fileobj=eng._ForwardReader(io.BytesIO(raw)), mode="r:") as tar:  # type: ignore[call-overload]
+        assert [m.name for m in tar] == list(files)
+    stream = eng._ForwardReader(io.BytesIO(raw))
+    with tarfile.open(fileobj=stream, mode="r:") as tar:  # type: ignore[call-overload]
+        assert tar.next().name == "dir"
+        member = tar.next()
+        assert member.name == "dir/a.bin" and stream.read(member.size) == files["dir/a.bin"]
+        with pytest.raises(io.UnsupportedOperation):
+            stream.seek(0)
 
 
 def test_hotfix_errors_pass_through_and_others_propagate() -> None:
