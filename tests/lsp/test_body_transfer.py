@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 import os
 import signal
 import subprocess
@@ -237,8 +238,6 @@ def test_sigterm_removes_the_spool_and_still_kills(tmp_path: Path) -> None:
 
 
 def _read_spool_directory(stream: Any) -> str:
-    import json
-
     length = 0
     while line := stream.readline().strip():
         name, _, value = line.partition(b":")
