@@ -1,19 +1,15 @@
-"""Helpers the cases share: alternating payloads, version-tracking writers, hotfix URIs."""
+"""Helpers the cases share: alternating payloads, version-tracking writers."""
 
 from __future__ import annotations
 
-import base64
 import json
 import os
 import shutil
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from benchmarks.context import Context, Mode, use_mode
 from benchmarks.dockercli import hotfix_cli
-from benchmarks.lspclient import LspClient
-from hotfix.lsp.uris import file_uri
 from hotfix.service import HotfixService
 
 
@@ -96,37 +92,6 @@ class FirstWriter:
 
 
 @dataclass
-class LspWriter:
-    """Saves through the language server: hotfix/writeFile with baseVersion."""
-
-    lsp: LspClient
-    container: str
-    path: str
-    payloads: Payloads
-    version: str | None = None
-    _data: bytes = field(default=b"", repr=False)
-
-    @property
-    def uri(self) -> str:
-        return file_uri(self.container, self.path)
-
-    def setup(self) -> None:
-        if self.version is None:
-            self.version = self.lsp.request("hotfix/readFile", {"uri": self.uri})["version"]
-        self._data, _ = self.payloads.next()
-
-    def write(self) -> None:
-        params = {
-            "uri": self.uri,
-            "data": base64.b64encode(self._data).decode("ascii"),
-            "baseVersion": self.version,
-            "create": True,
-            "overwrite": True,
-        }
-        self.version = self.lsp.request("hotfix/writeFile", params)["version"]
-
-
-@dataclass
 class CliWriter:
     """Saves with the CLI as a process: ``hotfix write C:PATH FILE --base-version V``."""
 
@@ -154,12 +119,3 @@ class CliWriter:
             env=self.env,
         )
         self.version = json.loads(out)["version"]
-
-
-def lsp_read(lsp: LspClient, container: str, path: str) -> Callable[[], bytes]:
-    uri = file_uri(container, path)
-
-    def read() -> bytes:
-        return base64.b64decode(lsp.request("hotfix/readFile", {"uri": uri})["data"])
-
-    return read

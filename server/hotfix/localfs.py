@@ -152,6 +152,13 @@ def write(root: str, path: str, data: bytes, *, uid: int, gid: int, mode: int) -
         os.close(fd)
 
 
+def is_temp_file(path: str) -> bool:
+    """Whether ``path`` names a temp file of :func:`write` (``.NAME.hotfix-PID.tmp``)."""
+    _, name = split(path)
+    pid = name[name.rfind(".hotfix-") + len(".hotfix-") : -len(".tmp")]
+    return name.startswith(".") and ".hotfix-" in name and name.endswith(".tmp") and pid.isdigit()
+
+
 def _temp_prefix(name: str) -> str:
     """``.NAME.hotfix-``, NAME cut so that the temp file's name stays within NAME_MAX (255)."""
     return f".{os.fsdecode(os.fsencode(name)[:200])}.hotfix-"

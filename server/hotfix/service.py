@@ -27,7 +27,7 @@ from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
-from hotfix import recovery, validation
+from hotfix import localfs, recovery, validation
 from hotfix.contentcache import ContentCache
 from hotfix.engine import MAX_SYMLINK_HOPS, Engine
 from hotfix.errors import (
@@ -1062,8 +1062,9 @@ def _is_binary(data: bytes | None) -> bool:
 
 
 def _changed_warning(container: ContainerInfo, leaves: list[str], path: str) -> list[str]:
-    """Files changed against the image before our first write: someone else's edits."""
-    others = [p for p in leaves if p != path]
+    """Files changed against the image before our first write: someone else's edits. The
+    diff runs beside the write, so it may list the write's own temp file: not someone's."""
+    others = [p for p in leaves if p != path and not localfs.is_temp_file(p)]
     if not others:
         return []
     shown = ", ".join(others[:5]) + (f" and {len(others) - 5} more" if len(others) > 5 else "")

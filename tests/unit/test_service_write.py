@@ -293,6 +293,14 @@ def test_no_warning_when_only_the_written_path_changed(
     assert service.write("web", "/srv/app/new.py", b"x = 1\n").warnings == []
 
 
+def test_the_writes_own_temp_file_is_not_someone_elses_change(
+    service: HotfixService, web: FakeContainer
+) -> None:
+    """The diff runs beside the write: it may catch the fast path's temp file."""
+    web.diff = diff("C /srv", "C /srv/app", "A /srv/app/.app.py.hotfix-4638.tmp", "A /srv/.x.tmp")
+    assert warned_paths(service.write("web", APP, b"print(2)\n").warnings) == ["/srv/.x.tmp"]
+
+
 def test_many_changes_are_summarised(service: HotfixService, web: FakeContainer) -> None:
     web.diff = diff(*[f"A /tmp/f{i}" for i in range(8)])
     [text] = service.write("web", APP, b"print(2)\n").warnings
