@@ -65,6 +65,9 @@ def attribute(
     counts: dict[str, int] = dict.fromkeys(parts, 0)
     lock = threading.Lock()
     originals = {label: getattr(obj, name) for label, (obj, name) in parts.items()}
+    # a module's function or an instance's own attribute is put back; a method found on
+    # the class is uncovered again by removing the instance attribute set over it
+    own = {label: name in vars(obj) for label, (obj, name) in parts.items()}
 
     def timed(label: str) -> Callable[..., Any]:
         original = originals[label]
@@ -94,11 +97,11 @@ def attribute(
                 variant.after()
     finally:
         for label, (obj, name) in parts.items():
-            if label in originals:
+            if own[label]:
+                setattr(obj, name, originals[label])
+            else:
                 with contextlib.suppress(AttributeError):
-                    delattr(obj, name)  # the instance attribute we set
-                if getattr(obj, name) != originals[label]:
-                    setattr(obj, name, originals[label])
+                    delattr(obj, name)
     lines = [
         f"{calls} runs, wall {wall / calls * 1e3:.1f} ms per run (median when measured "
         f"{median * 1e3:.1f} ms); time inside each part, summed over threads, per run:"
