@@ -146,14 +146,14 @@ class Context:
             self._services[mode] = self.fresh_service(mode)
         return self._services[mode]
 
-    def fresh_service(self, mode: Mode) -> HotfixService:
+    def fresh_service(self, mode: Mode, *, prefetch: bool = True) -> HotfixService:
         """A service with an empty state store: the first write to any path checkpoints.
         Built as the language server builds it (``prefetch``: a read starts the diff
         behind the first-save warning)."""
         store = StateStore(self.workdir / "state" / f"{mode}-{uuid.uuid4().hex[:8]}")
         self._stores.append(store)
         use_mode(mode)
-        return HotfixService(self.engine(mode), store, user="bench", prefetch=True)
+        return HotfixService(self.engine(mode), store, user="bench", prefetch=prefetch)
 
     def env(self, mode: Mode, state: str) -> dict[str, str]:
         """The environment of a hotfix process (CLI, language server) in ``mode``."""

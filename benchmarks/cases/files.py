@@ -233,7 +233,11 @@ class _FreshReader:
         self.service: HotfixService | None = None
 
     def setup(self) -> None:
-        self.service = self.ctx.fresh_service(self.mode)
+        # Without the first-save diff a fresh service starts at its first read: 30 "first
+        # opens" in a row would run 30 container diffs (0.2-0.5 s of dockerd each) under
+        # every variant of the group, the baselines too. An editor runs one per container
+        # per CHANGED_PATHS_TTL.
+        self.service = self.ctx.fresh_service(self.mode, prefetch=False)
 
     def read(self) -> None:
         assert self.service is not None
