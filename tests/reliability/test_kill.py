@@ -172,6 +172,7 @@ import docker.api.container as api
 
 def put_archive(self, container, path, data):
     url = self._url("/containers/{0}/archive", container)
+    data = bytes(data)  # hotfix sends its tar in parts
     def body():
         yield data[: len(data) // 2]
         os.kill(os.getpid(), signal.SIGKILL)
