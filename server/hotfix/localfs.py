@@ -131,7 +131,7 @@ def write(root: str, path: str, data: bytes, *, uid: int, gid: int, mode: int) -
     """
     parent, name = split(path)
     fd = open_dir(root, parent)
-    tmp = f"{_temp_prefix(name)}{os.getpid()}.tmp"
+    tmp = f"{_temp_prefix(name)}{os.getpid()}{_TEMP_SUFFIX}"
     try:
         _remove_abandoned_temps(fd, name)
         _write_new(fd, tmp, data, uid, gid, mode)
@@ -152,24 +152,34 @@ def write(root: str, path: str, data: bytes, *, uid: int, gid: int, mode: int) -
         os.close(fd)
 
 
+_TEMP_MARK, _TEMP_SUFFIX = ".hotfix-", ".tmp"  # .NAME.hotfix-PID.tmp
+
+
 def is_temp_file(path: str) -> bool:
     """Whether ``path`` names a temp file of :func:`write` (``.NAME.hotfix-PID.tmp``)."""
     _, name = split(path)
-    pid = name[name.rfind(".hotfix-") + len(".hotfix-") : -len(".tmp")]
-    return name.startswith(".") and ".hotfix-" in name and name.endswith(".tmp") and pid.isdigit()
+    prefix = name[: name.rfind(_TEMP_MARK) + len(_TEMP_MARK)]
+    return name.startswith(".") and _TEMP_MARK in name and _temp_pid(name, prefix) is not None
 
 
 def _temp_prefix(name: str) -> str:
     """``.NAME.hotfix-``, NAME cut so that the temp file's name stays within NAME_MAX (255)."""
-    return f".{os.fsdecode(os.fsencode(name)[:200])}.hotfix-"
+    return f".{os.fsdecode(os.fsencode(name)[:200])}{_TEMP_MARK}"
+
+
+def _temp_pid(entry: str, prefix: str) -> int | None:
+    """The PID in ``entry`` when it is a temp file's name: ``prefix`` + PID + ``.tmp``."""
+    pid = entry[len(prefix) : -len(_TEMP_SUFFIX)]
+    named = entry.startswith(prefix) and entry.endswith(_TEMP_SUFFIX) and pid.isdigit()
+    return int(pid) if named else None
 
 
 def _remove_abandoned_temps(dir_fd: int, name: str) -> None:
     """Temp files of ``name`` left by a hotfix process killed before its rename."""
-    prefix, suffix = _temp_prefix(name), ".tmp"
+    prefix = _temp_prefix(name)
     for entry in os.listdir(dir_fd):
-        pid = entry[len(prefix) : -len(suffix)] if entry.startswith(prefix) else ""
-        if entry.endswith(suffix) and pid.isdigit() and not alive(int(pid)):
+        pid = _temp_pid(entry, prefix)
+        if pid is not None and not alive(pid):
             with contextlib.suppress(OSError):
                 os.unlink(entry, dir_fd=dir_fd)
 
