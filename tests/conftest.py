@@ -10,8 +10,10 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -32,6 +34,20 @@ from tests.images.build import ensure_images
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 TEST_LABEL = "hotfix.test"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def runtime_dir() -> Iterator[str]:
+    """This run's own $XDG_RUNTIME_DIR (short: a socket path must fit in 107 bytes). The CLI
+    tests' commands run in the resident process their first command starts there; it is
+    stopped at the end instead of idling on after the run."""
+    directory = tempfile.mkdtemp(prefix="hfx-tests-")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("XDG_RUNTIME_DIR", directory)
+        yield directory
+        stop = [sys.executable, "-m", "hotfix", "daemon", "stop"]
+        subprocess.run(stop, capture_output=True, timeout=60, check=False)
+    shutil.rmtree(directory, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

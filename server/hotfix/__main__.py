@@ -1,3 +1,3 @@
-from hotfix.cli import main
+from hotfix.launcher import main
 
 raise SystemExit(main())

@@ -503,13 +503,47 @@ def cmd_lsp(args: argparse.Namespace, svc: HotfixService | None, out: Output) ->
     return EXIT_OK
 
 
+def cmd_daemon(args: argparse.Namespace, svc: HotfixService | None, out: Output) -> int:
+    from hotfix import daemon
+
+    found = daemon.resident_processes()
+    if args.action == "stop":
+        stopped = daemon.stop(found)
+        out.result(
+            {"stopped": [p.pid for p in stopped]},
+            "\n".join(f"stopped the resident process {p.pid}" for p in stopped)
+            or "no resident process runs",
+        )
+        return EXIT_OK
+    enabled = os.environ.get("HOTFIX_DAEMON", "").lower() not in ("off", "0", "no", "false")
+    rows = [
+        [
+            str(p.pid),
+            "this hotfix" if p.current else "older code",
+            "listening" if p.listening else "starting or stopping",
+            p.socket,
+        ]
+        for p in found
+    ]
+    out.result(
+        {"enabled": enabled, "processes": [p.as_json() for p in found]},
+        (
+            _table([["PID", "CODE", "STATE", "SOCKET"], *rows])
+            if rows
+            else "no resident process runs"
+        )
+        + ("" if enabled else "\nHOTFIX_DAEMON is off: commands run in their own process"),
+    )
+    return EXIT_OK
+
+
 # --- parser --------------------------------------------------------------------------------
 
 
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     """The parser of every command, or, with ``only``, of that command alone: creating the
     sub-parsers is most of argparse's share of start-up (~6 ms for all of them), and a run
-    uses one. :func:`main` asks for one only when the arguments name it (_command_in)."""
+    uses one. :func:`main` asks for one only when the arguments name it (command_in)."""
     # --json and --engine are taken before or after the command (`hotfix --engine e2 ps` and
     # `hotfix ps --engine e2`); SUPPRESS keeps a subcommand from resetting the first.
     common = argparse.ArgumentParser(add_help=False)
@@ -546,7 +580,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     return parser
 
 
-def _command_in(argv: Sequence[str]) -> str | None:
+def command_in(argv: Sequence[str]) -> str | None:
     """The command ``argv`` names, if it surely names one; None where the whole parser is
     needed: no command yet, an unknown one, or -h/--version before it (the list of commands)."""
     tokens = iter(argv)
@@ -712,6 +746,10 @@ def _report_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--output", metavar="FILE", help="write to FILE instead of stdout")
 
 
+def _daemon_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("action", choices=["status", "stop"], nargs="?", default="status")
+
+
 def _lsp_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--tcp", metavar="HOST:PORT", help="listen on a loopback TCP port instead (debugging)"
@@ -789,6 +827,11 @@ COMMANDS: dict[str, tuple[Handler | Callable[..., int], str, Arguments]] = {
     ),
     "report": (cmd_report, "the incident record (Markdown) from the journal", _report_arguments),
     "lsp": (cmd_lsp, "run the language server (stdio)", _lsp_arguments),
+    "daemon": (
+        cmd_daemon,
+        "the resident process that runs commands without Python's start-up: status, stop",
+        _daemon_arguments,
+    ),
 }
 
 
@@ -821,11 +864,12 @@ def _table(rows: list[list[str]], header: bool = True) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
-    args = build_parser(_command_in(argv)).parse_args(argv)
+    args = build_parser(command_in(argv)).parse_args(argv)
     out = Output(getattr(args, "json", False))
     try:
-        if args.command == "lsp":
-            return cmd_lsp(args, None, out)
+        if args.command in ("lsp", "daemon"):  # no engine: no service
+            code: int = args.handler(args, None, out)
+            return code
         if _reaches_no_ssh_engine(args):
             _without_paramiko()
         from hotfix.engines import Engines
@@ -837,7 +881,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         for settled in svc.settled:  # what became of saves a killed process left midway
             out.note(f"hotfix: {settled}")
         started = time.monotonic()
-        code: int = args.handler(args, svc, out)
+        code = args.handler(args, svc, out)
         if out.interactive and time.monotonic() - started > 2:
             out.note(f"done in {time.monotonic() - started:.1f} s")
         return code

@@ -12,7 +12,6 @@ from pathlib import Path
 import pytest
 
 from hotfix.errors import ValidationFailed
-from hotfix.lsp import spool as spool_module
 from hotfix.lsp.errors import InvalidParams
 from hotfix.lsp.spool import Spool
 
@@ -158,18 +157,3 @@ async def test_a_put_whose_request_is_cancelled_leaves_no_file(spool: Spool) -> 
         if written and not os.path.exists(written[0]):
             break
     assert written and os.listdir(spool.directory) == []
-
-
-def test_xdg_runtime_dir_is_used_only_when_private(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    runtime = tmp_path / "runtime"
-    runtime.mkdir(mode=0o700)
-    monkeypatch.setenv("XDG_RUNTIME_DIR", str(runtime))
-    assert spool_module._parent() == str(runtime)
-    runtime.chmod(0o755)
-    assert spool_module._parent() is None
-    monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path / "missing"))
-    assert spool_module._parent() is None
-    monkeypatch.delenv("XDG_RUNTIME_DIR")
-    assert spool_module._parent() is None

@@ -74,7 +74,7 @@ def _parse(parser_for: Any, argv: list[str]) -> tuple[Any, ...]:
 @pytest.mark.parametrize("argv", ARGVS, ids=" ".join)
 def test_one_command_parser_parses_as_the_whole_parser(argv: list[str]) -> None:
     whole = _parse(lambda _: cli.build_parser(), argv)
-    only = _parse(lambda a: cli.build_parser(cli._command_in(a)), argv)
+    only = _parse(lambda a: cli.build_parser(cli.command_in(a)), argv)
     assert only == whole
 
 
@@ -94,7 +94,7 @@ def test_one_command_parser_parses_as_the_whole_parser(argv: list[str]) -> None:
     ],
 )
 def test_command_in(argv: list[str], command: str | None) -> None:
-    assert cli._command_in(argv) == command
+    assert cli.command_in(argv) == command
 
 
 def test_every_command_is_listed_in_help(capsys: pytest.CaptureFixture[str]) -> None:

@@ -34,6 +34,7 @@ from typing import Any, TypeVar
 from hotfix.errors import ValidationFailed
 from hotfix.lsp.errors import InvalidParams
 from hotfix.lsp.wire import FORCED_FACTOR, mib
+from hotfix.rundir import runtime_dir
 
 logger = logging.getLogger(__name__)
 
@@ -51,7 +52,7 @@ class Spool:
     def __init__(self, parent: str | None = None, threshold: int = THRESHOLD) -> None:
         if not hasattr(os, "O_NOFOLLOW") or os.open not in os.supports_dir_fd:
             raise OSError("this platform has no O_NOFOLLOW or dir_fd opens")
-        parent = parent if parent is not None else _parent()
+        parent = parent if parent is not None else runtime_dir()
         self.directory = tempfile.mkdtemp(prefix=f"{PREFIX}{os.getpid()}-", dir=parent)
         self.threshold = threshold
         self._dir_fd: int | None = os.open(
@@ -171,21 +172,6 @@ class Spool:
         if self._dir_fd is None:
             raise ValidationFailed("the server is shutting down: its spool directory is gone")
         return self._dir_fd
-
-
-def _parent() -> str | None:
-    """``$XDG_RUNTIME_DIR`` (a per-user tmpfs) when it is a directory of this user that
-    only they can enter; else None, for ``tempfile``'s default (``$TMPDIR``, /tmp)."""
-    runtime = os.environ.get("XDG_RUNTIME_DIR")
-    if not runtime:
-        return None
-    try:
-        st = os.stat(runtime)
-    except OSError:
-        return None
-    if stat.S_ISDIR(st.st_mode) and st.st_uid == os.geteuid() and not st.st_mode & 0o077:
-        return runtime
-    return None
 
 
 def _read_all(fd: int, size: int) -> bytes:
