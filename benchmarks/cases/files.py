@@ -114,7 +114,7 @@ class FileTransfer(Case):
         if ctx.config.cli:
             env = ctx.env("fast", "cli")
             cat = partial(hotfix_cli, "cat", f"{name}:{path}", env=env)
-            variants.insert(3, Variant(f"{key}.cli", "hotfix cat (CLI process)", cat))
+            variants.insert(3, Variant(f"{key}.cli", "hotfix cat (CLI, resident process)", cat))
         reps = ctx.config.file_reps[size]
         return Group(f"read {label}", variants, f"{key}.cp", reps, ctx.config.warmup + 1, targets)
 
@@ -151,7 +151,9 @@ class FileTransfer(Case):
         if ctx.config.cli:
             env = ctx.env("fast", "cli")
             cli = CliWriter(env, name, spec.paths["cli"], spec.payloads("cli"), spec.version)
-            found.append(Variant(f"{key}.cli", "hotfix write (CLI process)", cli.write, cli.setup))
+            found.append(
+                Variant(f"{key}.cli", "hotfix write (CLI, resident process)", cli.write, cli.setup)
+            )
         return found
 
     def _baselines(

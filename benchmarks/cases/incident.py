@@ -123,7 +123,9 @@ class Incident(Case):
         ]
         cli = self._cli_flow(ctx, scene)
         if cli is not None:
-            variants.insert(1, Variant("incident.cli", "hotfix CLI (processes)", cli, setup, after))
+            variants.insert(
+                1, Variant("incident.cli", "hotfix CLI (resident process)", cli, setup, after)
+            )
         scope = "save → healthy → branch → clean image" if self.full else "save → healthy → diff"
         targets = [
             Target(

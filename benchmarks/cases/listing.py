@@ -89,7 +89,7 @@ class Listing(Case):
             ]
         if ctx.config.cli:
             ls = partial(hotfix_cli, "ls", f"{shell.name}:{path}", env=ctx.env("fast", "cli"))
-            variants.insert(3, Variant(f"{key}.cli", "hotfix ls (CLI process)", ls))
+            variants.insert(3, Variant(f"{key}.cli", "hotfix ls (CLI, resident process)", ls))
         reps = ctx.config.dir_reps[size]
         return Group(
             f"list {size:,} entries", variants, f"{key}.exec", reps, ctx.config.warmup, targets

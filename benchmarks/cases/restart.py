@@ -81,14 +81,14 @@ class SaveToHealthy(Case):
             "×1.5 up to 0.5 s; the curl loop polls every "
             f"{ctx.config.curl_interval:g} s.",
             f"In-process restarts, medians: {self.restart.summary()}.",
-            "The CLI rows include starting Python and importing hotfix with docker-py and "
-            "requests (≈0.3 s here; the files case's `hotfix cat` rows show a whole command), "
-            "which the curl script does not pay.",
+            "The CLI rows include starting Python: the resident process's rows the launcher "
+            "(≈25 ms) and a fork; the own-process row also imports hotfix with docker-py "
+            "and requests (≈0.3 s here), which the curl script does not pay.",
         ]
 
     def _restart_group(self, ctx: Context, container: Any, url: str) -> Group:
         svc = ctx.service("fast")
-        env = ctx.env("fast", "cli")
+        env, own = ctx.env("fast", "cli"), ctx.own_process_env("fast", "cli")
         variants = [
             Variant(
                 "restart.core",
@@ -99,8 +99,13 @@ class SaveToHealthy(Case):
             ),
             Variant(
                 "restart.cli",
-                "hotfix restart (CLI process)",
+                "hotfix restart (CLI, resident process)",
                 partial(hotfix_cli, "restart", container.name, env=env),
+            ),
+            Variant(
+                "restart.cli-own",
+                "hotfix restart (CLI, own process: HOTFIX_DAEMON=off)",
+                partial(hotfix_cli, "restart", container.name, env=own),
             ),
             Variant(
                 "restart.docker",
@@ -185,7 +190,7 @@ class SaveToHealthy(Case):
             app.version = json.loads(out)["version"]
             hotfix_cli("restart", name, env=env)
 
-        return Variant("save.cli", "hotfix write + hotfix restart (CLI processes)", save)
+        return Variant("save.cli", "hotfix write + hotfix restart (CLI, resident process)", save)
 
     @staticmethod
     def _save_docker(name: str, url: str, app: AppFile, interval: float) -> None:
