@@ -25,7 +25,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any
 
 import docker
 import docker.errors
@@ -51,7 +51,7 @@ from hotfix.model import (
     FileContent,
     FileKind,
     FileStat,
-    PathChange,
+    OverlayDirs,
 )
 from hotfix.paths import check_utf8, join, normalize, split
 from hotfix.processes import orphaned_name
@@ -183,16 +183,17 @@ class Engine:
             f"container ID prefix {ref!r} is ambiguous: matches {names}; give more of the ID or a name"
         )
 
-    def changes(self, container_id: str) -> list[PathChange]:
-        """The Engine's container diff against its image (parents included, as the Engine lists)."""
-        kinds: dict[int, Literal["modified", "added", "deleted"]] = {
-            0: "modified",
-            1: "added",
-            2: "deleted",
-        }
-        with _engine_errors(container_id):
-            rows = self.api.diff(container_id) or []
-        return [PathChange(row["Path"], kinds.get(row["Kind"], "modified")) for row in rows]
+    def changed_paths(self, container: ContainerInfo) -> list[str]:
+        """The paths of the container's diff against its image: added, changed or deleted,
+        parents included, as the Engine lists them. On the fast path, read from the overlay2
+        upper directory itself, as the Engine's native diff does (archive.OverlayChanges):
+        the Engine here answers from a walk of the whole image (~0.5 s for 200 MB)."""
+        if container.overlay and self._local_root(container):
+            with contextlib.suppress(OSError):  # gone, or not overlay's layout: ask the Engine
+                return localfs.overlay_changes(container.overlay)
+        with _engine_errors(container.id):
+            rows = self.api.diff(container.id) or []
+        return [row["Path"] for row in rows]
 
     def restart(self, container_id: str, stop_timeout: int | None = None) -> None:
         with _engine_errors(container_id):
@@ -784,6 +785,7 @@ def _details_from_inspect(attrs: dict[str, Any]) -> ContainerDetails:
         ports=[f"{ip or '0.0.0.0'}:{port}->{cport}" for ip, port, cport in published],
         pid=int(state.get("Pid") or 0),
         unarchivable=_unarchivable_mounts(attrs),
+        overlay=_overlay_dirs(attrs),
     )
     return ContainerDetails(
         info=info,
@@ -793,6 +795,15 @@ def _details_from_inspect(attrs: dict[str, Any]) -> ContainerDetails:
         exit_code=state.get("ExitCode"),
         read_only=bool(host_config.get("ReadonlyRootfs")),
     )
+
+
+def _overlay_dirs(attrs: dict[str, Any]) -> OverlayDirs | None:
+    driver = attrs.get("GraphDriver") or {}
+    data = driver.get("Data") or {}
+    if driver.get("Name") != "overlay2" or not data.get("UpperDir"):
+        return None
+    lowers = tuple(p for p in str(data.get("LowerDir") or "").split(":") if p)
+    return OverlayDirs(str(data["UpperDir"]), lowers)
 
 
 def _unarchivable_mounts(attrs: dict[str, Any]) -> tuple[str, ...]:

@@ -457,7 +457,7 @@ def _whole_layer_preview(
         while p not in ("/", ""):
             p = posixpath.dirname(p)
             parents.add(p)
-    changed = [c.path for c in engine.changes(container.id)]
+    changed = engine.changed_paths(container)
     extra = [p for p in leaves(changed) if p not in hotfix and p not in parents]
     attrs = engine.container_attrs(container.id)
     runtime = list((attrs.get("Config") or {}).get("Env") or [])

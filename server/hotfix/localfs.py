@@ -1,4 +1,5 @@
-"""Fast local access to a running container's files through ``/proc/<pid>/root``.
+"""Fast local access to a running container's files through ``/proc/<pid>/root``, and
+to its diff against its image through its overlay2 directories (:func:`overlay_changes`).
 
 Only used when the Engine runs on this host, we are root, the container runs and
 its user namespace is the host's; the archive API remains the path that always
@@ -14,10 +15,11 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import posixpath
 import stat
 from collections import deque
 
-from hotfix.model import DirEntry, FileContent, FileKind, FileStat
+from hotfix.model import DirEntry, FileContent, FileKind, FileStat, OverlayDirs
 from hotfix.paths import join, normalize, split
 from hotfix.processes import alive
 
@@ -210,6 +212,117 @@ def unlink(root: str, path: str) -> None:
         os.unlink(name, dir_fd=fd)
     finally:
         os.close(fd)
+
+
+def overlay_changes(dirs: OverlayDirs) -> list[str]:
+    """The paths of a container's diff against its image, from its overlay2 directories, as
+    the Engine's diff lists them (it compares the two trees): every entry of the writable
+    layer that is no directory (a whiteout is a deletion); a directory there when something
+    under it is listed, when it is new or its mode or owner changed, or when it is opaque
+    (it replaced the image's, whose entries it lacks are listed as deleted). Sorted."""
+    if not all(os.path.isabs(d) for d in (dirs.upper, *dirs.lowers)):
+        raise FileNotFoundError(errno.ENOENT, "not overlay2's directories", dirs.upper)
+    found: list[str] = []
+    _walk_upper(dirs, "/", found)
+    return sorted(found)
+
+
+def _walk_upper(dirs: OverlayDirs, directory: str, found: list[str]) -> bool:
+    """Lists the changes under ``directory`` into ``found``; whether it listed any."""
+    listed = False
+    names = set()
+    with os.scandir(dirs.upper + directory) as entries:
+        for entry in entries:
+            path = join(directory, entry.name)
+            names.add(entry.name)
+            if not entry.is_dir(follow_symlinks=False):
+                found.append(path)  # a file, symlink, … or a whiteout: a deletion
+            elif (
+                _walk_upper(dirs, path, found)
+                or _opaque(dirs.upper + path)
+                or _dir_differs(entry.stat(follow_symlinks=False), dirs.lowers, path)
+            ):
+                found.append(path)
+            else:
+                continue  # copied up for a change since undone: not a change
+            listed = True
+    if directory != "/" and _opaque(dirs.upper + directory):
+        gone = _lower_names(dirs.lowers, directory) - names
+        found.extend(join(directory, name) for name in gone)
+        listed = listed or bool(gone)
+    return listed
+
+
+def _dir_differs(st: os.stat_result, lowers: tuple[str, ...], path: str) -> bool:
+    """Whether a directory of the writable layer is new, or differs from the image's in
+    mode or owner (not mtime: the Engine's diff ignores a directory's mtime)."""
+    below = _lower_stat(lowers, path)
+    if below is None or not stat.S_ISDIR(below.st_mode):
+        return True
+    return (st.st_mode, st.st_uid, st.st_gid) != (below.st_mode, below.st_uid, below.st_gid)
+
+
+def _lower_stat(lowers: tuple[str, ...], path: str) -> os.stat_result | None:
+    """``path`` as the image shows it: from the top layer that has it, unless a whiteout or
+    an opaque directory in a layer above hides it."""
+    for lower in lowers:
+        try:
+            st = os.lstat(lower + path)
+        except FileNotFoundError:
+            if _hidden_below(lower, path):
+                return None
+            continue
+        return None if _is_whiteout(st) else st
+    return None
+
+
+def _lower_names(lowers: tuple[str, ...], directory: str) -> set[str]:
+    """The entries of ``directory`` as the image shows it (merged layers, top first)."""
+    names: set[str] = set()
+    hidden: set[str] = set()
+    for lower in lowers:
+        try:
+            with os.scandir(lower + directory) as entries:
+                for entry in entries:
+                    if entry.name in names or entry.name in hidden:
+                        continue  # a layer above has it, or deleted it
+                    if _is_whiteout(entry.stat(follow_symlinks=False)):
+                        hidden.add(entry.name)
+                    else:
+                        names.add(entry.name)
+        except (FileNotFoundError, NotADirectoryError):
+            if _hidden_below(lower, directory):
+                break
+            continue
+        if _opaque(lower + directory):
+            break
+    return names
+
+
+def _hidden_below(lower: str, path: str) -> bool:
+    """Whether a layer hides ``path`` of the layers below it: a whiteout or an opaque
+    directory at one of its ancestors (or itself)."""
+    while path != "/":
+        try:
+            st = os.lstat(lower + path)
+        except FileNotFoundError:
+            pass
+        else:
+            if _is_whiteout(st) or (stat.S_ISDIR(st.st_mode) and _opaque(lower + path)):
+                return True
+        path = posixpath.dirname(path)
+    return False
+
+
+def _is_whiteout(st: os.stat_result) -> bool:
+    return stat.S_ISCHR(st.st_mode) and st.st_rdev == 0
+
+
+def _opaque(directory: str) -> bool:
+    try:
+        return os.getxattr(directory, "trusted.overlay.opaque", follow_symlinks=False) == b"y"
+    except OSError:
+        return False
 
 
 def _file_stat(path: str, st: os.stat_result, link_target: str | None) -> FileStat:

@@ -49,6 +49,15 @@ class FileContent:
 
 
 @dataclass(frozen=True)
+class OverlayDirs:
+    """A container's layers as overlay2 keeps them: its writable layer, and the layers below
+    it, top first (the init layer, then the image's)."""
+
+    upper: str
+    lowers: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class ContainerInfo:
     id: str
     name: str
@@ -62,6 +71,8 @@ class ContainerInfo:
     engine: str = "default"  # the name of the engine it runs on (see hotfix.engines)
     # Mounts the Engine's archive API cannot reach (tmpfs, /dev, /proc, /sys); from inspect.
     unarchivable: tuple[str, ...] = ()
+    # overlay2's directories on the engine's host, from inspect: None with another driver.
+    overlay: OverlayDirs | None = None
 
     @property
     def short_id(self) -> str:
@@ -90,9 +101,3 @@ class ContainerDetails:
     stop_timeout: int | None
     exit_code: int | None
     read_only: bool
-
-
-@dataclass(frozen=True)
-class PathChange:
-    path: str
-    kind: Literal["modified", "added", "deleted"]

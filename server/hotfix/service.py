@@ -767,10 +767,9 @@ class HotfixService:
 
     def _leaf_changes(self, container: ContainerInfo) -> list[str]:
         try:
-            changed = self.engine.changes(container.id)
+            paths = sorted(self.engine.changed_paths(container))
         except HotfixError:
             return []
-        paths = sorted(c.path for c in changed)
         return [
             p for i, p in enumerate(paths) if not any(q.startswith(p + "/") for q in paths[i + 1 :])
         ]

@@ -36,7 +36,6 @@ from hotfix.model import (
     DirEntry,
     FileContent,
     FileStat,
-    PathChange,
 )
 from hotfix.paths import normalize
 
@@ -66,7 +65,7 @@ class FakeContainer:
     published: list[tuple[str, int, str]] = field(default_factory=list)
     exit_code: int | None = None
     logs: str = ""
-    diff: list[PathChange] = field(default_factory=list)
+    diff: list[str] = field(default_factory=list)  # the paths of its container diff
     fs: dict[str, Node] = field(default_factory=lambda: {"/": Node("dir", mode=0o755)})
     on_restart: Callable[[FakeContainer], None] | None = None
     labels: dict[str, str] = field(default_factory=dict)
@@ -204,11 +203,11 @@ class FakeEngine:
     def resolve(self, ref: str) -> ContainerInfo:
         return self.inspect(ref).info
 
-    def changes(self, container_id: str) -> list[PathChange]:
-        self._record("changes", container_id)
+    def changed_paths(self, container: ContainerInfo) -> list[str]:
+        self._record("changes", container.id)
         if self.changes_error:
             raise self.changes_error
-        return list(self._fc(container_id).diff)
+        return list(self._fc(container.id).diff)
 
     def restart(self, container_id: str, stop_timeout: int | None = None) -> None:
         self._record("restart", container_id)

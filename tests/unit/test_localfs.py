@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import contextlib
 import os
+import stat
 import uuid
 from pathlib import Path
 
 import pytest
 
 from hotfix import localfs
+from hotfix.model import OverlayDirs
 
 MARK = f"hotfix-unit-{uuid.uuid4().hex[:8]}"
 
@@ -145,3 +147,36 @@ def test_unlink_removes_the_link_not_its_target(root: Path) -> None:
 def test_unlink_missing(root: Path) -> None:
     with pytest.raises(FileNotFoundError):
         localfs.unlink(str(root), "/etc/never-there")
+
+
+def _whiteout(path: Path) -> None:
+    os.mknod(path, stat.S_IFCHR | 0o000, os.makedev(0, 0))
+
+
+def test_overlay_changes_list_what_the_engines_diff_lists(tmp_path: Path) -> None:
+    """A writable layer over two image layers, with each kind of entry overlay2 makes."""
+    top, base, upper = (tmp_path / n for n in ("top", "base", "upper"))
+    for d in (base / "etc", base / "www", base / "tmp", base / "srv", top / "etc", upper):
+        d.mkdir(parents=True, exist_ok=True, mode=0o755)
+    for f in ("etc/a", "etc/b", "www/index.html", "www/old", "srv/x"):
+        (base / f).write_text(f)
+    _whiteout(top / "etc" / "b")  # the top image layer deleted /etc/b
+    (upper / "etc").mkdir(mode=0o755)
+    (upper / "etc" / "new").write_text("new")  # added
+    _whiteout(upper / "etc" / "a")  # deleted by the container
+    (upper / "tmp").mkdir(mode=0o755)  # copied up for a file since deleted: no change
+    (upper / "srv").mkdir(mode=0o700)  # chmod 700 /srv: a change
+    (upper / "www").mkdir(mode=0o755)  # rm -rf /www; mkdir /www; echo > /www/index.html
+    os.setxattr(upper / "www", "trusted.overlay.opaque", b"y")
+    (upper / "www" / "index.html").write_text("new")
+    (upper / "www" / "link").symlink_to("/etc/passwd")  # an entry, never followed
+
+    changes = localfs.overlay_changes(OverlayDirs(str(upper), (str(top), str(base))))
+    assert changes == [
+        "/etc", "/etc/a", "/etc/new", "/srv", "/www", "/www/index.html", "/www/link", "/www/old",
+    ]  # fmt: skip
+
+
+def test_overlay_changes_refuse_relative_directories() -> None:
+    with pytest.raises(FileNotFoundError):
+        localfs.overlay_changes(OverlayDirs("relative/upper", ()))
