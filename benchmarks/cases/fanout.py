@@ -140,7 +140,10 @@ def _parts(svc: HotfixService) -> dict[str, tuple[object, str]]:
     engine, store = svc.engine, svc.store
     return {
         "HotfixService.write (whole)": (svc, "write"),
-        **{f"Engine.{m}": (engine, m) for m in ("inspect", "stat", "read", "write", "changes")},
+        **{
+            f"Engine.{m}": (engine, m)
+            for m in ("inspect", "stat", "read", "write", "changed_paths")
+        },
         **{
             f"StateStore.{m}": (store, m)
             for m in (

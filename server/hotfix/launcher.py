@@ -44,7 +44,11 @@ OFF = frozenset({"off", "0", "no", "false"})
 
 def main() -> int:
     argv = sys.argv[1:]
-    code = run_resident(argv)
+    try:
+        code = run_resident(argv)
+    except KeyboardInterrupt:  # Ctrl-C before the child could take it: as cli.main says it
+        print("hotfix: interrupted", file=sys.stderr)
+        return 130
     if code is not None:
         return code
     from hotfix.cli import main as run_here
