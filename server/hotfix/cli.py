@@ -505,6 +505,7 @@ def cmd_lsp(args: argparse.Namespace, svc: HotfixService | None, out: Output) ->
 
 def cmd_daemon(args: argparse.Namespace, svc: HotfixService | None, out: Output) -> int:
     from hotfix import daemon
+    from hotfix.launcher import OFF
 
     found = daemon.resident_processes()
     if args.action == "stop":
@@ -515,7 +516,7 @@ def cmd_daemon(args: argparse.Namespace, svc: HotfixService | None, out: Output)
             or "no resident process runs",
         )
         return EXIT_OK
-    enabled = os.environ.get("HOTFIX_DAEMON", "").lower() not in ("off", "0", "no", "false")
+    enabled = os.environ.get("HOTFIX_DAEMON", "").lower() not in OFF
     rows = [
         [
             str(p.pid),
