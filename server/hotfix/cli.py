@@ -50,6 +50,7 @@ from hotfix.views import (
 # name a command that needs them, and Fleet only by the commands that work on replicas.
 # --help, --version and usage errors import none of them.
 if TYPE_CHECKING:
+    from hotfix.daemon import ResidentProcess
     from hotfix.fleet import Fleet, Target
     from hotfix.service import HotfixService, RestartResult, WriteResult
 
@@ -517,6 +518,14 @@ def cmd_daemon(args: argparse.Namespace, svc: HotfixService | None, out: Output)
         )
         return EXIT_OK
     enabled = os.environ.get("HOTFIX_DAEMON", "").lower() not in OFF
+    text = _resident_table(found) if found else "no resident process runs"
+    if not enabled:
+        text += "\nHOTFIX_DAEMON is off: commands run in their own process"
+    out.result({"enabled": enabled, "processes": [p.as_json() for p in found]}, text)
+    return EXIT_OK
+
+
+def _resident_table(found: list[ResidentProcess]) -> str:
     rows = [
         [
             str(p.pid),
@@ -526,16 +535,7 @@ def cmd_daemon(args: argparse.Namespace, svc: HotfixService | None, out: Output)
         ]
         for p in found
     ]
-    out.result(
-        {"enabled": enabled, "processes": [p.as_json() for p in found]},
-        (
-            _table([["PID", "CODE", "STATE", "SOCKET"], *rows])
-            if rows
-            else "no resident process runs"
-        )
-        + ("" if enabled else "\nHOTFIX_DAEMON is off: commands run in their own process"),
-    )
-    return EXIT_OK
+    return _table([["PID", "CODE", "STATE", "SOCKET"], *rows])
 
 
 # --- parser --------------------------------------------------------------------------------
