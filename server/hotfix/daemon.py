@@ -378,6 +378,9 @@ def _run_cli(argv: list[str]) -> int:
 
     try:
         return main(argv)
+    except KeyboardInterrupt:  # Ctrl-C before main's own handling began
+        print("hotfix: interrupted", file=sys.stderr)
+        return 130
     except SystemExit as exc:  # argparse's errors, --help, --version
         if exc.code is None or isinstance(exc.code, int):
             return exc.code or 0
