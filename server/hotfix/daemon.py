@@ -35,7 +35,7 @@ import sys
 import tempfile
 import time
 import traceback
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from hotfix.launcher import (
@@ -62,7 +62,7 @@ class Request:
     env: dict[str, str]
     umask: int
     stdio: list[list[str]]
-    fds: list[int] = field(default_factory=list)
+    fds: list[int]  # the caller's stdin, stdout, stderr, received with the request
 
 
 @dataclass
@@ -115,12 +115,7 @@ class ResidentProcess:
     listening: bool  # else still importing, or stopping (running its last commands)
 
     def as_json(self) -> dict[str, Any]:
-        return {
-            "pid": self.pid,
-            "socket": self.socket,
-            "current": self.current,
-            "listening": self.listening,
-        }
+        return asdict(self)
 
 
 def resident_processes() -> list[ResidentProcess]:

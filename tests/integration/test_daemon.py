@@ -66,7 +66,7 @@ def resident_pid(env: dict[str, str], timeout: float = 20.0) -> int:
     while True:
         status = run(env, "daemon", "status", "--json")
         assert status.returncode == 0, status.stderr
-        processes = _json(status.stdout)["processes"]
+        processes = json.loads(status.stdout)["processes"]
         current = [p for p in processes if p["current"] and p["listening"]]
         if current:
             return int(current[0]["pid"])
@@ -106,10 +106,6 @@ def gone(pid: int, timeout: float = 10.0) -> bool:
     return False
 
 
-def _json(text: str) -> Any:
-    return json.loads(text)
-
-
 def test_a_command_runs_in_a_fork_that_is_the_caller(
     env: dict[str, str], box: Any, tmp_path: Path
 ) -> None:
@@ -135,9 +131,9 @@ def test_environment_directory_umask_and_exit_status_are_the_callers(
     resident_pid(env)
     other_state = {**env, "HOTFIX_STATE_DIR": str(tmp_path / "other-state")}
     assert run(env, "write", f"{box.name}:/tmp/a", input="a\n").returncode == 0
-    mine = _json(run(env, "log", box.name, "--json").stdout)["entries"]
+    mine = json.loads(run(env, "log", box.name, "--json").stdout)["entries"]
     assert [e["action"] for e in mine] == ["write"]
-    assert _json(run(other_state, "log", box.name, "--json").stdout)["entries"] == []
+    assert json.loads(run(other_state, "log", box.name, "--json").stdout)["entries"] == []
 
     report = run(
         env, "report", box.name, "--output", "incident.md", cwd=tmp_path,
