@@ -14,15 +14,16 @@ what commands use, listens, and for each connection:
 The process itself runs nothing but this loop and holds no state, so a command behaves as it
 would in a fresh process. It leaves after ``HOTFIX_DAEMON_IDLE`` seconds without a command
 (default 1200), on SIGTERM (``hotfix daemon stop``) after its running commands end, and is
-never shared between users (its directory is 0700 and it checks each caller's uid).
+never shared between users or with containers: its directory is 0700, and it refuses a
+caller of another uid or in another mount or PID namespace before reading anything.
 """
 
 from __future__ import annotations
 
 import contextlib
 import fcntl
+import fnmatch
 import gc
-import glob
 import io
 import locale
 import marshal
@@ -35,9 +36,11 @@ import sys
 import tempfile
 import time
 import traceback
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from hotfix.errors import Unavailable
 from hotfix.launcher import (
     EXITED,
     KILLED,
@@ -47,6 +50,7 @@ from hotfix.launcher import (
     STARTED,
     socket_path,
 )
+from hotfix.rundir import fd_path, foreign_peer, open_private_dir, open_private_subdir
 
 DEFAULT_IDLE_SECONDS = 1200.0
 REQUEST_TIMEOUT = 5.0  # a caller is this process's own user's launcher: it sends at once
@@ -88,14 +92,15 @@ def idle_seconds() -> float:
         return DEFAULT_IDLE_SECONDS
 
 
-def lock_path(socket_path: str) -> str:
-    return socket_path.removesuffix(".sock") + ".lock"
+def lock_name(socket_name: str) -> str:
+    return socket_name.removesuffix(".sock") + ".lock"
 
 
-def running_pid(socket_path: str) -> int | None:
-    """The pid of the resident process serving ``socket_path``, if one holds its lock."""
+def running_pid(dir_fd: int, socket_name: str) -> int | None:
+    """The pid of the resident process serving ``socket_name`` in the directory open as
+    ``dir_fd``, if one holds its lock."""
     try:
-        fd = os.open(lock_path(socket_path), os.O_RDONLY)
+        fd = os.open(lock_name(socket_name), os.O_RDONLY | os.O_NOFOLLOW, dir_fd=dir_fd)
     except OSError:
         return None
     with os.fdopen(fd) as f:
@@ -119,17 +124,21 @@ class ResidentProcess:
 
 
 def resident_processes() -> list[ResidentProcess]:
-    """This user's resident processes: this code's, and older code's not yet idled out."""
-    current = socket_path()
-    if current is None:
-        return []
-    found = []
-    # Locks, not sockets: a stopping one has removed its socket and still runs commands.
-    for lock in sorted(glob.glob(os.path.join(os.path.dirname(current), "daemon-*.lock"))):
-        path = lock.removesuffix(".lock") + ".sock"
-        pid = running_pid(path)
-        if pid is not None:
-            found.append(ResidentProcess(pid, path, path == current, os.path.exists(path)))
+    """This user's resident processes: this code's, and older code's not yet idled out.
+    Raises :class:`~hotfix.errors.Unavailable` when the directory is not this user's own."""
+    with _private_dir() as dir_fd:
+        if dir_fd is None:
+            return []
+        directory, current = os.path.split(socket_path())
+        names = os.listdir(dir_fd)
+        found = []
+        # Locks, not sockets: a stopping one has removed its socket and still runs commands.
+        for lock in sorted(n for n in names if fnmatch.fnmatch(n, "daemon-*.lock")):
+            name = lock.removesuffix(".lock") + ".sock"
+            pid = running_pid(dir_fd, name)
+            if pid is not None:
+                path = os.path.join(directory, name)
+                found.append(ResidentProcess(pid, path, name == current, name in names))
     return found
 
 
@@ -141,9 +150,25 @@ def stop(processes: list[ResidentProcess], wait: float = 10.0) -> list[ResidentP
             os.kill(process.pid, signal.SIGTERM)
             stopped.append(process)
     deadline = time.monotonic() + wait
-    while any(running_pid(p.socket) for p in stopped) and time.monotonic() < deadline:
-        time.sleep(0.02)
+    with _private_dir() as dir_fd:
+        while dir_fd is not None and time.monotonic() < deadline:
+            if not any(running_pid(dir_fd, os.path.basename(p.socket)) for p in stopped):
+                break
+            time.sleep(0.02)
     return stopped
+
+
+@contextlib.contextmanager
+def _private_dir() -> Iterator[int | None]:
+    """A descriptor of the resident processes' directory; None when there is none."""
+    place = open_private_subdir("hotfix")
+    if place is None:
+        yield None
+        return
+    try:
+        yield place[1]
+    finally:
+        os.close(place[1])
 
 
 class _Stopped(Exception):
@@ -152,15 +177,22 @@ class _Stopped(Exception):
 
 class Daemon:
     def __init__(self, socket_path: str, idle: float) -> None:
-        self.socket_path = socket_path
+        self.directory, self.socket_name = os.path.split(socket_path)
         self.idle = idle
         self.running: dict[int, Running] = {}  # by pid
         self.selector = selectors.DefaultSelector()
         self.listener: socket.socket | None = None
+        self.dir_fd = -1
         self.lock_fd: int | None = None
         self.stopping = False
 
     def serve(self) -> None:
+        # Everything in the directory goes through this descriptor: where another user can
+        # rename the directory's parent, its path may lead to a directory of theirs later.
+        try:
+            self.dir_fd = open_private_dir(self.directory)
+        except Unavailable:
+            return  # the launcher that started it says why, and runs its commands itself
         self.lock_fd = self._lock()
         if self.lock_fd is None:
             return  # another one serves this socket
@@ -182,7 +214,12 @@ class Daemon:
             os.close(self.lock_fd)  # after the socket is gone: a successor binds a fresh one
 
     def _lock(self) -> int | None:
-        fd = os.open(lock_path(self.socket_path), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        fd = os.open(
+            lock_name(self.socket_name),
+            os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC,
+            0o600,
+            dir_fd=self.dir_fd,
+        )
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -194,9 +231,10 @@ class Daemon:
 
     def _listen(self) -> None:
         with contextlib.suppress(FileNotFoundError):
-            os.unlink(self.socket_path)  # a predecessor's, killed before it could remove it
+            # a predecessor's, killed before it could remove it
+            os.unlink(self.socket_name, dir_fd=self.dir_fd)
         listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        listener.bind(self.socket_path)
+        listener.bind(fd_path(self.dir_fd, self.socket_name))
         listener.listen(64)
         self.listener = listener
         self.selector.register(listener, selectors.EVENT_READ, self._accept)
@@ -232,7 +270,7 @@ class Daemon:
         self.listener.close()
         self.listener = None
         with contextlib.suppress(FileNotFoundError):
-            os.unlink(self.socket_path)
+            os.unlink(self.socket_name, dir_fd=self.dir_fd)
 
     def _accept(self, listener: Any) -> None:
         try:
@@ -254,9 +292,12 @@ class Daemon:
 
     def _read_request(self, conn: socket.socket) -> Request:
         conn.settimeout(REQUEST_TIMEOUT)
-        uid = struct.unpack("3i", conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, 12))[1]
-        if uid != os.geteuid():
-            raise ValueError(f"a caller of uid {uid}")
+        pid, uid, _ = struct.unpack(
+            "3i", conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, 12)
+        )
+        foreign = foreign_peer(pid, uid)
+        if foreign is not None:  # refused before a byte of it is read
+            raise ValueError(f"a caller that is {foreign}")
         header, fds, _, _ = socket.recv_fds(conn, LENGTH.size, 3)
         try:
             if len(header) != LENGTH.size or len(fds) != 3:
@@ -279,7 +320,7 @@ class Daemon:
             gc.enable()
             # The child keeps only its caller's connection: not the lock, the listener or
             # other callers' connections (a long command would keep those from closing).
-            inherited = [*self.selector.get_map(), self.lock_fd]
+            inherited = [*self.selector.get_map(), self.lock_fd, self.dir_fd]
             self.selector.close()
             _close_all(fd for fd in inherited if fd != conn.fileno())
             _run_child(conn, request)  # never returns

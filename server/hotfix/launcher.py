@@ -27,7 +27,8 @@ import struct
 import sys
 import zlib
 
-from hotfix.rundir import private_subdir
+from hotfix.errors import Unavailable
+from hotfix.rundir import fd_path, foreign_peer, open_private_subdir, subdir_path
 
 # One record from the resident process: a tag and a number.
 RECORD = struct.Struct("!ci")
@@ -60,16 +61,15 @@ def run_resident(argv: list[str]) -> int | None:
     """The command's exit status, run by the resident process; None when it should run here."""
     if os.environ.get("HOTFIX_DAEMON", "").lower() in OFF or _first_command(argv) in LOCAL_COMMANDS:
         return None
-    path = socket_path()
-    if path is None:
-        return None
-    conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
-        conn.connect(path)
-    except OSError as exc:
-        conn.close()
-        if exc.errno in (errno.ENOENT, errno.ECONNREFUSED):
-            start_daemon(path)
+        conn = _connect()
+    except Unavailable as exc:
+        print(
+            f"hotfix: running the command in this process, not the resident one: {exc}",
+            file=sys.stderr,
+        )
+        return None
+    if conn is None:
         return None
     try:
         return _hand_over(conn, argv)
@@ -77,13 +77,50 @@ def run_resident(argv: list[str]) -> int | None:
         conn.close()
 
 
-def socket_path() -> str | None:
-    """Where the resident process for this very code listens; None without a private place."""
-    directory = private_subdir("hotfix")
-    if directory is None:
+def socket_name() -> str:
+    return f"daemon-{fingerprint()}.sock"
+
+
+def socket_path() -> str:
+    """Where the resident process for this very code listens (to name it; connect through
+    :func:`_connect`, which checks the directory on its descriptor)."""
+    return os.path.join(subdir_path("hotfix"), socket_name())
+
+
+def _connect() -> socket.SocketType | None:
+    """A connection to this user's resident process, made through a descriptor of the
+    private directory and checked to be served by this user on this host; None when none
+    listens (one is started for the next command). Raises :class:`Unavailable` when the
+    directory or the server is not this user's own."""
+    place = open_private_subdir("hotfix")
+    if place is None:
         return None
-    path = os.path.join(directory, f"daemon-{fingerprint()}.sock")
-    return path if len(os.fsencode(path)) < 108 else None  # sun_path: 108 bytes with a NUL
+    directory, dir_fd = place
+    name = socket_name()
+    try:
+        address = fd_path(dir_fd, name)  # through the descriptor: no rename redirects it
+        conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            conn.connect(address)
+            foreign = _foreign_server(conn)
+        except OSError as exc:
+            conn.close()
+            if exc.errno in (errno.ENOENT, errno.ECONNREFUSED):
+                start_daemon(os.path.join(directory, name))
+            return None
+    finally:
+        os.close(dir_fd)
+    if foreign is not None:
+        conn.close()  # nothing was sent: not the arguments, environment or descriptors
+        raise Unavailable(f"its socket in {directory} is served by {foreign}")
+    return conn
+
+
+def _foreign_server(conn: socket.SocketType) -> str | None:
+    """Who serves ``conn`` (as of its ``listen``), when that is not this user on this host."""
+    creds = conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, 12)
+    pid, uid, _ = struct.unpack("3i", creds)
+    return foreign_peer(pid, uid)
 
 
 def fingerprint() -> str:
@@ -146,8 +183,8 @@ def _send_request(conn: socket.SocketType, argv: list[str]) -> None:
         "stdio": [[s.encoding, s.errors] for s in (sys.stdin, sys.stdout, sys.stderr) if s],
     }
     # marshal: built in, and it keeps surrogateescape'd (not UTF-8) names and values. The
-    # resident process reads it only from a peer of its own uid (SO_PEERCRED), the one who
-    # could as well replace its code.
+    # resident process reads it only from a peer of its own uid on its own host (SO_PEERCRED
+    # and namespaces), the one who could as well replace its code.
     body = marshal.dumps(request)
     stdio = [(socket.SOL_SOCKET, socket.SCM_RIGHTS, struct.pack("3i", 0, 1, 2))]
     conn.sendmsg([struct.pack("!I", len(body))], stdio)
@@ -222,9 +259,15 @@ class _Forwarder:
 
 
 def _die_by(signum: int) -> None:
-    """End as the child ended, killed by ``signum``: a shell then reports it the same way."""
-    signal.signal(signum, signal.SIG_DFL)
-    os.kill(os.getpid(), signum)
+    """End as the child ended, killed by ``signum``: a shell then reports it the same way.
+    Returns only if that signal does not end this process (its default is to ignore it)."""
+    try:
+        if signum not in (signal.SIGKILL, signal.SIGSTOP):  # these need (and take) no handler
+            signal.signal(signum, signal.SIG_DFL)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, [signum])
+        os.kill(os.getpid(), signum)
+    except (OSError, ValueError):
+        pass  # not a signal this process can be sent: the exit status says it (128 + signum)
 
 
 def _first_command(argv: list[str]) -> str | None:
