@@ -63,7 +63,9 @@ def verdict(live: bytes | None, new: bytes, old: bytes | None) -> str:
 
 def settle_unsettled(engine: Engine, store: StateStore, user: str) -> list[str]:
     """Settle the in-place writes of this engine left unsettled by a process that died (or
-    whose own settling failed). Returns one line per write, saying what was found and done."""
+    whose own settling failed). Returns one line per write, saying what was found and done.
+    Also removes the temp files of intents a dead process was writing when it died."""
+    store.drop_abandoned_intent_temps()
     notes = []
     for entry in store.unsettled_writes():
         intent = Intent.from_detail(entry.detail["intent"])

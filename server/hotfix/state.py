@@ -20,6 +20,7 @@ import fcntl
 import hashlib
 import json
 import os
+import re
 import shutil
 import sqlite3
 import threading
@@ -35,6 +36,12 @@ from hotfix.model import ContainerInfo, FileContent
 from hotfix.processes import alive
 
 SCHEMA_VERSION = 1
+
+# _write_whole's temp file of an intent: ``.<journal id>.new|old.<pid>.<thread>.tmp``
+_INTENT_TEMP = re.compile(r"\.\d+\.(?:new|old)\.(\d+)\.\d+\.tmp")
+# A temp file this much older than the process now holding its pid was another's: slack for
+# the start time's rounding and for a clock set forward while the file was written.
+_PID_REUSE_SLACK = 60.0
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS checkpoints (
@@ -283,6 +290,22 @@ class StateStore:
             with contextlib.suppress(OSError):
                 (self.intent_dir / f"{entry_id}{suffix}").unlink(missing_ok=True)
 
+    def drop_abandoned_intent_temps(self) -> list[str]:
+        """Remove the temp files of intents whose writer died while writing them (killed
+        before the rename); a live writer's are kept. Returns the names removed."""
+        try:
+            names = os.listdir(self.intent_dir)
+        except OSError:
+            return []
+        removed = []
+        for name in names:
+            match = _INTENT_TEMP.fullmatch(name)
+            if match and _abandoned(self.intent_dir / name, int(match.group(1))):
+                with contextlib.suppress(FileNotFoundError):
+                    (self.intent_dir / name).unlink()
+                    removed.append(name)
+        return removed
+
     def unsettled_writes(self) -> list[JournalEntry]:
         """In-place writes that did not end well and have not been looked at since."""
         with self._tx() as db:
@@ -476,6 +499,32 @@ def _write_whole(target: Path, data: bytes, durable: bool = True) -> None:
     except OSError:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def _abandoned(temp: Path, pid: int) -> bool:
+    """Whether process ``pid``, which made ``temp``, is gone: dead, or its pid now another
+    process's, one started after the file was last written."""
+    if not alive(pid):
+        return True
+    started = _process_start(pid)
+    try:
+        written = temp.stat().st_mtime
+    except OSError:
+        return False
+    return started is not None and written < started - _PID_REUSE_SLACK
+
+
+def _process_start(pid: int) -> float | None:
+    """When process ``pid`` started, in seconds since the epoch (to the clock tick)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            # after the command name (which may hold spaces): field 22, starttime
+            ticks = int(fh.read().rsplit(b")", 1)[1].split()[19])
+        with open("/proc/stat", "rb") as fh:
+            boot = next(int(line.split()[1]) for line in fh if line.startswith(b"btime "))
+    except (OSError, ValueError, IndexError, StopIteration):
+        return None
+    return boot + ticks / os.sysconf("SC_CLK_TCK")
 
 
 def _fsync_dir(path: Path) -> None:

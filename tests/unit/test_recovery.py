@@ -223,3 +223,14 @@ def test_writes_of_another_engine_are_left_to_its_service(
     other = FakeEngine("staging")
     assert HotfixService(other, store).settled == []  # type: ignore[arg-type]
     assert len(store.unsettled_writes()) == 1
+
+
+def test_the_next_run_removes_an_intent_temp_its_dead_writer_left(
+    in_place: FakeEngine, store: StateStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store.intent_dir.mkdir(exist_ok=True)
+    temp = store.intent_dir / ".3.new.4242.140001.tmp"  # killed while it wrote its intent
+    temp.write_bytes(NEW[:5])
+    monkeypatch.setattr(state, "alive", lambda pid: pid != 4242)
+    HotfixService(in_place, store, user="tester")  # type: ignore[arg-type]
+    assert not temp.exists()

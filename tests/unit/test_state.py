@@ -205,3 +205,33 @@ def test_find_containers_by_name_and_id_prefix(store: StateStore) -> None:
 def test_find_containers_wildcards_are_literal(store: StateStore, ref: str) -> None:
     store.journal_add(action="write", user="u", container_id=CID, container_name="web")
     assert store.find_containers(ref) == []
+
+
+def test_intent_temps_of_dead_writers_are_removed_and_live_ones_kept(tmp_path: Path) -> None:
+    store = StateStore(tmp_path)
+    store.intent_dir.mkdir()
+    dead = store.intent_dir / f".7.new.{dead_pid()}.140001.tmp"
+    live = store.intent_dir / f".8.old.{os.getpid()}.140002.tmp"
+    whole = store.intent_dir / "9.new"  # a finished intent: settling decides about it
+    other = store.intent_dir / ".notes.tmp"  # not a name the store makes
+    for path in (dead, live, whole, other):
+        path.write_bytes(b"partial")
+    assert store.drop_abandoned_intent_temps() == [dead.name]
+    assert sorted(p.name for p in store.intent_dir.iterdir()) == sorted(
+        [live.name, whole.name, other.name]
+    )
+
+
+def test_an_intent_temp_older_than_the_process_holding_its_pid_was_anothers(
+    tmp_path: Path,
+) -> None:
+    store = StateStore(tmp_path)
+    store.intent_dir.mkdir()
+    reused = store.intent_dir / f".7.new.{os.getpid()}.140001.tmp"
+    reused.write_bytes(b"partial")
+    os.utime(reused, (0, 0))  # written long before this process (now at that pid) started
+    assert store.drop_abandoned_intent_temps() == [reused.name]
+
+
+def test_no_intent_directory_is_nothing_to_remove(tmp_path: Path) -> None:
+    assert StateStore(tmp_path).drop_abandoned_intent_temps() == []
