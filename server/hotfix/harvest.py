@@ -25,8 +25,15 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
-from hotfix.errors import Cancelled, Conflict, HotfixError, UsageError
-from hotfix.gitrepo import MODE_EXEC, GitRepo, TestRun
+from hotfix.errors import (
+    Cancelled,
+    Conflict,
+    FileIsADirectory,
+    FileNotADirectory,
+    HotfixError,
+    UsageError,
+)
+from hotfix.gitrepo import MODE_EXEC, MODE_FILE, MODE_GITLINK, MODE_SYMLINK, GitRepo, TestRun
 from hotfix.model import ContainerInfo
 from hotfix.paths import normalize
 from hotfix.state import StateStore, journal_fields, version_of
@@ -386,6 +393,36 @@ def conflict_hunks(merged: bytes, context: int = 2) -> str:
     return "\n".join(out)
 
 
+def _kind(mode: int) -> str:
+    return {MODE_SYMLINK: "a symlink", MODE_GITLINK: "a submodule"}.get(mode, "a file")
+
+
+def check_repo_path(path: str, repo_path: str, tracked: dict[str, int]) -> None:
+    """Refuse a repository path that is not a plain file, or that passes through one.
+
+    Writing there would go through a symlink (maybe out of the repository) or fail half-way.
+    """
+    mode = tracked.get(repo_path)
+    if mode is not None and mode not in (MODE_FILE, MODE_EXEC):
+        kind = "a symlink" if mode == MODE_SYMLINK else f"mode {mode:o}"
+        raise UsageError(
+            f"{path} maps to {repo_path}, {kind} in the repository; --map it to the file itself"
+        )
+    parts = repo_path.split("/")
+    for depth in range(1, len(parts)):
+        leading = "/".join(parts[:depth])
+        if leading in tracked:
+            raise FileNotADirectory(
+                f"{path} maps to {repo_path}, but {leading} is {_kind(tracked[leading])} in the "
+                "repository, not a directory; --map onto the path it stands for"
+            )
+    if mode is None and any(t.startswith(repo_path + "/") for t in tracked):
+        raise FileIsADirectory(
+            f"{path} maps to {repo_path}, a directory in the repository; --map onto a file "
+            f"(or end REPO_PATH with '/': --map {path}={repo_path}/)"
+        )
+
+
 def _is_binary(data: bytes | None) -> bool:
     return bool(data) and b"\x00" in (data or b"")[:8192]
 
@@ -611,13 +648,8 @@ def _harvest(
     short = start[:12]
     for c in changes:
         m = mapping[c.path]
+        check_repo_path(c.path, m.repo_path, tracked)
         mode_in_repo = tracked.get(m.repo_path)
-        if mode_in_repo is not None and mode_in_repo not in (0o100644, MODE_EXEC):
-            kind = "symlink" if mode_in_repo == 0o120000 else f"mode {mode_in_repo:o}"
-            raise UsageError(
-                f"{c.path} maps to {m.repo_path}, a {kind} in the repository; "
-                "--map it to the file itself"
-            )
         ours = repo.read(start, m.repo_path) if mode_in_repo is not None else None
         theirs, live_mode = live[c.path]
         cp = c.checkpoint
