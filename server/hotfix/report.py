@@ -6,25 +6,24 @@ probe results with their times, the harvest branches and commits, and the images
 
 Environment variable values of a container are never written: the journal holds none,
 and as a second guard every value the container was given at run time (its environment
-minus its image's) is replaced by ``[redacted]`` wherever it would appear.
+minus its image's) is replaced by ``[redacted]`` wherever it would appear, also JSON-escaped,
+URL-encoded, base64-encoded or split across lines (:mod:`hotfix.redaction`).
 """
 
 from __future__ import annotations
 
 import difflib
 import time
-from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from hotfix.errors import ContainerNotFound, HotfixError
+from hotfix.redaction import redact as redact  # re-exported: service.redact uses it
 from hotfix.state import JournalEntry
+from hotfix.terminal import printable
 
 if TYPE_CHECKING:
     from hotfix.service import HotfixService
-
-REDACTED = "[redacted]"
-_MIN_SECRET = 3  # shorter values ("1", "on") would redact ordinary text
 
 
 def when(ts: float) -> str:
@@ -32,7 +31,7 @@ def when(ts: float) -> str:
 
 
 def _cell(text: object) -> str:
-    return str(text).replace("|", "\\|").replace("\n", " ").strip()
+    return printable(text).replace("|", "\\|").strip()
 
 
 def _short(version: str | None) -> str:
@@ -126,14 +125,9 @@ def build_report(svc: HotfixService, ref: str | None = None) -> str:
     if not groups:
         lines.append("The journal is empty.")
     report = "\n".join(lines) + "\n" + "\n".join(sections)
-    return redact(report, secrets)
-
-
-def redact(text: str, secrets: Iterable[str]) -> str:
-    for value in sorted(set(secrets), key=len, reverse=True):
-        if len(value) >= _MIN_SECRET:
-            text = text.replace(value, REDACTED)
-    return text
+    # Paths, log lines and probe output come from the container: no control character of
+    # theirs reaches a terminal or breaks the Markdown's lines (hotfix.terminal).
+    return printable(redact(report, secrets), keep="\n\t")
 
 
 def runtime_env_values(svc: HotfixService, container_id: str) -> set[str]:
@@ -172,7 +166,7 @@ def _container_section(svc: HotfixService, group: _Container) -> tuple[str, set[
     out.append(f"- Container: `{group.name}` (`{group.id}`), now {state}")
     out.append(f"- Image: `{group.image or '?'}`")
     out.append(f"- From {when(es[0].time)} to {when(es[-1].time)}; people: {', '.join(people)}")
-    out.append(f"- Files changed: {', '.join(f'`{p}`' for p in paths) or 'none'}")
+    out.append(f"- Files changed: {', '.join(f'`{printable(p)}`' for p in paths) or 'none'}")
     if harvests:
         d = harvests[-1].detail
         out.append(
@@ -224,7 +218,8 @@ def _container_section(svc: HotfixService, group: _Container) -> tuple[str, set[
         )
         for f in d.get("files") or []:
             out.append(
-                f"  - `{f.get('repo_path')}` ← `{f.get('path')}` ({f.get('status')}, {f.get('action')})"
+                f"  - `{printable(f.get('repo_path'))}` ← `{printable(f.get('path'))}` "
+                f"({f.get('status')}, {f.get('action')})"
             )
         test = d.get("test")
         if isinstance(test, dict):

@@ -144,3 +144,27 @@ def test_summaries() -> None:
     assert lines[0].startswith("probe `tcp:127.0.0.1:5432`: UNHEALTHY after 10.00 s")
     assert lines[1] == "image `x:1` (whole-layer) sha256:abc"
     assert lines[2] == "mkdir `/p`"
+
+
+def test_report_escapes_what_the_container_chose(tmp_path: Path) -> None:
+    """A hostile file name and log line: no control character in the Markdown, and no line
+    of the container's making (hotfix.terminal)."""
+    store = StateStore(tmp_path / "state")
+    who = {"container_id": CID, "container_name": "inc", "image": "busybox"}
+    hostile = "/www/t\x1b]0;pwned\x07\n- Files changed: none\x9b"
+    store.journal_add(action="write", user="alice", path=hostile, **who)
+    store.journal_add(
+        action="probe",
+        user="alice",
+        outcome="failed",
+        detail={"probe": "exec:cat log", "healthy": False, "probe_result": "exit 1: \x1b[2J\ngone"},
+        **who,
+    )
+    svc = HotfixService(GoneEngine(), store, user="dave")  # type: ignore[arg-type]
+    text = build_report(svc, "inc")
+    assert not any(ch in text for ch in "\x1b\x07\x9b")
+    assert [line for line in text.splitlines() if line.startswith("- Files changed:")] == [
+        "- Files changed: `/www/t\\x1b]0;pwned\\x07\\n- Files changed: none\\x9b`"
+    ]
+    assert "exit 1: \\x1b[2J\\ngone" in text
+    store.close()
