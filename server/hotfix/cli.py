@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from hotfix import __version__
 from hotfix.engines import DEFAULT as DEFAULT_ENGINE
@@ -31,6 +31,7 @@ from hotfix.errors import (
     UsageError,
 )
 from hotfix.paths import parse_target
+from hotfix.terminal import printable
 from hotfix.views import (
     apply_view,
     change_view,
@@ -53,10 +54,15 @@ if TYPE_CHECKING:
     from hotfix.daemon import ResidentProcess
     from hotfix.fleet import Fleet, Target
     from hotfix.service import HotfixService, RestartResult, WriteResult
+    from hotfix.state import JournalEntry
 
 
 class Output:
-    """Human text on a terminal, JSON with --json; progress only where a person watches."""
+    """Human text on a terminal, JSON with --json; progress only where a person watches.
+
+    Text shows control characters escaped (hotfix.terminal): a command escapes each field
+    a container controls, newlines included, and what reaches the terminal is escaped again
+    except for the line breaks the command put there. JSON stays exact."""
 
     def __init__(self, as_json: bool) -> None:
         self.as_json = as_json
@@ -69,19 +75,20 @@ class Output:
             json.dump(data, sys.stdout, indent=2, default=str)
             sys.stdout.write("\n")
         elif text:
+            text = printable(text, keep="\n")
             sys.stdout.write(text if text.endswith("\n") else text + "\n")
         sys.stdout.flush()
 
     def note(self, message: str) -> None:
         """Information for the person (stderr, so stdout stays clean for pipes)."""
         self.clear_progress()
-        print(message, file=sys.stderr)
+        print(printable(message), file=sys.stderr)
 
     # Progress protocol (hotfix.service.Progress)
     def report(self, message: str, percentage: int | None = None) -> None:
         if self.interactive:
             width = shutil.get_terminal_size((100, 20)).columns - 1
-            sys.stderr.write("\r\x1b[K" + message[:width])
+            sys.stderr.write("\r\x1b[K" + printable(message)[:width])
             sys.stderr.flush()
             self._progress_shown = True
 
@@ -173,7 +180,8 @@ def _report_write(out: Output, res: WriteResult, **extra: Any) -> int:
     for warning in res.warnings:
         out.note(f"warning: {warning}")
     taken = " (checkpoint taken first)" if res.checkpointed else ""
-    out.result({**extra, **write_view(res)}, f"wrote {res.container.name}:{res.path}{taken}")
+    text = f"wrote {res.container.name}:{printable(res.path)}{taken}"
+    out.result({**extra, **write_view(res)}, text)
     return EXIT_OK
 
 
@@ -217,7 +225,9 @@ def cmd_checkpoint(args: argparse.Namespace, svc: HotfixService, out: Output) ->
         container, path = parse_target(target)
         by_container.setdefault(container, []).append(path or "")
     taken = [cp for c, paths in by_container.items() for cp in svc.checkpoint(c, paths)]
-    text = "\n".join(f"checkpoint {cp.container_name}:{cp.path} {cp.version}" for cp in taken)
+    text = "\n".join(
+        f"checkpoint {cp.container_name}:{printable(cp.path)} {cp.version}" for cp in taken
+    )
     out.result({"checkpoints": [checkpoint_view(cp) for cp in taken]}, text)
     return EXIT_OK
 
@@ -232,7 +242,10 @@ def cmd_diff(args: argparse.Namespace, svc: HotfixService, out: Output) -> int:
         data = {
             "groups": [{"containers": [str(t) for t in g.targets], "diff": g.diff} for g in groups]
         }
-        out.result(data, text)
+        if out.as_json:
+            out.result(data)
+        else:  # a patch, exact as `git diff` prints one: the content is not escaped
+            sys.stdout.write(text)
         return EXIT_OK
     diff = svc.diff(container, path)
     if out.as_json:
@@ -246,11 +259,11 @@ def cmd_revert(args: argparse.Namespace, svc: HotfixService, out: Output) -> int
     container, path = parse_target(args.target, path_required=False)
     if _replica_set_asked(args):
         done = _fleet(args, svc).revert_all(_replica_set(args, svc, container), path)
-        lines = [f"{t}: reverted {', '.join(paths) or 'nothing'}" for t, paths in done.items()]
+        lines = [f"{t}: reverted {_paths(paths) or 'nothing'}" for t, paths in done.items()]
         out.result({"reverted": {str(t): paths for t, paths in done.items()}}, "\n".join(lines))
         return EXIT_OK
     reverted = svc.revert(container, path, force=args.force)
-    text = "\n".join(f"reverted {p}" for p in reverted) or "nothing to revert"
+    text = "\n".join(f"reverted {printable(p)}" for p in reverted) or "nothing to revert"
     out.result({"reverted": reverted}, text)
     return EXIT_OK
 
@@ -274,10 +287,13 @@ def cmd_apply(args: argparse.Namespace, svc: HotfixService, out: Output) -> int:
         force=args.force,
         progress=out,
     )
-    lines = [f"{source}: {', '.join(result.files)} → {len(targets)} target(s)"]
+    lines = [f"{source}: {_paths(result.files)} → {len(targets)} target(s)"]
     for o in result.outcomes:
-        health = f" ({o.health.result.detail}, {o.health.seconds:.2f} s)" if o.health else ""
-        lines.append(f"  {o.target}: {o.status}{health}" + (f" — {o.detail}" if o.detail else ""))
+        health = (
+            f" ({printable(o.health.result.detail)}, {o.health.seconds:.2f} s)" if o.health else ""
+        )
+        detail = f" — {printable(o.detail)}" if o.detail else ""
+        lines.append(f"  {o.target}: {o.status}{health}{detail}")
     out.result(apply_view(result), "\n".join(lines))
     statuses = {o.status for o in result.outcomes}
     if "conflict" in statuses:
@@ -303,11 +319,12 @@ def cmd_rollout(args: argparse.Namespace, svc: HotfixService, out: Output) -> in
     lines = [
         f"{result.service}: {result.state} after {result.seconds:.1f} s "
         f"({result.previous_image} → {result.image})"
-        + (f": {result.message}" if result.message else "")
+        + (f": {printable(result.message)}" if result.message else "")
     ]
     for t in result.tasks:
         lines.append(
-            f"  task {t.slot}: {t.state} {t.image} {(t.container_id or '')[:12]} {t.message}".rstrip()
+            f"  task {t.slot}: {t.state} {t.image} {(t.container_id or '')[:12]} "
+            f"{printable(t.message)}".rstrip()
         )
     out.result(rollout_view(result), "\n".join(lines))
     return EXIT_OK if result.converged else EXIT_UNHEALTHY
@@ -364,7 +381,7 @@ def cmd_probe(args: argparse.Namespace, svc: HotfixService, out: Output) -> int:
 def _report_health(res: RestartResult, out: Output) -> int:
     lines = [_health_line(res)]
     if res.after_revert:
-        lines.append(f"reverted {', '.join(res.reverted) or 'nothing'}; then:")
+        lines.append(f"reverted {_paths(res.reverted) or 'nothing'}; then:")
         lines.append(_health_line(res.after_revert))
     out.result(restart_view(res), "\n".join(lines))
     return EXIT_OK if res.healthy else EXIT_UNHEALTHY
@@ -374,25 +391,41 @@ def _health_line(res: RestartResult) -> str:
     verdict = "healthy" if res.healthy else "UNHEALTHY"
     return (
         f"{res.container.name}: {verdict} after {res.seconds:.2f} s ({res.action}; "
-        f"probe {res.probe}: {res.result.detail})"
+        f"probe {printable(res.probe)}: {printable(res.result.detail)})"
     )
 
 
 def cmd_log(args: argparse.Namespace, svc: HotfixService, out: Output) -> int:
-    entries = svc.journal(args.container, limit=args.limit)
+    views = _redacted_journal(svc, svc.journal(args.container, limit=args.limit))
     rows = []
-    for e in entries:
-        when = datetime.fromtimestamp(e.time).strftime("%Y-%m-%d %H:%M:%S")
-        where = (e.container_name or "") + (f":{e.path}" if e.path else "")
-        extra = e.detail.get("error") or e.detail.get("probe_result") or ""
-        rows.append([when, e.user, e.action, where, e.outcome, str(extra)])
-    out.result({"entries": [journal_view(e) for e in entries]}, _table(rows, header=False))
+    for v in views:
+        when = datetime.fromtimestamp(v["time"]).strftime("%Y-%m-%d %H:%M:%S")
+        where = (v["container"] or "") + (f":{v['path']}" if v["path"] else "")
+        extra = v["detail"].get("error") or v["detail"].get("probe_result") or ""
+        rows.append([when, v["user"], v["action"], where, v["outcome"], str(extra)])
+    out.result({"entries": views}, _table(rows, header=False))
     return EXIT_OK
+
+
+def _redacted_journal(svc: HotfixService, entries: list[JournalEntry]) -> list[dict[str, Any]]:
+    """The entries' views, each redacted of its container's run-time environment values:
+    a second guard over what was journalled (a write's error or path is not redacted then)."""
+    from hotfix.redaction import redact_strings
+    from hotfix.report import runtime_env_values
+
+    secrets: dict[str, set[str]] = {}
+    views = []
+    for e in entries:
+        if e.container_id and e.container_id not in secrets:
+            secrets[e.container_id] = runtime_env_values(svc, e.container_id)
+        found = secrets.get(e.container_id or "", set())
+        views.append(cast("dict[str, Any]", redact_strings(journal_view(e), found)))
+    return views
 
 
 def cmd_changes(args: argparse.Namespace, svc: HotfixService, out: Output) -> int:
     changes = svc.changes(args.container)
-    text = "\n".join(f"{c.status:9} {c.container_name}:{c.path}" for c in changes)
+    text = "\n".join(f"{c.status:9} {c.container_name}:{printable(c.path)}" for c in changes)
     out.result({"changes": [change_view(c) for c in changes]}, text)
     return EXIT_OK
 
@@ -430,10 +463,11 @@ def cmd_harvest(args: argparse.Namespace, svc: HotfixService, out: Output) -> in
     for f in res.files:
         extra = ", executable" if f.executable and f.action != "deleted" else ""
         lines.append(
-            f"  {f.repo_path} <- {f.path}  {f.status}, {f.action}{extra} (mapped by {f.mapped_by})"
+            f"  {printable(f.repo_path)} <- {printable(f.path)}  {f.status}, {f.action}{extra} "
+            f"(mapped by {printable(f.mapped_by)})"
         )
     if res.test:
-        lines.append(f"tests   `{res.test.command}` passed in {res.test.seconds:.2f} s")
+        lines.append(f"tests   `{printable(res.test.command)}` passed in {res.test.seconds:.2f} s")
     out.result(harvest_view(res), "\n".join(lines))
     return EXIT_OK
 
@@ -461,15 +495,16 @@ def cmd_commit(args: argparse.Namespace, svc: HotfixService, out: Output) -> int
     )
     lines = [
         f"committed {res.tag} ({res.image_id[:19]}; {what}) in {res.commit_seconds:.2f} s",
-        *[f"  {f.path}  {f.mode:04o} {f.uid}:{f.gid}" for f in res.files],
-        *[f"  label {k}={v}" for k, v in sorted(res.labels.items())],
+        *[f"  {printable(f.path)}  {f.mode:04o} {f.uid}:{f.gid}" for f in res.files],
+        *[f"  label {printable(k)}={printable(v)}" for k, v in sorted(res.labels.items())],
     ]
     code = EXIT_OK
     if res.verify is not None:
         v = res.verify
         verdict = "healthy" if v.healthy else "UNHEALTHY"
         lines.append(
-            f"verify: {verdict} after {v.seconds:.2f} s (probe {v.probe}: {v.result.detail}; "
+            f"verify: {verdict} after {v.seconds:.2f} s "
+            f"(probe {printable(v.probe)}: {printable(v.result.detail)}; "
             f"{v.container} removed)"
         )
         code = EXIT_OK if v.healthy else EXIT_UNHEALTHY
@@ -857,10 +892,16 @@ def _seconds(text: str) -> float:
 def _table(rows: list[list[str]], header: bool = True) -> str:
     if not rows:
         return ""
+    rows = [[printable(cell) for cell in row] for row in rows]
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     return "\n".join(
         "  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows
     )
+
+
+def _paths(paths: Sequence[str]) -> str:
+    """Container paths for one line of text."""
+    return ", ".join(map(printable, paths))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -888,7 +929,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return code
     except HotfixError as exc:
         out.clear_progress()
-        print(f"hotfix: error: {exc}", file=sys.stderr)
+        print(f"hotfix: error: {printable(exc)}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         out.clear_progress()
