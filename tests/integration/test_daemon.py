@@ -177,6 +177,19 @@ def test_a_caller_killed_outright_hangs_up_its_command(env: dict[str, str], box:
     assert run(env, "cat", f"{box.name}:/tmp/never").returncode == 1
 
 
+def test_a_command_killed_outright_kills_its_caller_the_same_way(
+    env: dict[str, str], box: Any
+) -> None:
+    daemon = resident_pid(env)
+    caller = start(env, "write", f"{box.name}:/tmp/never", "-")  # `sleep 30 | hotfix write`
+    child = the_child(daemon)
+    os.kill(child, signal.SIGKILL)  # the one signal the caller cannot take a handler for
+    _, err = caller.communicate(timeout=30)
+    assert caller.returncode == -signal.SIGKILL and err == b""  # no traceback, no message
+    assert resident_pid(env) == daemon
+    assert run(env, "cat", f"{box.name}:/tmp/never").returncode == 1
+
+
 def test_a_dead_resident_process_is_replaced(env: dict[str, str], box: Any) -> None:
     daemon = resident_pid(env)
     os.kill(daemon, signal.SIGKILL)  # its socket file stays behind, nobody listening
