@@ -40,6 +40,7 @@ from hotfix.errors import (
     FileIsADirectory,
     FileNotADirectory,
     FileNotFound,
+    FileTooLarge,
     HotfixError,
     NoPermissions,
     Unavailable,
@@ -185,15 +186,32 @@ class Engine:
 
     def changed_paths(self, container: ContainerInfo) -> list[str]:
         """The paths of the container's diff against its image: added, changed or deleted,
-        parents included, as the Engine lists them. On the fast path, read from the overlay2
-        upper directory itself, as the Engine's native diff does (archive.OverlayChanges):
-        the Engine here answers from a walk of the whole image (~0.5 s for 200 MB)."""
+        parents included, as the Engine lists them (all of them: see :meth:`container_diff`)."""
+        return self.container_diff(container).paths
+
+    def container_diff(
+        self, container: ContainerInfo, limit: localfs.WalkLimit | None = None
+    ) -> localfs.ChangeListing:
+        """:meth:`changed_paths`, given up at ``limit`` (the listing then says so). On the
+        fast path, read from the overlay2 upper directory itself, as the Engine's native
+        diff does (archive.OverlayChanges): the Engine here answers from a walk of the whole
+        image (~0.5 s for 200 MB)."""
         if container.overlay and self._local_root(container):
             with contextlib.suppress(OSError):  # gone, or not overlay's layout: ask the Engine
-                return localfs.overlay_changes(container.overlay)
+                return localfs.overlay_changes(container.overlay, limit)
+        started = time.monotonic()
+        url = self.api._url("/containers/{0}/changes", container.id)
+        timeout = {"timeout": limit.seconds} if limit else {}
         with _engine_errors(container.id):
-            rows = self.api.diff(container.id) or []
-        return [row["Path"] for row in rows]
+            try:
+                res = self.api._get(url, **timeout)
+            except requests.exceptions.Timeout:  # the Engine is still walking
+                return localfs.ChangeListing([], False, 0, time.monotonic() - started)
+            rows = self.api._result(res, True) or []
+        paths = sorted(row["Path"] for row in rows)
+        complete = limit is None or len(paths) <= limit.entries
+        kept = paths if limit is None else paths[: limit.entries]
+        return localfs.ChangeListing(kept, complete, len(kept), time.monotonic() - started)
 
     def restart(self, container_id: str, stop_timeout: int | None = None) -> None:
         with _engine_errors(container_id):
@@ -330,33 +348,36 @@ class Engine:
                 raise Unavailable(f"{container.name}:{path}: the engine sent an empty archive")
             return self._container_ids(_stat_from_tarinfo(path, member))
 
-    def read(self, container: ContainerInfo, path: str) -> FileContent:
-        """Read a regular file (not following a final symlink)."""
+    def read(self, container: ContainerInfo, path: str, max_size: int | None = None) -> FileContent:
+        """Read a regular file (not following a final symlink). Above ``max_size`` bytes
+        it is refused (:class:`FileTooLarge`) before its content is read: the size is
+        checked on what is read, not on an earlier stat the container may have outdated."""
         path = normalize(path)
+        where = f"{container.name}:{path}"
         root = self._local_root(container)
         if root:
             with contextlib.suppress(_RootGone), _local_errors(container, path, root):
-                content = localfs.read(root, path)
-                if content is None:
-                    kind = localfs.lstat(root, path).kind
-                    raise NoPermissions(f"{container.name}:{path} is a {kind}, not a regular file")
-                return content
+                try:
+                    return localfs.read(root, path, max_size)
+                except localfs.NotARegularFile as exc:
+                    raise _not_regular(where, exc.kind) from None
+                except localfs.AboveLimit as exc:
+                    raise size_refusal(where, exc.size, exc.limit) from None
         with self._archive(container, path) as (tar, body):  # body: right after the header
             member = tar.next()
             if member is None:
-                raise Unavailable(f"{container.name}:{path}: the engine sent an empty archive")
+                raise Unavailable(f"{where}: the engine sent an empty archive")
             info = self._container_ids(_stat_from_tarinfo(path, member))
-            if info.kind == "file":
-                data = body.read(member.size)
-                if len(data) != member.size:
-                    raise Unavailable(
-                        f"{container.name}:{path}: the engine's archive ended after "
-                        f"{len(data)} of {member.size} bytes"
-                    )
-                return FileContent(data, info)
-        if info.kind == "dir":
-            raise FileIsADirectory(f"{container.name}:{path} is a directory")
-        raise NoPermissions(f"{container.name}:{path} is a {info.kind}, not a regular file")
+            if info.kind != "file":
+                raise _not_regular(where, info.kind)
+            if max_size is not None and member.size > max_size:
+                raise size_refusal(where, member.size, max_size)
+            data = body.read(member.size)
+        if len(data) != member.size:
+            raise Unavailable(
+                f"{where}: the engine's archive ended after {len(data)} of {member.size} bytes"
+            )
+        return FileContent(data, info)
 
     def list_dir(self, container: ContainerInfo, path: str) -> list[DirEntry]:
         """Direct children of a directory (a symlink to one is followed)."""
@@ -821,6 +842,25 @@ def _check_archive_reach(container: ContainerInfo, path: str) -> None:
                 "Engine's archive API cannot reach; run hotfix as root on the engine's host "
                 "(it then uses /proc/<pid>/root), or change the file another way"
             )
+
+
+def size_refusal(where: str, size: int | None, limit: int) -> FileTooLarge:
+    """The refusal of a file above the size limit (``size`` None: it grew past the limit
+    while it was read)."""
+    what = "grew past" if size is None else f"is {_mib(size)}, above"
+    return FileTooLarge(
+        f"{where} {what} the {_mib(limit)} limit (HOTFIX_MAX_FILE_SIZE); force to go ahead"
+    )
+
+
+def _mib(size: int) -> str:
+    return f"{size / (1 << 20):.1f} MiB"
+
+
+def _not_regular(where: str, kind: FileKind) -> HotfixError:
+    if kind == "dir":
+        return FileIsADirectory(f"{where} is a directory")
+    return NoPermissions(f"{where} is a {kind}, not a regular file")
 
 
 def _stat_from_header(path: str, raw: dict[str, Any]) -> FileStat:

@@ -7,7 +7,10 @@ works (remote engines, stopped containers) and both give the same results. The c
 the kernel resolves an *absolute* symlink inside it against our root, not the
 container's — a link to ``/etc`` would land on the host's ``/etc``. So paths are
 walked one component at a time with ``O_NOFOLLOW`` directory descriptors, and
-symlinks are resolved by hand against the container's root.
+symlinks are resolved by hand against the container's root. The container may rename
+anything at any moment, so nothing is looked up twice by name: types and sizes are
+checked on the descriptor that is then used, and the overlay2 walk too goes from
+descriptor to descriptor.
 """
 
 from __future__ import annotations
@@ -15,16 +18,19 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
-import posixpath
 import stat
+import time
 from collections import deque
+from dataclasses import dataclass
 
 from hotfix.model import DirEntry, FileContent, FileKind, FileStat, OverlayDirs
 from hotfix.paths import join, normalize, split
 from hotfix.processes import alive
 
 MAX_SYMLINK_HOPS = 40
+MAX_WALK_DEPTH = 128  # a deeper tree cuts the overlay walk short: each level holds descriptors
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+_TRUSTED_DIR_FLAGS = _DIR_FLAGS & ~os.O_NOFOLLOW
 
 
 class NotADirectory(OSError):
@@ -33,7 +39,7 @@ class NotADirectory(OSError):
 
 def open_dir(root: str, path: str) -> int:
     """A descriptor of directory ``path`` inside ``root``; symlinks resolved within the root."""
-    root_fd = os.open(root, _DIR_FLAGS & ~os.O_NOFOLLOW)  # /proc/<pid>/root is itself a link
+    root_fd = os.open(root, _TRUSTED_DIR_FLAGS)  # /proc/<pid>/root is itself a link
     stack = [root_fd]
     parts = deque(p for p in normalize(path).split("/") if p)
     hops = 0
@@ -102,27 +108,57 @@ def lstat(root: str, path: str) -> FileStat:
     return _file_stat(path, st, target)
 
 
-def read(root: str, path: str) -> FileContent | None:
-    """A regular file's content and stat; None when ``path`` is not a regular file."""
+class NotARegularFile(Exception):
+    """What :func:`read` found is no regular file; it was never opened for reading."""
+
+    def __init__(self, path: str, kind: FileKind) -> None:
+        super().__init__(f"{path} is a {kind}")
+        self.kind = kind
+
+
+class AboveLimit(Exception):
+    """The file is larger than the read's limit; ``size`` is None when it grew past the
+    limit while it was read."""
+
+    def __init__(self, path: str, size: int | None, limit: int) -> None:
+        super().__init__(f"{path} is above {limit} bytes")
+        self.size = size
+        self.limit = limit
+
+
+def read(root: str, path: str, max_size: int | None = None) -> FileContent:
+    """A regular file's content and stat, reading at most ``max_size`` bytes.
+
+    The name is first opened with ``O_PATH`` (which opens nothing: a FIFO's writer is not
+    woken, a device's driver is not called), its type and size checked on that descriptor,
+    and only a regular file is then opened for reading, through ``/proc/self/fd`` — the
+    very inode checked, whatever the container renames meanwhile."""
     parent, name = split(path)
-    fd = open_dir(root, parent)
+    dir_fd = open_dir(root, parent)
     try:
-        try:
-            file_fd = os.open(
-                name, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK, dir_fd=fd
-            )
-        except OSError as exc:
-            if exc.errno == errno.ELOOP:
-                return None  # a symlink: the caller follows it
-            raise
-        with os.fdopen(file_fd, "rb") as fh:
-            st = os.fstat(fh.fileno())
-            if not stat.S_ISREG(st.st_mode):
-                return None  # FIFOs, devices: O_NONBLOCK kept the open from hanging
-            data = fh.read()
-        return FileContent(data, _file_stat(path, st, None))
+        handle = os.open(name, os.O_PATH | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=dir_fd)
     finally:
-        os.close(fd)
+        os.close(dir_fd)
+    try:
+        st = os.fstat(handle)
+        if not stat.S_ISREG(st.st_mode):
+            raise NotARegularFile(path, _kind(st.st_mode))
+        _check_size(path, st.st_size, max_size)
+        file_fd = os.open(f"/proc/self/fd/{handle}", os.O_RDONLY | os.O_CLOEXEC)
+    finally:
+        os.close(handle)
+    with os.fdopen(file_fd, "rb") as fh:
+        st = os.fstat(fh.fileno())
+        _check_size(path, st.st_size, max_size)
+        data = fh.read() if max_size is None else fh.read(max_size + 1)
+    if max_size is not None and len(data) > max_size:
+        raise AboveLimit(path, None, max_size)  # it grew while it was read
+    return FileContent(data, _file_stat(path, st, None))
+
+
+def _check_size(path: str, size: int, limit: int | None) -> None:
+    if limit is not None and size > limit:
+        raise AboveLimit(path, size, limit)
 
 
 def write(root: str, path: str, data: bytes, *, uid: int, gid: int, mode: int) -> float:
@@ -214,113 +250,189 @@ def unlink(root: str, path: str) -> None:
         os.close(fd)
 
 
-def overlay_changes(dirs: OverlayDirs) -> list[str]:
+@dataclass(frozen=True)
+class WalkLimit:
+    """When a walk of container data gives up: after this many entries, or seconds."""
+
+    entries: int
+    seconds: float
+
+
+@dataclass(frozen=True)
+class ChangeListing:
+    """A container's changed paths; ``complete`` is False when the walk was cut short (by
+    its :class:`WalkLimit`, or a tree deeper than :data:`MAX_WALK_DEPTH`)."""
+
+    paths: list[str]
+    complete: bool = True
+    entries: int = 0  # entries looked at
+    seconds: float = 0.0
+
+
+def overlay_changes(dirs: OverlayDirs, limit: WalkLimit | None = None) -> ChangeListing:
     """The paths of a container's diff against its image, from its overlay2 directories, as
     the Engine's diff lists them (it compares the two trees): every entry of the writable
     layer that is no directory (a whiteout is a deletion); a directory there when something
     under it is listed, when it is new or its mode or owner changed, or when it is opaque
-    (it replaced the image's, whose entries it lacks are listed as deleted). Sorted."""
+    (it replaced the image's, whose entries it lacks are listed as deleted). Sorted.
+
+    The container may swap a directory for a symlink at any moment: every layer is walked
+    through ``O_NOFOLLOW`` directory descriptors, so a symlink is an entry, never entered.
+    ``limit`` cuts the walk short (the listing then says it is incomplete)."""
     if not all(os.path.isabs(d) for d in (dirs.upper, *dirs.lowers)):
         raise FileNotFoundError(errno.ENOENT, "not overlay2's directories", dirs.upper)
-    found: list[str] = []
-    _walk_upper(dirs, "/", found)
-    return sorted(found)
+    walk = _OverlayWalk(limit)
+    with contextlib.ExitStack() as fds:
+        # The layers' own paths come from the Engine (GraphDriver data): trusted.
+        upper = os.open(dirs.upper, _TRUSTED_DIR_FLAGS)
+        fds.callback(os.close, upper)
+        lowers = []
+        for lower in dirs.lowers:
+            lowers.append(os.open(lower, _TRUSTED_DIR_FLAGS))
+            fds.callback(os.close, lowers[-1])
+        with contextlib.suppress(_CutShort):
+            walk.directory(upper, "/", lowers, depth=0)
+    return walk.listing()
 
 
-def _walk_upper(dirs: OverlayDirs, directory: str, found: list[str]) -> bool:
-    """Lists the changes under ``directory`` into ``found``; whether it listed any."""
-    listed = False
-    names = set()
-    with os.scandir(dirs.upper + directory) as entries:
-        for entry in entries:
-            path = join(directory, entry.name)
-            names.add(entry.name)
-            if not entry.is_dir(follow_symlinks=False):
-                found.append(path)  # a file, symlink, … or a whiteout: a deletion
-            elif (
-                _walk_upper(dirs, path, found)
-                or _opaque(dirs.upper + path)
-                or _dir_differs(entry.stat(follow_symlinks=False), dirs.lowers, path)
-            ):
-                found.append(path)
-            else:
-                continue  # copied up for a change since undone: not a change
-            listed = True
-    if directory != "/" and _opaque(dirs.upper + directory):
-        gone = _lower_names(dirs.lowers, directory) - names
-        found.extend(join(directory, name) for name in gone)
-        listed = listed or bool(gone)
-    return listed
+class _CutShort(Exception):
+    """The walk reached its limit."""
 
 
-def _dir_differs(st: os.stat_result, lowers: tuple[str, ...], path: str) -> bool:
-    """Whether a directory of the writable layer is new, or differs from the image's in
-    mode or owner (not mtime: the Engine's diff ignores a directory's mtime)."""
-    below = _lower_stat(lowers, path)
-    if below is None or not stat.S_ISDIR(below.st_mode):
-        return True
-    return (st.st_mode, st.st_uid, st.st_gid) != (below.st_mode, below.st_uid, below.st_gid)
+class _OverlayWalk:
+    """One walk of a writable layer, with the image layers below it walked alongside."""
 
+    def __init__(self, limit: WalkLimit | None) -> None:
+        self.limit = limit
+        self.found: list[str] = []
+        self.entries = 0
+        self.complete = True
+        self.started = time.monotonic()
 
-def _lower_stat(lowers: tuple[str, ...], path: str) -> os.stat_result | None:
-    """``path`` as the image shows it: from the top layer that has it, unless a whiteout or
-    an opaque directory in a layer above hides it."""
-    for lower in lowers:
+    def listing(self) -> ChangeListing:
+        seconds = time.monotonic() - self.started
+        return ChangeListing(sorted(self.found), self.complete, self.entries, seconds)
+
+    def count_entry(self) -> None:
+        self.entries += 1
+        if self.limit is None:
+            return
+        spent = time.monotonic() - self.started
+        if self.entries > self.limit.entries or spent > self.limit.seconds:
+            self.complete = False
+            raise _CutShort
+
+    def directory(self, fd: int, path: str, below: list[int], depth: int) -> bool:
+        """Lists the changes under directory ``path`` (``fd``; ``below``: the same directory
+        in the image layers that show it, top first); whether it listed any."""
+        listed = False
+        names = set()
+        with os.scandir(fd) as entries:
+            for entry in entries:
+                self.count_entry()
+                names.add(entry.name)
+                child = join(path, entry.name)
+                if self._entry_changed(fd, entry, child, below, depth):
+                    self.found.append(child)
+                    listed = True
+        if path != "/" and _opaque(fd):
+            gone = self._lower_names(below) - names
+            self.found.extend(join(path, name) for name in gone)
+            listed = listed or bool(gone)
+        return listed
+
+    def _entry_changed(
+        self, parent: int, entry: os.DirEntry[str], path: str, below: list[int], depth: int
+    ) -> bool:
+        if not entry.is_dir(follow_symlinks=False):
+            return True  # a file, symlink, … or a whiteout: a deletion
         try:
-            st = os.lstat(lower + path)
-        except FileNotFoundError:
-            if _hidden_below(lower, path):
-                return None
-            continue
-        return None if _is_whiteout(st) else st
-    return None
-
-
-def _lower_names(lowers: tuple[str, ...], directory: str) -> set[str]:
-    """The entries of ``directory`` as the image shows it (merged layers, top first)."""
-    names: set[str] = set()
-    hidden: set[str] = set()
-    for lower in lowers:
+            fd = os.open(entry.name, _DIR_FLAGS, dir_fd=parent)
+        except OSError as exc:
+            if exc.errno in (errno.ELOOP, errno.ENOTDIR):
+                return True  # swapped for a symlink or a file since listed: never entered
+            if exc.errno == errno.ENOENT:
+                return False  # gone since listed
+            raise
         try:
-            with os.scandir(lower + directory) as entries:
+            if depth >= MAX_WALK_DEPTH:
+                self.complete = False
+                return True
+            image_stat, image_dirs = _image_child(below, entry.name)
+            try:
+                return (
+                    self.directory(fd, path, image_dirs, depth + 1)
+                    or _opaque(fd)
+                    or _dir_differs(os.fstat(fd), image_stat)
+                )  # else: copied up for a change since undone, not a change
+            finally:
+                for image_fd in image_dirs:
+                    os.close(image_fd)
+        finally:
+            os.close(fd)
+
+    def _lower_names(self, below: list[int]) -> set[str]:
+        """The entries of a directory as the image shows it (``below``: its layers, top
+        first)."""
+        names: set[str] = set()
+        hidden: set[str] = set()
+        for fd in below:
+            with os.scandir(fd) as entries:
                 for entry in entries:
+                    self.count_entry()
                     if entry.name in names or entry.name in hidden:
                         continue  # a layer above has it, or deleted it
                     if _is_whiteout(entry.stat(follow_symlinks=False)):
                         hidden.add(entry.name)
                     else:
                         names.add(entry.name)
-        except (FileNotFoundError, NotADirectoryError):
-            if _hidden_below(lower, directory):
+        return names
+
+
+def _image_child(below: list[int], name: str) -> tuple[os.stat_result | None, list[int]]:
+    """``name`` in a directory as the image shows it (``below``: the directory's layers,
+    top first): the lstat of the top layer's entry (None when no layer has it or a whiteout
+    hides it), and its descriptors in the layers whose directories merge into it, top first
+    (down to the first opaque one; a non-directory ends the merge)."""
+    shown: os.stat_result | None = None
+    merged: list[int] = []
+    try:
+        for parent in below:
+            try:
+                st = os.stat(name, dir_fd=parent, follow_symlinks=False)
+            except FileNotFoundError:
+                continue
+            if _is_whiteout(st):
                 break
-            continue
-        if _opaque(lower + directory):
-            break
-    return names
+            if shown is None:
+                shown = st
+            if not stat.S_ISDIR(st.st_mode):
+                break
+            merged.append(os.open(name, _DIR_FLAGS, dir_fd=parent))
+            if _opaque(merged[-1]):
+                break
+    except BaseException:
+        for fd in merged:
+            os.close(fd)
+        raise
+    return shown, merged
 
 
-def _hidden_below(lower: str, path: str) -> bool:
-    """Whether a layer hides ``path`` of the layers below it: a whiteout or an opaque
-    directory at one of its ancestors (or itself)."""
-    while path != "/":
-        try:
-            st = os.lstat(lower + path)
-        except FileNotFoundError:
-            pass
-        else:
-            if _is_whiteout(st) or (stat.S_ISDIR(st.st_mode) and _opaque(lower + path)):
-                return True
-        path = posixpath.dirname(path)
-    return False
+def _dir_differs(st: os.stat_result, image: os.stat_result | None) -> bool:
+    """Whether a directory of the writable layer is new, or differs from the image's in
+    mode or owner (not mtime: the Engine's diff ignores a directory's mtime)."""
+    if image is None or not stat.S_ISDIR(image.st_mode):
+        return True
+    return (st.st_mode, st.st_uid, st.st_gid) != (image.st_mode, image.st_uid, image.st_gid)
 
 
 def _is_whiteout(st: os.stat_result) -> bool:
     return stat.S_ISCHR(st.st_mode) and st.st_rdev == 0
 
 
-def _opaque(directory: str) -> bool:
+def _opaque(fd: int) -> bool:
     try:
-        return os.getxattr(directory, "trusted.overlay.opaque", follow_symlinks=False) == b"y"
+        return os.getxattr(fd, "trusted.overlay.opaque") == b"y"
     except OSError:
         return False
 

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from hotfix import localfs, recovery, validation
 from hotfix.contentcache import ContentCache
-from hotfix.engine import MAX_SYMLINK_HOPS, Engine
+from hotfix.engine import MAX_SYMLINK_HOPS, Engine, size_refusal
 from hotfix.errors import (
     Conflict,
     ContainerNotFound,
@@ -37,13 +37,13 @@ from hotfix.errors import (
     FileIsADirectory,
     FileNotADirectory,
     FileNotFound,
-    FileTooLarge,
     HotfixError,
     NoPermissions,
     Protected,
     UsageError,
     ValidationFailed,
 )
+from hotfix.localfs import ChangeListing
 from hotfix.model import (
     ContainerDetails,
     ContainerInfo,
@@ -64,6 +64,8 @@ if TYPE_CHECKING:
 ChangeStatus = Literal["modified", "created", "deleted", "unchanged"]
 # Work that runs beside a save (the first-write check); one pool, not a thread per save.
 CHANGED_PATHS_TTL = 120.0  # seconds a container diff taken at a read serves a first save
+# The first-write check gives up here: a hostile or huge writable layer must not stall a save.
+FIRST_WRITE_CHECK = localfs.WalkLimit(entries=50_000, seconds=5.0)
 _BACKGROUND = ThreadPoolExecutor(max_workers=2, thread_name_prefix="hotfix-background")
 LINK_STAT_WORKERS = 8
 DEFAULT_MAX_FILE_SIZE = 64 << 20
@@ -146,7 +148,7 @@ class HotfixService:
         self.user = user or _os_user()
         self.max_file_size = max_file_size if max_file_size is not None else _max_file_size()
         self._contents = ContentCache()  # spares the archive path a download per save
-        self._changed: dict[str, tuple[float, Future[list[str]]]] = {}  # _changed_paths
+        self._changed: dict[str, tuple[float, Future[ChangeListing]]] = {}  # _changed_paths
         self._changed_lock = threading.Lock()
         self.store.mark_stale_incomplete()
         # What became of in-place writes cut short by a process that died: one line each.
@@ -263,8 +265,8 @@ class HotfixService:
                         "reload it, or compare and overwrite"
                     )
                 uid, gid, mode = current.stat.uid or 0, current.stat.gid or 0, current.stat.mode
-            # The Engine's container diff takes ~0.3 s on a large image; it only feeds a
-            # warning, so it runs beside the write (or since the file was opened).
+            # The container diff only feeds a warning, so it runs beside the write (or since
+            # the file was opened), and is waited for once the path lock is released.
             first_write = not self.store.checkpoints(container.id)
             changed = self._changed_paths(container) if first_write else None
             checkpointed = self._checkpoint_if_new(container, target, current)
@@ -281,9 +283,11 @@ class HotfixService:
                 forced=forced,
                 version=after,
             )
-            warnings = _changed_warning(container, changed.result(), target) if changed else []
-            notes = warnings + _swarm_warning(container)
-            return WriteResult(container, target, after, before, checkpointed, notes)
+        warnings = (
+            _changed_warning(container, _first_write_check(changed), target) if changed else []
+        )
+        notes = warnings + _swarm_warning(container)
+        return WriteResult(container, target, after, before, checkpointed, notes)
 
     def mkdir(self, ref: str, path: str, *, force: bool = False) -> str:
         """Create a directory owned like its parent, mode 0755."""
@@ -646,21 +650,25 @@ class HotfixService:
                 raise FileIsADirectory(f"{container.name}:{path} is a directory")
             if st.kind != "file":
                 raise NoPermissions(f"{container.name}:{path} is a {st.kind}, not a regular file")
-            if not force:
-                self._check_size(f"{container.name}:{path}", st.size)
-            return path, self._content(container, path, st)
+            limit = None if force else self.max_file_size
+            if limit is not None:
+                self._check_size(f"{container.name}:{path}", st.size)  # refused unread
+            return path, self._content(container, path, st, limit)
         raise FileNotFound(f"{container.name}:{path}: too many levels of symbolic links")
 
-    def _content(self, container: ContainerInfo, path: str, st: FileStat) -> FileContent:
-        """The file's content; on the archive path, from the cache when ``st`` (its HEAD
-        stat) shows it unchanged since this process last read or wrote it."""
+    def _content(
+        self, container: ContainerInfo, path: str, st: FileStat, limit: int | None
+    ) -> FileContent:
+        """The file's content, refused above ``limit`` bytes as read (``st`` may be outdated);
+        on the archive path, from the cache when ``st`` (its HEAD stat) shows it unchanged
+        since this process last read or wrote it."""
         if self.engine.writes_atomically(container):  # the local path: reading is cheap
-            return self.engine.read(container, path)
+            return self.engine.read(container, path, limit)
         cached = self._contents.get(container.id, path, st)
         if cached is not None:
             return cached
         started = time.time() + self.engine.clock_offset()  # in the engine's clock, as mtimes
-        content = self.engine.read(container, path)
+        content = self.engine.read(container, path, limit)
         self._contents.put_read(container.id, path, st, content, started, self.engine.clock_error())
         return content
 
@@ -685,10 +693,7 @@ class HotfixService:
 
     def _check_size(self, where: str, size: int) -> None:
         if size > self.max_file_size:
-            raise FileTooLarge(
-                f"{where} is {_mib(size)}, above the {_mib(self.max_file_size)} limit "
-                "(HOTFIX_MAX_FILE_SIZE); force to go ahead"
-            )
+            raise size_refusal(where, size, self.max_file_size)
 
     def _guard(self, container: ContainerInfo, action: str, force: bool) -> bool:
         """Refuse to change a container labelled hotfix.protect=true, unless forced.
@@ -748,7 +753,7 @@ class HotfixService:
 
     def _changed_paths(
         self, container: ContainerInfo, *, prefetch: bool = False
-    ) -> Future[list[str]] | None:
+    ) -> Future[ChangeListing] | None:
         """The paths the Engine's container diff lists as changed (leaves only), for the
         warning before a container's first hotfix: computed in the background, once per
         :data:`CHANGED_PATHS_TTL`, from the first read on. ``prefetch`` starts it only for
@@ -765,14 +770,12 @@ class HotfixService:
             self._changed[container.id] = (now, future)
         return future
 
-    def _leaf_changes(self, container: ContainerInfo) -> list[str]:
+    def _leaf_changes(self, container: ContainerInfo) -> ChangeListing:
         try:
-            paths = sorted(self.engine.changed_paths(container))
+            listing = self.engine.container_diff(container, FIRST_WRITE_CHECK)
         except HotfixError:
-            return []
-        return [
-            p for i, p in enumerate(paths) if not any(q.startswith(p + "/") for q in paths[i + 1 :])
-        ]
+            return ChangeListing([])
+        return replace(listing, paths=_leaves(listing.paths))
 
     def _checkpoints_for(self, container: ContainerInfo, path: str | None) -> list[Checkpoint]:
         if path is None:
@@ -1011,10 +1014,6 @@ def _max_file_size() -> int:
         ) from None
 
 
-def _mib(size: int) -> str:
-    return f"{size / (1 << 20):.1f} MiB"
-
-
 def _swarm_warning(container: ContainerInfo) -> list[str]:
     service = container.labels.get("com.docker.swarm.service.name")
     if not service:
@@ -1060,17 +1059,45 @@ def _is_binary(data: bytes | None) -> bool:
     return bool(data) and b"\x00" in (data or b"")[:8192]
 
 
-def _changed_warning(container: ContainerInfo, leaves: list[str], path: str) -> list[str]:
+def _first_write_check(changed: Future[ChangeListing]) -> ChangeListing:
+    """The first-write check's outcome, waited for no longer than its own limit allows."""
+    waited = time.monotonic()
+    try:
+        return changed.result(timeout=FIRST_WRITE_CHECK.seconds + 1)
+    except TimeoutError:  # still queued behind another container's check
+        return ChangeListing([], False, 0, time.monotonic() - waited)
+
+
+def _leaves(paths: list[str]) -> list[str]:
+    """The paths no other path lies under (a diff lists ``/etc`` beside ``/etc/a.conf``).
+    Sorted with ``/`` first, a path's descendants come right after it."""
+    ordered = sorted(set(paths), key=lambda p: p.replace("/", "\0"))
+    following = ordered[1:]
+    return sorted(
+        p
+        for i, p in enumerate(ordered)
+        if not (i < len(following) and following[i].startswith(p + "/"))
+    )
+
+
+def _changed_warning(container: ContainerInfo, listing: ChangeListing, path: str) -> list[str]:
     """Files changed against the image before our first write: someone else's edits. The
     diff runs beside the write, so it may list the write's own temp file: not someone's."""
-    others = [p for p in leaves if p != path and not localfs.is_temp_file(p)]
-    if not others:
-        return []
-    shown = ", ".join(others[:5]) + (f" and {len(others) - 5} more" if len(others) > 5 else "")
-    return [
-        f"{container.name} already has {len(others)} path(s) changed against its image "
-        f"before this hotfix: {shown} — someone else may be editing it (see `docker diff`)"
-    ]
+    others = [p for p in listing.paths if p != path and not localfs.is_temp_file(p)]
+    warnings = []
+    if others:
+        count = f"{len(others)}" if listing.complete else f"at least {len(others)}"
+        shown = ", ".join(others[:5]) + (f" and {len(others) - 5} more" if len(others) > 5 else "")
+        warnings.append(
+            f"{container.name} already has {count} path(s) changed against its image "
+            f"before this hotfix: {shown} — someone else may be editing it (see `docker diff`)"
+        )
+    if not listing.complete:
+        warnings.append(
+            f"{container.name}: first-write check stopped after {listing.entries} paths / "
+            f"{listing.seconds:.1f} s; not all changes were checked"
+        )
+    return warnings
 
 
 def _os_user() -> str:

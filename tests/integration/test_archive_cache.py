@@ -30,9 +30,9 @@ def archive_service(
     downloads: list[str] = []
     read = engine.read
 
-    def counting_read(container: object, path: str) -> object:
+    def counting_read(container: object, path: str, max_size: int | None = None) -> object:
         downloads.append(path)
-        return read(container, path)  # type: ignore[arg-type]
+        return read(container, path, max_size)  # type: ignore[arg-type]
 
     monkeypatch.setattr(engine, "read", counting_read)
     store = StateStore(state_dir)  # type: ignore[arg-type]

@@ -38,6 +38,9 @@ def test_the_upper_directory_lists_what_the_engine_lists(
         box.sh(CHANGES)
     else:  # Debian's tools: the same kinds of change in a 200 MB image
         box.sh(CHANGES.replace("/www", "/usr/src/app").replace("/index.html", "/app.py"))
+        # The image's /var/run is a link to the absolute /run: made a directory (opaque),
+        # the image's entries there are read through the layer, never through the link.
+        box.sh("rm /var/run && mkdir /var/run && touch /var/run/own")
     local, archive = Engine(docker_client), Engine(docker_client, local_fs=False)
     info = local.resolve(box.name)
     assert info.overlay and local._local_root(info), "the fast path should apply here"
@@ -48,6 +51,8 @@ def test_the_upper_directory_lists_what_the_engine_lists(
     assert {"/etc/added", "/srv/a/b/c", "/etc/link"} <= set(from_upper)
     assert {"/bin/wc", "/usr/bin/wc"} & set(from_upper)  # Debian's /bin is a link to usr/bin
     assert "/tmp" not in from_upper  # copied up for a file since deleted: the Engine agrees
+    if image == "prod":
+        assert [p for p in from_upper if p.startswith("/var/run")] == ["/var/run", "/var/run/own"]
 
 
 def test_a_stopped_container_is_asked_of_the_engine(

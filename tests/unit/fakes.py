@@ -22,6 +22,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from hotfix import localfs
+from hotfix.engine import size_refusal
 from hotfix.errors import (
     ContainerNotFound,
     FileIsADirectory,
@@ -209,6 +211,11 @@ class FakeEngine:
             raise self.changes_error
         return list(self._fc(container.id).diff)
 
+    def container_diff(
+        self, container: ContainerInfo, limit: localfs.WalkLimit | None = None
+    ) -> localfs.ChangeListing:
+        return localfs.ChangeListing(self.changed_paths(container))
+
     def restart(self, container_id: str, stop_timeout: int | None = None) -> None:
         self._record("restart", container_id)
         container = self._fc(container_id)
@@ -273,7 +280,7 @@ class FakeEngine:
         self._record("stat_full", container.id, path)
         return self._stat(self._fc(container), path, owner=True)
 
-    def read(self, container: ContainerInfo, path: str) -> FileContent:
+    def read(self, container: ContainerInfo, path: str, max_size: int | None = None) -> FileContent:
         path = normalize(path)
         self._record("read", container.id, path)
         fc = self._fc(container)
@@ -282,6 +289,8 @@ class FakeEngine:
             raise FileIsADirectory(f"{fc.name}:{path} is a directory")
         if st.kind != "file":
             raise NoPermissions(f"{fc.name}:{path} is a {st.kind}, not a regular file")
+        if max_size is not None and len(fc.fs[path].data) > max_size:
+            raise size_refusal(f"{fc.name}:{path}", len(fc.fs[path].data), max_size)
         return FileContent(fc.fs[path].data, st)
 
     def list_dir(self, container: ContainerInfo, path: str) -> list[DirEntry]:

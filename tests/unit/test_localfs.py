@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import os
 import stat
+import threading
 import uuid
 from pathlib import Path
 
@@ -172,7 +173,8 @@ def test_overlay_changes_list_what_the_engines_diff_lists(tmp_path: Path) -> Non
     (upper / "www" / "link").symlink_to("/etc/passwd")  # an entry, never followed
 
     changes = localfs.overlay_changes(OverlayDirs(str(upper), (str(top), str(base))))
-    assert changes == [
+    assert changes.complete
+    assert changes.paths == [
         "/etc", "/etc/a", "/etc/new", "/srv", "/www", "/www/index.html", "/www/link", "/www/old",
     ]  # fmt: skip
 
@@ -180,3 +182,117 @@ def test_overlay_changes_list_what_the_engines_diff_lists(tmp_path: Path) -> Non
 def test_overlay_changes_refuse_relative_directories() -> None:
     with pytest.raises(FileNotFoundError):
         localfs.overlay_changes(OverlayDirs("relative/upper", ()))
+
+
+@pytest.fixture
+def host_canary(tmp_path: Path) -> Path:
+    """A host directory with a uniquely named file: a walk that lists it left the container."""
+    canary = tmp_path / "host"
+    canary.mkdir()
+    (canary / MARK).write_text("host only\n")
+    return canary
+
+
+def test_overlay_walk_never_enters_a_symlink_of_the_image(
+    tmp_path: Path, host_canary: Path
+) -> None:
+    """The image has ``/run`` → an absolute host path; the container made ``/run`` a new
+    (opaque) directory. The image's entries are read through the layer, not the link."""
+    base, upper = tmp_path / "base", tmp_path / "upper"
+    base.mkdir()
+    os.symlink(host_canary, base / "run")
+    (upper / "run").mkdir(parents=True)
+    os.setxattr(upper / "run", "trusted.overlay.opaque", b"y")
+    changes = localfs.overlay_changes(OverlayDirs(str(upper), (str(base),)))
+    assert changes.paths == ["/run"]
+
+
+def test_overlay_walk_lists_a_symlink_of_the_writable_layer_as_an_entry(
+    tmp_path: Path, host_canary: Path
+) -> None:
+    base, upper = tmp_path / "base", tmp_path / "upper"
+    (base / "srv").mkdir(parents=True)
+    upper.mkdir()
+    os.symlink(host_canary, upper / "srv")  # rm -r /srv; ln -s /host/dir /srv
+    changes = localfs.overlay_changes(OverlayDirs(str(upper), (str(base),)))
+    assert changes.paths == ["/srv"]
+
+
+def _writable_layer(tmp_path: Path, files: int) -> OverlayDirs:
+    base, upper = tmp_path / "base", tmp_path / "upper"
+    base.mkdir(parents=True)
+    (upper / "many").mkdir(parents=True)
+    for i in range(files):
+        os.close(os.open(upper / "many" / str(i), os.O_CREAT | os.O_WRONLY, 0o644))
+    return OverlayDirs(str(upper), (str(base),))
+
+
+def test_overlay_walk_stops_at_its_entry_limit(tmp_path: Path) -> None:
+    dirs = _writable_layer(tmp_path, 300)
+    cut = localfs.overlay_changes(dirs, localfs.WalkLimit(entries=100, seconds=60))
+    assert not cut.complete and cut.entries == 101 and len(cut.paths) == 100 - 1  # and /many
+    whole = localfs.overlay_changes(dirs, localfs.WalkLimit(entries=301, seconds=60))
+    assert whole.complete and len(whole.paths) == 301  # the files and /many
+
+
+def test_overlay_walk_stops_at_its_time_limit(tmp_path: Path) -> None:
+    dirs = _writable_layer(tmp_path, 10)
+    cut = localfs.overlay_changes(dirs, localfs.WalkLimit(entries=10_000, seconds=0))
+    assert not cut.complete and cut.entries == 1
+
+
+def test_overlay_walk_stops_at_its_depth_limit(tmp_path: Path) -> None:
+    base, upper = tmp_path / "base", tmp_path / "upper"
+    base.mkdir()
+    upper.mkdir()
+    fd = os.open(upper, os.O_RDONLY | os.O_DIRECTORY)
+    for _ in range(localfs.MAX_WALK_DEPTH + 20):  # deeper than PATH_MAX allows to name
+        os.mkdir("d" * 100, dir_fd=fd)
+        deeper = os.open("d" * 100, os.O_RDONLY | os.O_DIRECTORY, dir_fd=fd)
+        os.close(fd)
+        fd = deeper
+    os.close(fd)
+    before = len(os.listdir("/proc/self/fd"))
+    changes = localfs.overlay_changes(OverlayDirs(str(upper), (str(base),)))
+    assert not changes.complete
+    assert len(changes.paths) == localfs.MAX_WALK_DEPTH + 1
+    assert len(os.listdir("/proc/self/fd")) == before
+
+
+def test_read_never_opens_a_fifo(tmp_path: Path) -> None:
+    """A FIFO's writer blocks in open() until a reader opens it: it must stay blocked."""
+    os.mkfifo(tmp_path / "fifo")
+    writer = threading.Thread(target=lambda: os.close(os.open(tmp_path / "fifo", os.O_WRONLY)))
+    writer.start()
+    try:
+        with pytest.raises(localfs.NotARegularFile) as refused:
+            localfs.read(str(tmp_path), "/fifo")
+        assert refused.value.kind == "fifo"
+        writer.join(timeout=0.3)
+        assert writer.is_alive(), "read opened the FIFO"
+    finally:
+        os.close(os.open(tmp_path / "fifo", os.O_RDONLY | os.O_NONBLOCK))  # frees the writer
+        writer.join(timeout=5)
+
+
+@pytest.mark.parametrize(("path", "kind"), [("/file_link", "symlink"), ("/etc", "dir")])
+def test_read_refuses_what_is_no_regular_file(root: Path, path: str, kind: str) -> None:
+    with pytest.raises(localfs.NotARegularFile) as refused:
+        localfs.read(str(root), path)
+    assert refused.value.kind == kind
+
+
+def test_read_refuses_a_file_above_its_limit(root: Path) -> None:
+    assert localfs.read(str(root), "/srv/app/app.py", max_size=9).data == b"print(1)\n"
+    with pytest.raises(localfs.AboveLimit) as refused:
+        localfs.read(str(root), "/srv/app/app.py", max_size=8)
+    assert (refused.value.size, refused.value.limit) == (9, 8)
+
+
+def test_read_stops_at_its_limit_whatever_the_stat_said() -> None:
+    """A file that says it is empty (as /proc's do) but gives more is cut at limit + 1."""
+    assert os.stat("/proc/self/status").st_size == 0
+    with pytest.raises(localfs.AboveLimit) as refused:
+        localfs.read("/", "/proc/self/status", max_size=16)
+    assert refused.value.size is None
+    assert localfs.read("/", "/proc/self/status").data.startswith(b"Name:")
