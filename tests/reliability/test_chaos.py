@@ -58,7 +58,7 @@ pytestmark = pytest.mark.engine
 
 HOTFIX = [sys.executable, "-m", "hotfix"]
 SOAK_SECONDS = 60.0
-MAX_SAVES = 600
+MAX_SAVES = 800
 MAX_FAULTS = 80
 CLI_CLIENTS = 3
 SERVER_CLIENTS = 2
@@ -394,6 +394,8 @@ class Soak:
     # --- language-server clients ------------------------------------------------------------
 
     def server_client(self, index: int) -> None:
+        """Saves through one language server at a time, a new one when it is killed; each
+        client keeps to one file path (a server's is set by its environment)."""
         rng = self.rng(f"server-{index}")
         client = self.clients[index]
         path_kind = PATHS[index % len(PATHS)]
@@ -407,7 +409,6 @@ class Soak:
             with self.lock:
                 client.server = None
             server.close()
-            path_kind = PATHS[(PATHS.index(path_kind) + 1) % len(PATHS)]  # the other one next
 
     def server_save(self, rng: random.Random, server: Rpc, kind: str) -> bool:
         """One ``hotfix/writeFile``; False when the server is gone."""
