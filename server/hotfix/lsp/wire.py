@@ -147,8 +147,12 @@ class FrameReader:
             return discard.frame()
 
 
-async def read_frame_async(reader: asyncio.StreamReader, limit: int) -> Frame | None:
-    """:meth:`FrameReader.read` for an asyncio stream (TCP)."""
+async def read_frame_async(
+    reader: asyncio.StreamReader, limit: int, *, discard: bool = True
+) -> Frame | None:
+    """:meth:`FrameReader.read` for an asyncio stream (TCP). With ``discard=False`` a frame
+    above the limit is returned without reading its body (the connection is then unusable).
+    A header line above the stream's limit ends the stream, as the end of input does."""
     length: int | None = None
     try:
         while True:
@@ -162,14 +166,16 @@ async def read_frame_async(reader: asyncio.StreamReader, limit: int) -> Frame | 
                 continue
             if length <= limit:
                 return Frame(length, await reader.readexactly(length))
-            discard = _Discard(length)
+            if not discard:
+                return Frame(length, None)
+            thrown = _Discard(length)
             left = length
             while left:
                 chunk = await reader.readexactly(min(CHUNK, left))
-                discard.take(chunk)
+                thrown.take(chunk)
                 left -= len(chunk)
-            return discard.frame()
-    except asyncio.IncompleteReadError:
+            return thrown.frame()
+    except (asyncio.IncompleteReadError, ValueError):  # ValueError: readline's limit
         return None
 
 
@@ -186,7 +192,7 @@ def peek_id(head: bytes, tail: bytes) -> MsgId | None:
     if found is None:
         match = _TAIL_ID.search(tail)
         if match:
-            found = _valid_id(_json_or_none(match.group(1)))
+            found = valid_id(_json_or_none(match.group(1)))
     return found
 
 
@@ -204,7 +210,7 @@ def _head_id(text: str) -> MsgId | None:
                 return None
             value, i = decoder.raw_decode(text, _skip(text, i + 1))
             if key == "id":
-                return _valid_id(value)
+                return valid_id(value)
             i = _skip(text, i)
             if not text.startswith(",", i):
                 return None
@@ -226,7 +232,7 @@ def _json_or_none(text: bytes) -> Any:
         return None
 
 
-def _valid_id(value: Any) -> MsgId | None:
+def valid_id(value: Any) -> MsgId | None:
     """An id JSON-RPC lets us answer: an integer or a string (LSP's ``integer | string``)."""
     if isinstance(value, str) or (isinstance(value, int) and not isinstance(value, bool)):
         return value
