@@ -788,7 +788,10 @@ def _daemon_arguments(p: argparse.ArgumentParser) -> None:
 
 def _lsp_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
-        "--tcp", metavar="HOST:PORT", help="listen on a loopback TCP port instead (debugging)"
+        "--tcp",
+        metavar="HOST:PORT",
+        help="listen on a loopback TCP port instead (debugging); clients must send the token "
+        "whose file is named on stderr",
     )
 
 

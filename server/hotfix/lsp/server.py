@@ -5,8 +5,8 @@ runs one call of the same :class:`~hotfix.service.HotfixService` the CLI uses in
 thread (Docker calls take 1–60 s; the event loop keeps reading requests, cancellations and
 notifications meanwhile) and shapes the result. Only the event loop writes to the client.
 
-``hotfix lsp`` runs it on stdio; ``hotfix lsp --tcp 127.0.0.1:2087`` on a loopback port.
-docs/protocol.md is the contract.
+``hotfix lsp`` runs it on stdio; ``hotfix lsp --tcp 127.0.0.1:2087`` on a loopback port,
+for clients that present this start's token (:mod:`.auth`). docs/protocol.md is the contract.
 """
 
 from __future__ import annotations
@@ -45,8 +45,8 @@ from pygls.protocol import (
 from hotfix import __version__
 from hotfix.engines import DEFAULT as DEFAULT_ENGINE
 from hotfix.engines import Engines
-from hotfix.errors import UsageError
-from hotfix.lsp import commands, documents, files, registry, spool, watch, wire
+from hotfix.errors import Unavailable, UsageError
+from hotfix.lsp import auth, commands, documents, files, registry, spool, watch, wire
 from hotfix.lsp.errors import INVALID_PARAMS, ExpectedErrorFilter, InvalidParams, to_rpc_error
 from hotfix.lsp.params import Params
 from hotfix.lsp.progress import Cancellations, WorkDone
@@ -242,6 +242,8 @@ class HotfixLanguageServer(LanguageServer):
         self._event_loop: asyncio.AbstractEventLoop | None = None
         self.watcher = watch.Watcher(self._read_version, self._notify_changed)
         self.spool: spool.Spool | None = None  # when the client asked for bodyTransfer "file"
+        self._tcp_token_file: auth.TokenFile | None = None  # served on TCP: who may connect
+        self._tcp_client_connected = False
 
     # --- transports: pygls' loops, reading frames with .wire --------------------------------
 
@@ -250,7 +252,7 @@ class HotfixLanguageServer(LanguageServer):
         go, bounded by ``frame_limit``), the event loop handles them."""
         self._stop_event = stop_event = threading.Event()
         reader = wire.FrameReader(stdin or sys.stdin.buffer, self.frame_limit)
-        self._close_spool_on_sigterm()
+        self._clean_up_on_sigterm()
         self.protocol.set_writer(StdoutWriter(stdout or sys.stdout.buffer))
 
         async def serve() -> None:
@@ -273,29 +275,57 @@ class HotfixLanguageServer(LanguageServer):
             self.shutdown()  # type: ignore[no-untyped-call]
 
     def start_tcp(self, host: str, port: int) -> None:
-        """Serve one client at a time on a TCP port, frames read as on stdio."""
-        self._stop_event = stop_event = threading.Event()
-
-        async def connection(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-            self.protocol.set_writer(writer)
-            while not stop_event.is_set():
-                frame = await wire.read_frame_async(reader, self.frame_limit)
-                if frame is None:
-                    break
-                self.protocol.handle_frame(frame)
-                del frame
-            self.close_spool()
-            self.shutdown()  # type: ignore[no-untyped-call]
+        """Serve one client on a loopback TCP port, frames read as on stdio. A connection
+        must open with ``initialize`` carrying this start's token (:mod:`.auth`); any other
+        is answered one error and closed, and the server keeps waiting for its client."""
+        self._stop_event = threading.Event()
+        self._tcp_client_connected = False
 
         async def serve() -> None:
-            self._server = await asyncio.start_server(connection, host, port)
+            try:
+                self._server = await asyncio.start_server(self._tcp_connection, host, port)
+            except OSError as exc:
+                reason = os.strerror(exc.errno) if exc.errno else str(exc)
+                message = f"hotfix lsp --tcp: cannot listen on {host}:{port}: {reason}"
+                raise Unavailable(message) from None
+            # made once the port is ours: nothing is accepted before this coroutine yields
+            self._tcp_token_file = auth.TokenFile(port)
+            print(auth.announce(host, port, self._tcp_token_file), file=sys.stderr, flush=True)
             async with self._server:
                 await self._server.serve_forever()
 
+        self._clean_up_on_sigterm()
         try:
             asyncio.run(serve())
         except asyncio.CancelledError:
             logger.debug("Server was cancelled")
+        finally:
+            self.remove_token_file()
+
+    async def _tcp_connection(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
+        first = await auth.read_first_frame(reader)
+        if first is None or self._tcp_token_file is None:
+            writer.close()
+            return
+        msg_id, refusal = auth.check(first, self._tcp_token_file.token)
+        if refusal is None and self._tcp_client_connected:
+            refusal = "busy: another client is connected; this server serves one"
+        if refusal is not None:
+            logger.warning("refused %s: %s", _peer(writer), refusal)
+            await auth.refuse(reader, writer, msg_id, refusal)
+            return
+        self._tcp_client_connected = True
+        self.protocol.set_writer(writer)
+        stop = self._stop_event
+        frame: wire.Frame | None = first
+        while frame is not None and not (stop and stop.is_set()):
+            self.protocol.handle_frame(frame)
+            del frame  # a big body is freed once its handler is done with it
+            frame = await wire.read_frame_async(reader, self.frame_limit)
+        self.close_spool()
+        self.shutdown()  # type: ignore[no-untyped-call]
 
     # --- the spool: big contents beside the stream ------------------------------------------
 
@@ -317,8 +347,15 @@ class HotfixLanguageServer(LanguageServer):
             found.close()
             atexit.unregister(self.close_spool)
 
-    def _close_spool_on_sigterm(self) -> None:
-        """SIGTERM still kills the server as it did, but removes the spool directory first."""
+    def remove_token_file(self) -> None:
+        """Remove the TCP token file (on exit, SIGTERM); its token is of no use any more."""
+        found, self._tcp_token_file = self._tcp_token_file, None
+        if found is not None:
+            found.remove()
+
+    def _clean_up_on_sigterm(self) -> None:
+        """SIGTERM still kills the server as it did, but removes the spool directory and
+        the token file first."""
         if threading.current_thread() is not threading.main_thread():
             return
         if signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
@@ -326,6 +363,7 @@ class HotfixLanguageServer(LanguageServer):
 
         def on_sigterm(signum: int, frame: Any) -> None:
             self.close_spool()
+            self.remove_token_file()
             signal.signal(signum, signal.SIG_DFL)
             os.kill(os.getpid(), signum)
 
@@ -529,6 +567,12 @@ def _invalid_request(obj: Any) -> tuple[wire.MsgId | None, str] | None:
     return None
 
 
+def _peer(writer: asyncio.StreamWriter) -> str:
+    """A TCP client's address, for the log."""
+    address = writer.get_extra_info("peername")
+    return f"{address[0]}:{address[1]}" if isinstance(address, tuple) else "a client"
+
+
 def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
@@ -596,20 +640,20 @@ def parse_tcp(text: str) -> tuple[str, int]:
             loopback = False
         if not loopback:
             raise UsageError(
-                f"--tcp {text!r}: {host} is not a loopback address; the server has no "
-                "authentication, so it only listens on 127.0.0.1, ::1 or localhost"
+                f"--tcp {text!r}: {host} is not a loopback address; the server only listens "
+                "on 127.0.0.1, ::1 or localhost (its token travels in clear text)"
             )
     return host, int(port_text)
 
 
 def run(tcp: str | None = None) -> None:
-    """Serve until the client exits: on stdio, or on ``tcp`` (loopback ``HOST:PORT``)."""
+    """Serve until the client exits: on stdio, or on ``tcp`` (loopback ``HOST:PORT``) to a
+    client that presents the token this start writes to a private file."""
     address = parse_tcp(tcp) if tcp else None
     _configure_logging()
     server = create_server()
     if address:
-        logger.info("hotfix language server on %s:%d", *address)
-        server.start_tcp(*address)
+        server.start_tcp(*address)  # prints where it listens and where its token is
     else:
         server.start_io()
 
