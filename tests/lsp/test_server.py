@@ -23,6 +23,7 @@ from tests.lsp.helpers import (
     error_of,
     make_client,
 )
+from tests.lsp.tcp import tcp_server
 
 COMMANDS = [
     "hotfix.checkpoint",
@@ -170,85 +171,66 @@ def test_tcp_refuses_a_non_loopback_host() -> None:
 
 
 async def test_tcp_serves_on_loopback(tmp_path: Path) -> None:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    env = {**os.environ, "HOTFIX_STATE_DIR": str(tmp_path)}
-    proc = subprocess.Popen(
-        [*SERVER_COMMAND, "--tcp", f"127.0.0.1:{port}"], env=env, stderr=subprocess.DEVNULL
-    )
-    client = make_client()
-    try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                await client.start_tcp("127.0.0.1", port)
-                break
-            except OSError:
-                assert time.monotonic() < deadline and proc.poll() is None
-                await asyncio.sleep(0.1)
-        await client.initialize_session(
-            types.InitializeParams(capabilities=client_capabilities("visual-studio-code"))
-        )
-        err = await error_of(client, "hotfix/readFile", uri="nope")
-        assert code_of(err) == "ValidationFailed"
-        await client.shutdown_session()
-    finally:
-        await client.stop()
-        proc.terminate()
-        proc.wait(10)
+    with tcp_server(tmp_path) as server:
+        client = make_client()
+        try:
+            await client.start_tcp("127.0.0.1", server.port)
+            await client.initialize_session(
+                types.InitializeParams(
+                    capabilities=client_capabilities("visual-studio-code"),
+                    initialization_options={"token": server.token},
+                )
+            )
+            err = await error_of(client, "hotfix/readFile", uri="nope")
+            assert code_of(err) == "ValidationFailed"
+            await client.shutdown_session()
+        finally:
+            await client.stop()
 
 
 def test_tcp_answers_bad_frames(tmp_path: Path) -> None:
-    """The TCP transport reads frames as stdio does: -32700 for what is not JSON, a frame
-    above the limit (HOTFIX_MAX_FILE_SIZE=3K: 1 MiB + 4 KiB) thrown away, then served again."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    env = {**os.environ, "HOTFIX_STATE_DIR": str(tmp_path), "HOTFIX_MAX_FILE_SIZE": "3K"}
-    proc = subprocess.Popen(
-        [*SERVER_COMMAND, "--tcp", f"127.0.0.1:{port}"], env=env, stderr=subprocess.DEVNULL
-    )
-    try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                conn = socket.create_connection(("127.0.0.1", port), timeout=20)
-                break
-            except OSError:
-                assert time.monotonic() < deadline and proc.poll() is None
-                time.sleep(0.1)
-        with conn, conn.makefile("rb") as answers:
+    """The TCP transport reads frames as stdio does once the client is in: -32700 for what
+    is not JSON, a frame above the limit (HOTFIX_MAX_FILE_SIZE=3K: 1 MiB + 4 KiB) thrown
+    away, then served again."""
+    with (
+        tcp_server(tmp_path, HOTFIX_MAX_FILE_SIZE="3K") as server,
+        socket.create_connection(("127.0.0.1", server.port), timeout=20) as conn,
+        conn.makefile("rb") as answers,
+    ):
 
-            def send(body: bytes) -> dict[str, object]:
-                conn.sendall(b"Content-Length: %d\r\n\r\n" % len(body) + body)
-                length = 0
-                while line := answers.readline().strip():
-                    if line.lower().startswith(b"content-length:"):
-                        length = int(line.split(b":")[1])
-                answer: dict[str, object] = json.loads(answers.read(length))
-                return answer
+        def send(body: bytes) -> dict[str, object]:
+            conn.sendall(b"Content-Length: %d\r\n\r\n" % len(body) + body)
+            length = 0
+            while line := answers.readline().strip():
+                if line.lower().startswith(b"content-length:"):
+                    length = int(line.split(b":")[1])
+            answer: dict[str, object] = json.loads(answers.read(length))
+            return answer
 
-            assert send(b"{nope")["error"] == {
-                "code": -32700,
-                "message": "Parse error: the message is not JSON "
-                "(Expecting property name enclosed in double quotes: line 1 column 2 (char 1))",
-                "data": {"code": "ValidationFailed"},
-            }
-            big = b'{"jsonrpc": "2.0", "id": 5, "method": "x", "params": "%s"}' % (b"A" * (2 << 20))
-            answer = send(big)
-            assert answer["id"] == 5, answer
-            message = answer["error"]["message"]  # type: ignore[index]
-            assert message == (
-                "Invalid Request: the message is 2.0 MiB (Content-Length 2097208), above this "
-                "server's 1.0 MiB limit (the base64 of 4 × HOTFIX_MAX_FILE_SIZE 3.0 KiB, plus "
-                "1 MiB); it was not read: start the server with a larger HOTFIX_MAX_FILE_SIZE"
-            )
-            ok = send(b'{"jsonrpc": "2.0", "id": 6, "method": "shutdown"}')
-            assert ok == {"jsonrpc": "2.0", "id": 6, "result": None}
-    finally:
-        proc.terminate()
-        proc.wait(10)
+        initialize = {
+            "jsonrpc": "2.0",
+            "id": 1,
+            "method": "initialize",
+            "params": {"capabilities": {}, "initializationOptions": {"token": server.token}},
+        }
+        assert "result" in send(json.dumps(initialize).encode())
+        assert send(b"{nope")["error"] == {
+            "code": -32700,
+            "message": "Parse error: the message is not JSON "
+            "(Expecting property name enclosed in double quotes: line 1 column 2 (char 1))",
+            "data": {"code": "ValidationFailed"},
+        }
+        big = b'{"jsonrpc": "2.0", "id": 5, "method": "x", "params": "%s"}' % (b"A" * (2 << 20))
+        answer = send(big)
+        assert answer["id"] == 5, answer
+        message = answer["error"]["message"]  # type: ignore[index]
+        assert message == (
+            "Invalid Request: the message is 2.0 MiB (Content-Length 2097208), above this "
+            "server's 1.0 MiB limit (the base64 of 4 × HOTFIX_MAX_FILE_SIZE 3.0 KiB, plus "
+            "1 MiB); it was not read: start the server with a larger HOTFIX_MAX_FILE_SIZE"
+        )
+        ok = send(b'{"jsonrpc": "2.0", "id": 6, "method": "shutdown"}')
+        assert ok == {"jsonrpc": "2.0", "id": 6, "result": None}
 
 
 async def test_stdio_round_trip_is_fast(client: LanguageClient) -> None:
