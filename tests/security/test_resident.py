@@ -12,6 +12,7 @@ user, who cannot read the project's venv).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -27,6 +28,7 @@ from typing import Any
 
 import pytest
 
+from hotfix.daemon import running_pid
 from tests.conftest import Running
 from tests.security.conftest import LocalUser
 
@@ -152,13 +154,21 @@ def start_resident(env: dict[str, str], timeout: float = 30.0) -> Resident:
         time.sleep(0.1)
 
 
-def stop_resident(resident: Resident) -> None:
+def stop_residents(directory: str) -> None:
+    """SIGTERM every resident process of ``directory`` (one per code fingerprint: a module
+    edited during the test makes another) and wait until each is gone."""
+    dir_fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
     try:
-        os.kill(resident.pid, signal.SIGTERM)
-    except ProcessLookupError:
-        return
+        locks = [n for n in os.listdir(dir_fd) if n.endswith(".lock")]
+        pids = [running_pid(dir_fd, n.removesuffix(".lock") + ".sock") for n in locks]
+    finally:
+        os.close(dir_fd)
+    for pid in filter(None, pids):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + 20
-    while Path(f"/proc/{resident.pid}").exists() and time.monotonic() < deadline:
+    while any(Path(f"/proc/{pid}").exists() for pid in pids if pid):
+        assert time.monotonic() < deadline, "a resident process did not stop"
         time.sleep(0.05)
 
 
@@ -169,7 +179,7 @@ def resident(state_dir: Path) -> Iterator[Resident]:
     env.pop("HOTFIX_DAEMON", None)
     started = start_resident(env)
     yield started
-    stop_resident(started)
+    stop_residents(os.path.dirname(started.socket))
     shutil.rmtree(runtime, ignore_errors=True)
 
 
@@ -315,8 +325,8 @@ def test_renaming_the_directory_under_the_launcher_never_reaches_a_fake_server(
     for name in ("XDG_RUNTIME_DIR", "HOTFIX_DAEMON"):
         env.pop(name, None)
     resident = start_resident(env)
+    real = race_dir / f"hotfix-{os.geteuid()}"
     try:
-        real = race_dir / f"hotfix-{os.geteuid()}"
         assert os.path.dirname(resident.socket) == str(real)  # the /tmp fallback under test
         race = subprocess.Popen(
             [SYSTEM_PYTHON, "-c", RENAME_RACE, str(real), os.path.basename(resident.socket),
@@ -324,11 +334,14 @@ def test_renaming_the_directory_under_the_launcher_never_reaches_a_fake_server(
             stdout=subprocess.PIPE, text=True, preexec_fn=other_user.demote,
             env=other_user.env(), cwd=other_user.home,
         )  # fmt: skip
-        runs = _launch_during_race(env, race_dir)
-        (race_dir / "stop").touch()
-        report = json.loads(race.communicate(timeout=30)[0])
-    finally:
-        stop_resident(resident)
+        try:
+            runs = _launch_during_race(env, race_dir)
+        finally:
+            (race_dir / "stop").touch()
+            report = json.loads(race.communicate(timeout=30)[0])
+    finally:  # the real directory is under either name once the exchanges stopped
+        [home] = [p for p in race_dir.iterdir() if p.is_dir() and p.stat().st_uid == 0]
+        stop_residents(str(home))
     assert report["connections"] == 0, report
     assert report["swaps"] > 1000, report
     assert runs["refused"] >= 1, runs  # the race did land under the launcher; it said so
