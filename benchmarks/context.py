@@ -3,7 +3,7 @@
 Two modes of hotfix's file access are measured where they differ:
 
 - ``fast``: the default; on a local engine, a running container's files are reached
-  through ``/proc/<pid>/root`` (hotfix.localfs);
+  through ``/proc/<pid>/root`` (hotfix.docker.localfs);
 - ``archive``: ``HOTFIX_LOCAL_FS=0``, every file operation goes through the Engine's
   archive API, as it does against a remote engine or a stopped container.
 """
@@ -29,12 +29,12 @@ from benchmarks.dockercli import CURL_INTERVAL, hotfix_cli
 from benchmarks.fleet import Fleet
 from benchmarks.lspclient import LspClient
 from benchmarks.rawapi import RawArchive
-from hotfix import localfs
-from hotfix.engine import Engine
-from hotfix.engines import DEFAULT as DEFAULT_ENGINE
-from hotfix.engines import connect
-from hotfix.service import HotfixService
-from hotfix.state import StateStore
+from hotfix.docker import localfs
+from hotfix.docker.engine import Engine
+from hotfix.docker.engines import DEFAULT as DEFAULT_ENGINE
+from hotfix.docker.engines import connect
+from hotfix.service.files import HotfixService
+from hotfix.store.state import StateStore
 
 Mode = Literal["fast", "archive"]
 MODES: tuple[Mode, ...] = ("fast", "archive")
@@ -156,7 +156,7 @@ class Context:
     def engine(self, mode: Mode) -> Engine:
         if mode not in self._engines:
             use_mode(mode)
-            # Built as the language server builds it (hotfix.engines, watch=True): the same
+            # Built as the language server builds it (hotfix.docker.engines, watch=True): the same
             # client settings, resolved containers kept while the event stream is quiet.
             self._engines[mode] = Engine(connect(DEFAULT_ENGINE), watch=True)
         return self._engines[mode]

@@ -22,7 +22,7 @@ from benchmarks.lspclient import LspClient
 from benchmarks.rawapi import tar_of
 from benchmarks.timing import Stats, time_call
 from hotfix.lsp.uris import file_uri
-from hotfix.state import version_of
+from hotfix.store.state import version_of
 
 
 def main(argv: list[str] | None = None) -> int:

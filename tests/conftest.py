@@ -27,9 +27,9 @@ import docker
 import docker.errors
 import pytest
 
-from hotfix.engine import Engine
-from hotfix.service import HotfixService
-from hotfix.state import StateStore
+from hotfix.docker.engine import Engine
+from hotfix.service.files import HotfixService
+from hotfix.store.state import StateStore
 from tests.images.build import ensure_images
 
 REPO_ROOT = Path(__file__).resolve().parent.parent

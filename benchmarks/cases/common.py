@@ -10,7 +10,7 @@ from pathlib import Path
 
 from benchmarks.context import Context, Mode, use_mode
 from benchmarks.dockercli import hotfix_cli
-from hotfix.service import HotfixService
+from hotfix.service.files import HotfixService
 
 
 @dataclass

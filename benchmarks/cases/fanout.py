@@ -14,8 +14,8 @@ from benchmarks.context import MODE_LABEL, MODES, Context, Mode, use_mode
 from benchmarks.dockercli import cp_in
 from benchmarks.profiling import attribute
 from benchmarks.rawapi import RawArchive, tar_of
-from hotfix.service import HotfixService
-from hotfix.state import version_of
+from hotfix.service.files import HotfixService
+from hotfix.store.state import version_of
 
 DIR = "/www"
 RATIO = 4.0

@@ -15,8 +15,8 @@ from benchmarks.dockercli import cp_in, cp_out, exec_cat, exec_write, hotfix_cli
 from benchmarks.lspclient import LspClient
 from benchmarks.rawapi import tar_of
 from hotfix.lsp.uris import file_uri
-from hotfix.service import HotfixService
-from hotfix.state import version_of
+from hotfix.service.files import HotfixService
+from hotfix.store.state import version_of
 
 DIR = "/tmp/bench"
 LSP_OVERHEAD = 0.005  # seconds per request
@@ -46,7 +46,7 @@ class FileTransfer(Case):
             for m, u in ctx.path_used.items()
         }
         return [
-            "File access taken by the Engine, checked by counting calls into hotfix.localfs: "
+            "File access taken by the Engine, checked by counting calls into hotfix.docker.localfs: "
             + "; ".join(f"{MODE_LABEL[m]} mode → {used.get(m, '?')}" for m in MODES)
             + ". If both say archive API, the fast path was not wired when this ran.",
             "The language server runs in the default (fast) mode, with the body transfer the "

@@ -23,8 +23,8 @@ from benchmarks.context import Context, use_mode
 from benchmarks.dockercli import DOCKER, bash, curl_loop, hotfix_cli
 from benchmarks.fleet import free_port, wait_http
 from benchmarks.timing import Breakdown
-from hotfix.service import HotfixService
-from hotfix.state import version_of
+from hotfix.service.files import HotfixService
+from hotfix.store.state import version_of
 
 RATIO = 1.2
 SED = "sed -i 's/cause_a_problem = True/cause_a_problem = False/'"

@@ -14,8 +14,8 @@ from benchmarks.context import MODE_LABEL, MODES, Context, Mode, use_mode
 from benchmarks.dockercli import DOCKER, bash, cp_in, hotfix_cli, restart_and_curl
 from benchmarks.fleet import free_port, wait_http
 from benchmarks.timing import Breakdown
-from hotfix.service import HotfixService
-from hotfix.state import version_of
+from hotfix.service.files import HotfixService
+from hotfix.store.state import version_of
 
 APP = "/usr/src/app/app.py"
 PORT = 8001

@@ -1,3 +1,3 @@
-from hotfix.launcher import main
+from hotfix.startup.launcher import main
 
 raise SystemExit(main())

@@ -17,12 +17,12 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Literal
 
-from hotfix.engines import DEFAULT, Engines
-from hotfix.errors import Conflict, HotfixError, UsageError
-from hotfix.model import ContainerInfo
-from hotfix.patching import apply_patch, make_patch
-from hotfix.service import HotfixService, NoProgress, Progress, RestartResult
-from hotfix.state import StateStore, version_of
+from hotfix.core.errors import Conflict, HotfixError, UsageError
+from hotfix.core.model import ContainerInfo
+from hotfix.core.patching import apply_patch, make_patch
+from hotfix.docker.engines import DEFAULT, Engines
+from hotfix.service.files import HotfixService, NoProgress, Progress, RestartResult
+from hotfix.store.state import StateStore, version_of
 
 MAX_PARALLEL_WRITES = 16
 _ALREADY_DONE = "already-done"

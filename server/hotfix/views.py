@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # only for annotations: the CLI should not import git to print a table
+    from hotfix.core.model import ContainerInfo, FileStat
     from hotfix.fleet import ApplyResult, RolloutResult
-    from hotfix.harvest import HarvestResult
-    from hotfix.imaging import CommitResult
-    from hotfix.model import ContainerInfo, FileStat
-    from hotfix.service import Change, RestartResult, WriteResult
-    from hotfix.state import Checkpoint, JournalEntry
+    from hotfix.release.harvest import HarvestResult
+    from hotfix.release.imaging import CommitResult
+    from hotfix.service.files import Change, RestartResult, WriteResult
+    from hotfix.store.state import Checkpoint, JournalEntry
 
 
 def container_view(c: ContainerInfo) -> dict[str, Any]:

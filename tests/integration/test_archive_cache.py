@@ -10,10 +10,10 @@ from collections.abc import Callable, Iterator
 import docker
 import pytest
 
-from hotfix.engine import Engine
-from hotfix.errors import Conflict
-from hotfix.service import HotfixService
-from hotfix.state import StateStore
+from hotfix.core.errors import Conflict
+from hotfix.docker.engine import Engine
+from hotfix.service.files import HotfixService
+from hotfix.store.state import StateStore
 from tests.conftest import Running
 
 pytestmark = pytest.mark.engine

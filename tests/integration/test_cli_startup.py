@@ -18,7 +18,7 @@ import pytest
 # modules it imported to the file named by $MODULES_OUT.
 SCRIPT = """
 import json, os, sys
-from hotfix.cli import main
+from hotfix.cli.commands import main
 try:
     code = main(sys.argv[1:])
 except SystemExit as exc:
@@ -34,7 +34,12 @@ sys.exit(code)
 # Not needed by any command below; docker-py (with requests) is needed by every command
 # that reaches an engine, paramiko only by one that may reach an ssh:// engine.
 LSP_AND_RELEASE = {"pygls", "lsprotocol", "cattrs", "git", "unidiff", "hotfix.lsp"}
-REPLICAS_AND_RELEASE = {"hotfix.fleet", "hotfix.harvest", "hotfix.imaging", "hotfix.gitrepo"}
+REPLICAS_AND_RELEASE = {
+    "hotfix.fleet",
+    "hotfix.release.harvest",
+    "hotfix.release.imaging",
+    "hotfix.git.repo",
+}
 ENGINE = {"docker", "requests", "urllib3", "paramiko", "cryptography"}
 
 
@@ -68,7 +73,7 @@ def test_help_version_and_usage_errors_import_no_engine_lsp_or_git(
     proc, modules = run_cli(tmp_path, *args)
     assert proc.returncode in (0, 2), proc.stderr
     assert not modules & (ENGINE | LSP_AND_RELEASE | REPLICAS_AND_RELEASE)
-    assert "hotfix.service" not in modules and "hotfix.state" not in modules
+    assert "hotfix.service.files" not in modules and "hotfix.store.state" not in modules
 
 
 def test_engine_down_is_one_line_naming_the_socket(tmp_path: Path) -> None:

@@ -10,7 +10,7 @@ from typing import Any
 import docker
 import pytest
 
-from hotfix.engine import Engine
+from hotfix.docker.engine import Engine
 
 pytestmark = pytest.mark.engine
 

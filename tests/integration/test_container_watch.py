@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator
 import docker
 import pytest
 
-from hotfix.engine import Engine
+from hotfix.docker.engine import Engine
 from tests.conftest import Running
 
 pytestmark = pytest.mark.engine

@@ -1,4 +1,4 @@
-"""The resident process (hotfix.daemon) behind the ``hotfix`` launcher, on a real engine.
+"""The resident process (hotfix.startup.daemon) behind the ``hotfix`` launcher, on a real engine.
 
 Each test has a runtime directory of its own, so its resident process is its own: started by
 its first command, stopped at its end. A command served by it must behave as one run in its

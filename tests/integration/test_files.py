@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from hotfix.state import StateStore
+from hotfix.store.state import StateStore
 
 pytestmark = pytest.mark.engine
 
@@ -273,9 +273,9 @@ def test_checkpoint_survives_sigkill_between_checkpoint_and_write(box, state_dir
     # Die exactly where the write to the container would happen.
     script = textwrap.dedent(f"""
         import os, signal
-        from hotfix import engine
+        from hotfix.docker import engine
         engine.Engine.write = lambda *a, **k: os.kill(os.getpid(), signal.SIGKILL)
-        from hotfix.cli import main
+        from hotfix.cli.commands import main
         main(["write", "{box.name}:/precious.txt", "-"])
     """)
     proc = subprocess.run(

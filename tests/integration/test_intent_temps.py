@@ -29,7 +29,7 @@ def test_the_next_run_removes_the_intent_temp_of_a_save_killed_while_writing_it(
     # The second save keeps an intent (the content before is no checkpoint blob); it dies
     # in _write_whole with the intent's temp file written, before its rename.
     killed = run_killed(
-        state_dir, ["write", target], at="hotfix.state:os.replace",
+        state_dir, ["write", target], at="hotfix.store.state:os.replace",
         input=b"second, never renamed into place\n", env=ARCHIVE_PATH,
     )  # fmt: skip
     assert killed.code == -9, killed.stderr

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from hotfix.errors import ValidationFailed
+from hotfix.core.errors import ValidationFailed
 from hotfix.lsp.errors import InvalidParams
 from hotfix.lsp.spool import Spool
 

@@ -8,21 +8,21 @@ import collections
 import pytest
 from lsprotocol import types
 
-from hotfix.errors import (
+from hotfix.core.errors import (
     Conflict,
     ContainerNotFound,
     FileNotFound,
     UsageError,
     ValidationFailed,
 )
+from hotfix.core.model import FileStat
+from hotfix.core.validation import Problem
 from hotfix.lsp import convert
 from hotfix.lsp.errors import INVALID_PARAMS, REQUEST_FAILED, InvalidParams, to_rpc_error
 from hotfix.lsp.params import Params
 from hotfix.lsp.server import parse_tcp
 from hotfix.lsp.uris import parse_uri
 from hotfix.lsp.watch import MISSING, Watcher
-from hotfix.model import FileStat
-from hotfix.validation import Problem
 
 # --- VS Code numbers --------------------------------------------------------------------------
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from hotfix.errors import ValidationFailed
+from hotfix.core.errors import ValidationFailed
 from hotfix.lsp import uris
 from hotfix.lsp.uris import Location, parse_uri
 

@@ -20,7 +20,7 @@ import docker
 import docker.errors
 import pytest
 
-from hotfix.service import HotfixService
+from hotfix.service.files import HotfixService
 from tests.images.build import PROD_DIR
 
 APP = "/usr/src/app/app.py"

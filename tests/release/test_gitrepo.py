@@ -1,4 +1,4 @@
-"""hotfix.gitrepo against real repositories (no engine)."""
+"""hotfix.git.repo against real repositories (no engine)."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from hotfix.errors import UsageError
-from hotfix.gitrepo import GitFailed, GitRepo
+from hotfix.core.errors import UsageError
+from hotfix.git.repo import GitFailed, GitRepo
 from tests.release.conftest import commit_all, git, make_repo, snapshot
 
 

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from unidiff import PatchSet
 
-from hotfix.service import HotfixService
+from hotfix.service.files import HotfixService
 from tests.images.build import PROD_DIR
 from tests.release.conftest import (
     APP,

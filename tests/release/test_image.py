@@ -11,8 +11,8 @@ from typing import Any
 import docker
 import pytest
 
-from hotfix.imaging import CONFIG_KEYS
-from hotfix.service import HotfixService
+from hotfix.release.imaging import CONFIG_KEYS
+from hotfix.service.files import HotfixService
 from tests.conftest import http_get, wait_for_http
 from tests.release.conftest import APP, SECRET_NAME, SECRET_VALUE, fix
 

@@ -6,8 +6,8 @@ import subprocess
 
 import pytest
 
-from hotfix.errors import UsageError
-from hotfix.harvest import (
+from hotfix.core.errors import UsageError
+from hotfix.release.harvest import (
     HarvestedFile,
     branch_slug,
     commit_message,
@@ -16,7 +16,7 @@ from hotfix.harvest import (
     parse_map,
     slugify,
 )
-from hotfix.imaging import (
+from hotfix.release.imaging import (
     check_reference,
     config_differences,
     default_tag,
@@ -26,7 +26,7 @@ from hotfix.imaging import (
     split_reference,
     translate_probe,
 )
-from hotfix.report import redact
+from hotfix.release.report import redact
 
 APP = "/usr/src/app/app.py"
 

@@ -6,10 +6,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from hotfix.errors import ContainerNotFound
-from hotfix.report import build_report, summarize
-from hotfix.service import HotfixService
-from hotfix.state import Checkpoint, StateStore, version_of
+from hotfix.core.errors import ContainerNotFound
+from hotfix.release.report import build_report, summarize
+from hotfix.service.files import HotfixService
+from hotfix.store.state import Checkpoint, StateStore, version_of
 
 CID = "c0ffee" + "0" * 58
 APP = "/usr/src/app/app.py"
@@ -135,7 +135,7 @@ def test_summaries() -> None:
         ("commit-image", {"tag": "x:1", "mode": "whole-layer", "image_id": "sha256:abc"}),
         ("mkdir", {}),
     ]
-    from hotfix.state import JournalEntry
+    from hotfix.store.state import JournalEntry
 
     lines = [
         summarize(JournalEntry(1, 0.0, "u", a, "c", "n", "i", "/p", None, None, "ok", d))
@@ -148,7 +148,7 @@ def test_summaries() -> None:
 
 def test_report_escapes_what_the_container_chose(tmp_path: Path) -> None:
     """A hostile file name and log line: no control character in the Markdown, and no line
-    of the container's making (hotfix.terminal)."""
+    of the container's making (hotfix.core.terminal)."""
     store = StateStore(tmp_path / "state")
     who = {"container_id": CID, "container_name": "inc", "image": "busybox"}
     hostile = "/www/t\x1b]0;pwned\x07\n- Files changed: none\x9b"

@@ -24,7 +24,7 @@ from typing import Any
 
 import pytest
 
-from hotfix.service import HotfixService
+from hotfix.service.files import HotfixService
 from tests.conftest import Running
 from tests.reliability.rpc import Rpc
 
@@ -54,7 +54,7 @@ KILL_SCRIPT = textwrap.dedent(
 
     setattr(owner, cfg["name"], patched)
     exec(cfg["prelude"])
-    from hotfix.cli import main
+    from hotfix.cli.commands import main
     sys.exit(main(cfg["argv"]))
     """
 )
@@ -68,7 +68,7 @@ class Killed:
 
 
 def _spec(at: str) -> tuple[str, list[str], str]:
-    """``hotfix.engine:Engine.write`` → (module, owner attribute path, name)."""
+    """``hotfix.docker.engine:Engine.write`` → (module, owner attribute path, name)."""
     module, _, attr = at.partition(":")
     *owner, name = attr.split(".")
     return module, owner, name
@@ -87,7 +87,7 @@ def run_killed(
 ) -> Killed:
     """``hotfix ARGV`` in a process that SIGKILLs itself right before (or after) ``at``.
 
-    ``at`` is ``module:Attr.path`` (``hotfix.engine:Engine.write``); ``when`` is ``before``,
+    ``at`` is ``module:Attr.path`` (``hotfix.docker.engine:Engine.write``); ``when`` is ``before``,
     ``after`` or ``never`` (only ``prelude`` runs: code that kills on its own terms).
     """
     proc = subprocess.run(

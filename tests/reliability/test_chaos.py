@@ -173,7 +173,7 @@ class Proc:
     pid: int
     ppid: int
     session: int
-    daemon_code: bool  # runs hotfix.daemon: the resident process, or one of its forks
+    daemon_code: bool  # runs hotfix.startup.daemon: the resident process, or one of its forks
 
     @property
     def resident(self) -> bool:
@@ -199,7 +199,7 @@ def soak_processes(marker: bytes) -> list[Proc]:
             continue
         if marker in environ.split(b"\0"):
             ppid, _, session = stat.rsplit(")", 1)[1].split()[1:4]
-            daemon_code = b"hotfix.daemon" in cmdline.split(b"\0")
+            daemon_code = b"hotfix.startup.daemon" in cmdline.split(b"\0")
             found.append(Proc(int(entry), int(ppid), int(session), daemon_code))
     return found
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from hotfix.state import version_of
+from hotfix.store.state import version_of
 from tests.conftest import CliResult, Running
 from tests.reliability.conftest import in_container, patched_argv, uri
 from tests.reliability.rpc import Rpc, b64, code_of, unb64
@@ -89,7 +89,7 @@ def test_an_edit_in_the_container_between_read_and_save(
 PAUSE_BEFORE_WRITE = textwrap.dedent(
     """
     import os, pathlib, time
-    from hotfix import engine as _engine
+    from hotfix.docker import engine as _engine
 
     _real_write = _engine.Engine.write
 
@@ -115,7 +115,7 @@ def test_two_saves_racing_on_the_same_base(
     env = {**os.environ, "HOTFIX_STATE_DIR": str(state_dir)}
     a_here, b_here = tmp_path / "a-arrived", tmp_path / "b-arrived"
     first = subprocess.Popen(
-        patched_argv(argv, "hotfix.engine:Engine.write", "never", PAUSE_BEFORE_WRITE),
+        patched_argv(argv, "hotfix.docker.engine:Engine.write", "never", PAUSE_BEFORE_WRITE),
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -129,7 +129,7 @@ def test_two_saves_racing_on_the_same_base(
         assert first.poll() is None and time.monotonic() < deadline, first.stderr.read()
         time.sleep(0.02)
     second = subprocess.run(
-        patched_argv(argv, "hotfix.engine:Engine.write", "never", PAUSE_BEFORE_WRITE),
+        patched_argv(argv, "hotfix.docker.engine:Engine.write", "never", PAUSE_BEFORE_WRITE),
         input=b"mode=B\n",
         capture_output=True,
         env={**env, "ARRIVED": str(b_here)},

@@ -24,7 +24,7 @@ import docker
 import docker.errors
 import pytest
 
-from hotfix.state import StateStore
+from hotfix.store.state import StateStore
 from tests.conftest import TEST_LABEL, CliResult, Running
 from tests.fleet import engines
 from tests.reliability.conftest import Killed, in_container, uri
@@ -192,7 +192,7 @@ def test_engine_stopped_and_restarted_under_a_running_server(
 STOP_ENGINE_BEFORE_WRITE = textwrap.dedent(
     """
     import os, signal, socket, time
-    from hotfix import engine as _engine
+    from hotfix.docker import engine as _engine
 
     _real_write = _engine.Engine.write
 
@@ -229,7 +229,7 @@ def test_engine_stops_between_checkpoint_and_write(
     }
     run = killed(
         ["write", f"{remote_box.name}:/srv/conf", "-"],
-        at="hotfix.engine:Engine.write",
+        at="hotfix.docker.engine:Engine.write",
         when="never",
         prelude=STOP_ENGINE_BEFORE_WRITE,
         input=b"fixed\n",

@@ -19,8 +19,8 @@ import docker
 import docker.errors
 import pytest
 
-from hotfix.service import HotfixService
-from hotfix.state import JournalEntry, StateStore, version_of
+from hotfix.service.files import HotfixService
+from hotfix.store.state import JournalEntry, StateStore, version_of
 from tests.conftest import CliResult, Running
 from tests.images.build import BUSYBOX_INDEX
 from tests.reliability.conftest import Killed, in_container, server_argv_killed_at, uri
@@ -86,11 +86,31 @@ def checkpoint_of(state_dir: Path, path: str = FILE) -> bytes | None:
 @pytest.mark.parametrize(
     ("at", "when", "local_fs", "container_after"),
     [
-        ("hotfix.state:StateStore.put_blob", "after", "1", ORIGINAL),  # blob stored, no row yet
-        ("hotfix.state:StateStore.journal_start", "before", "1", ORIGINAL),  # checkpoint committed
-        ("hotfix.engine:Engine.write", "before", "1", ORIGINAL),  # journal 'started', no write
-        ("hotfix.engine:Engine.write", "after", "1", NEW),  # written, journal not finished
-        ("hotfix.engine:Engine.write", "after", "0", NEW),  # the same, through the archive API
+        (
+            "hotfix.store.state:StateStore.put_blob",
+            "after",
+            "1",
+            ORIGINAL,
+        ),  # blob stored, no row yet
+        (
+            "hotfix.store.state:StateStore.journal_start",
+            "before",
+            "1",
+            ORIGINAL,
+        ),  # checkpoint committed
+        (
+            "hotfix.docker.engine:Engine.write",
+            "before",
+            "1",
+            ORIGINAL,
+        ),  # journal 'started', no write
+        ("hotfix.docker.engine:Engine.write", "after", "1", NEW),  # written, journal not finished
+        (
+            "hotfix.docker.engine:Engine.write",
+            "after",
+            "0",
+            NEW,
+        ),  # the same, through the archive API
     ],
     ids=["after-blob", "after-checkpoint", "before-write", "after-write", "after-write-archive"],
 )
@@ -141,7 +161,7 @@ def test_kill_mid_local_write_leaves_no_temp_file_after_the_next_write(
     """Killed between the temp file and its rename (the local path writes atomically):
     the file is intact; the temp file the dead process left is removed by the next write."""
     run = killed(
-        ["write", f"{precious.name}:{FILE}", "-"], at="hotfix.localfs:os.rename", input=NEW
+        ["write", f"{precious.name}:{FILE}", "-"], at="hotfix.docker.localfs:os.rename", input=NEW
     )
     assert run.code == KILLED, run.stderr
     assert in_container(precious, FILE) == ORIGINAL  # never half-written
@@ -157,7 +177,7 @@ def killed_mid_upload(killed: Kill, box: Running, data: bytes) -> None:
     """``hotfix write`` of ``data`` to FILE, SIGKILLed with half of the archive upload sent."""
     run = killed(
         ["write", f"{box.name}:{FILE}", "-"],
-        at="hotfix.engine:Engine.write",
+        at="hotfix.docker.engine:Engine.write",
         when="never",
         prelude=HALF_UPLOAD,
         input=data,
@@ -220,7 +240,7 @@ def test_kill_mid_archive_revert_puts_the_hotfix_back(
     service.write(precious.name, FILE, hotfixed)
     run = killed(
         ["revert", precious.name],
-        at="hotfix.engine:Engine.write",
+        at="hotfix.docker.engine:Engine.write",
         when="never",
         prelude=HALF_UPLOAD,
     )
@@ -255,7 +275,7 @@ def test_kill_mid_archive_upload_then_an_outside_edit_is_left_alone(
 
 @pytest.mark.parametrize(
     ("at", "local_fs"),
-    [("hotfix.engine:Engine.write", "0"), ("hotfix.localfs:os.rename", "1")],
+    [("hotfix.docker.engine:Engine.write", "0"), ("hotfix.docker.localfs:os.rename", "1")],
     ids=["archive-write", "local-rename"],
 )
 def test_kill_mid_revert_then_revert_again(
@@ -292,7 +312,7 @@ def test_kill_mid_revert_then_revert_again(
 def test_language_server_killed_mid_save(
     precious: Running, lsp: Callable[..., Rpc], hotfix: Hotfix, state_dir: Path
 ) -> None:
-    server = lsp(argv=server_argv_killed_at("hotfix.engine:Engine.write"))
+    server = lsp(argv=server_argv_killed_at("hotfix.docker.engine:Engine.write"))
     read = server.result("hotfix/readFile", {"uri": uri(precious, FILE)})
     rid = server.start_request(
         "hotfix/writeFile",
@@ -367,7 +387,7 @@ def repo_state(repo: Path) -> dict[str, str]:
 
 @pytest.mark.parametrize(
     "at",
-    ["hotfix.gitrepo:Worktree.commit", "hotfix.gitrepo:GitRepo.create_branch"],
+    ["hotfix.git.repo:Worktree.commit", "hotfix.git.repo:GitRepo.create_branch"],
     ids=["mid-commit", "before-branch"],
 )
 def test_kill_mid_harvest_then_harvest_again(
@@ -430,8 +450,8 @@ def image_cleanup(docker_client: docker.DockerClient, box: Running) -> Any:
 @pytest.mark.parametrize(
     ("at", "verify"),
     [
-        ("hotfix.engine:Engine.put_files", False),
-        ("hotfix.service:HotfixService.wait_healthy", True),
+        ("hotfix.docker.engine:Engine.put_files", False),
+        ("hotfix.service.files:HotfixService.wait_healthy", True),
     ],
     ids=["build", "verify"],
 )
@@ -475,7 +495,7 @@ def test_kill_mid_commit_leaves_no_tag(
     tag = f"hotfix-reliability/{box.name}:2"
     image_cleanup.append(tag)
     service.write(box.name, "/www/index.html", b"<h1>fixed</h1>\n")
-    run = killed(["commit", box.name, "--tag", tag], at="hotfix.engine:Engine.tag_image")
+    run = killed(["commit", box.name, "--tag", tag], at="hotfix.docker.engine:Engine.tag_image")
     assert run.code == KILLED, run.stderr
     with pytest.raises(docker.errors.ImageNotFound):
         docker_client.images.get(tag)

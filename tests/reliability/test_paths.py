@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from hotfix.errors import (
+from hotfix.core.errors import (
     FileIsADirectory,
     FileNotADirectory,
     FileNotFound,
@@ -25,7 +25,7 @@ from hotfix.errors import (
     NoPermissions,
     Unavailable,
 )
-from hotfix.service import HotfixService
+from hotfix.service.files import HotfixService
 from tests.conftest import CliResult, Running
 from tests.reliability.conftest import in_container
 

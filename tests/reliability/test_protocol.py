@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from hotfix.service import HotfixService
+from hotfix.service.files import HotfixService
 from tests.conftest import Running
 from tests.reliability.conftest import in_container, uri
 from tests.reliability.rpc import Rpc, b64, code_of, unb64

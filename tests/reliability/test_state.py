@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from hotfix.state import StateStore
+from hotfix.store.state import StateStore
 from tests.conftest import CliResult, Running
 from tests.reliability.conftest import in_container, uri
 from tests.reliability.rpc import Rpc, b64, code_of

@@ -27,11 +27,11 @@ import docker
 import docker.errors
 import pytest
 
-from hotfix import engine as engine_module
-from hotfix import localfs
-from hotfix.engine import Engine
-from hotfix.service import HotfixService
-from hotfix.state import StateStore
+from hotfix.docker import engine as engine_module
+from hotfix.docker import localfs
+from hotfix.docker.engine import Engine
+from hotfix.service.files import HotfixService
+from hotfix.store.state import StateStore
 from tests.conftest import CliResult
 from tests.fleet.engines import EngineError
 from tests.reliability import userns
@@ -190,7 +190,7 @@ def cli(hotfix: Hotfix, ns_engine: userns.UsernsEngine) -> Callable[..., CliResu
 
 @pytest.fixture
 def localfs_calls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """Every call to the local path (``hotfix.localfs``) in this process, by name."""
+    """Every call to the local path (``hotfix.docker.localfs``) in this process, by name."""
     calls: list[str] = []
     for name in ("lstat", "read", "write", "list_dir", "unlink", "open_dir"):
         real = getattr(localfs, name)

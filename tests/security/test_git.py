@@ -21,9 +21,9 @@ from typing import Any
 
 import pytest
 
-from hotfix.errors import FileNotADirectory, UsageError
-from hotfix.gitrepo import DubiousOwnership, GitRepo
-from hotfix.service import HotfixService
+from hotfix.core.errors import FileNotADirectory, UsageError
+from hotfix.git.repo import DubiousOwnership, GitRepo
+from hotfix.service.files import HotfixService
 from tests.images.build import PROD_DIR
 from tests.release import conftest as release
 from tests.release.conftest import APP, AUTHOR_EMAIL, AUTHOR_NAME, commit_all, fix, git

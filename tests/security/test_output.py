@@ -2,7 +2,7 @@
 
 A file name may carry ESC and BEL sequences (retitle or clear the terminal), C1 controls,
 bytes that are not UTF-8, and a newline followed by a line that looks like the tool's own.
-Text output must show all of them escaped (hotfix.terminal) and keep each name on its own
+Text output must show all of them escaped (hotfix.core.terminal) and keep each name on its own
 line; ``--json`` must give the exact name.
 """
 
@@ -13,8 +13,8 @@ from collections.abc import Callable
 
 import pytest
 
-from hotfix.cli import Output, _table
-from hotfix.terminal import printable
+from hotfix.cli.commands import Output, _table
+from hotfix.core.terminal import printable
 from tests.conftest import CliResult, Running
 
 FAKE = "all clear: nothing changed"

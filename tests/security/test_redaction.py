@@ -1,6 +1,6 @@
 """A container's secret printed in disguise: JSON-escaped, URL-encoded, base64, wrapped.
 
-The unit tests give :func:`hotfix.redaction.redact` each form; the engine tests have a
+The unit tests give :func:`hotfix.core.redaction.redact` each form; the engine tests have a
 container started with ``-e SECRET=…`` print them — in an ``exec:`` probe's output, in the
 log lines a failed restart captures, in the name of a file it is hotfixed at — and prove
 that neither ``hotfix log`` (text and ``--json``) nor ``hotfix report`` shows any of them.
@@ -18,7 +18,7 @@ from collections.abc import Callable
 
 import pytest
 
-from hotfix.redaction import REDACTED, encoded_forms, redact
+from hotfix.core.redaction import REDACTED, encoded_forms, redact
 from tests.conftest import CliResult, Running
 
 SECRET = 'S3cr"t/+ &=v4lue?x'

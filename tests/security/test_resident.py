@@ -28,7 +28,7 @@ from typing import Any
 
 import pytest
 
-from hotfix.daemon import running_pid
+from hotfix.startup.daemon import running_pid
 from tests.conftest import Running
 from tests.security.conftest import LocalUser
 

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from hotfix.service import HotfixService
-from hotfix.state import StateStore
+from hotfix.service.files import HotfixService
+from hotfix.store.state import StateStore
 from tests.unit.fakes import FakeContainer, FakeEngine
 from tests.unit.helpers import LocalServer, Responder
 

@@ -1,4 +1,4 @@
-"""An in-memory stand-in for :class:`hotfix.engine.Engine`, for the service's unit tests.
+"""An in-memory stand-in for :class:`hotfix.docker.engine.Engine`, for the service's unit tests.
 
 Each fake container has a flat filesystem (absolute path → :class:`Node`). It answers
 like the real adapter does where the service can tell the difference:
@@ -22,9 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from hotfix import localfs
-from hotfix.engine import size_refusal
-from hotfix.errors import (
+from hotfix.core.errors import (
     ContainerNotFound,
     FileIsADirectory,
     FileNotADirectory,
@@ -32,14 +30,16 @@ from hotfix.errors import (
     HotfixError,
     NoPermissions,
 )
-from hotfix.model import (
+from hotfix.core.model import (
     ContainerDetails,
     ContainerInfo,
     DirEntry,
     FileContent,
     FileStat,
 )
-from hotfix.paths import normalize
+from hotfix.core.paths import normalize
+from hotfix.docker import localfs
+from hotfix.docker.engine import size_refusal
 
 MTIME = 1_700_000_000.25
 
@@ -140,7 +140,7 @@ class FakeContainer:
 
 
 class FakeEngine:
-    """The subset of ``Engine`` that :class:`hotfix.service.HotfixService` calls."""
+    """The subset of ``Engine`` that :class:`hotfix.service.files.HotfixService` calls."""
 
     host_address = "198.51.100.7"
 

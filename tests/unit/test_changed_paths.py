@@ -11,10 +11,10 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from hotfix.localfs import ChangeListing, WalkLimit
-from hotfix.model import ContainerInfo
-from hotfix.service import HotfixService, _changed_warning, _leaves
-from hotfix.state import StateStore
+from hotfix.core.model import ContainerInfo
+from hotfix.docker.localfs import ChangeListing, WalkLimit
+from hotfix.service.files import HotfixService, _changed_warning, _leaves
+from hotfix.store.state import StateStore
 from tests.unit.fakes import FakeContainer, FakeEngine
 
 

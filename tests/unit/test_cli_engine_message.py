@@ -6,7 +6,7 @@ import errno
 
 import pytest
 
-from hotfix.engines import unreachable_message
+from hotfix.docker.engines import unreachable_message
 
 
 def _wrapped(cause: BaseException) -> Exception:

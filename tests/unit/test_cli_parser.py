@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from hotfix import cli
+from hotfix.cli import commands as cli
 
 ARGVS = [
     [],

@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from hotfix import containerwatch
-from hotfix.containerwatch import ContainerWatch
-from hotfix.model import ContainerInfo
+from hotfix.core.model import ContainerInfo
+from hotfix.docker import containerwatch
+from hotfix.docker.containerwatch import ContainerWatch
 
 RUNNING = ContainerInfo(
     id="c1" * 32, name="web", image="web:1", image_id="sha256:1", state="running", pid=42

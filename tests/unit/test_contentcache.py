@@ -6,11 +6,11 @@ import time
 
 import pytest
 
-from hotfix.contentcache import FINE_RACY_WINDOW, RACY_WINDOW, ContentCache
-from hotfix.errors import Conflict
-from hotfix.model import FileContent, FileStat
-from hotfix.service import HotfixService
-from hotfix.state import version_of
+from hotfix.core.errors import Conflict
+from hotfix.core.model import FileContent, FileStat
+from hotfix.docker.contentcache import FINE_RACY_WINDOW, RACY_WINDOW, ContentCache
+from hotfix.service.files import HotfixService
+from hotfix.store.state import version_of
 from tests.unit.fakes import FakeContainer, FakeEngine
 
 APP = "/srv/app/app.py"

@@ -17,8 +17,17 @@ import pytest
 import requests
 import urllib3
 
-from hotfix import engine as eng
-from hotfix.engine import (
+from hotfix.core.errors import (
+    ContainerNotFound,
+    FileNotADirectory,
+    FileNotFound,
+    HotfixError,
+    NoPermissions,
+    Unavailable,
+)
+from hotfix.core.model import ContainerInfo
+from hotfix.docker import engine as eng
+from hotfix.docker.engine import (
     Engine,
     _details_from_inspect,
     _engine_errors,
@@ -27,15 +36,6 @@ from hotfix.engine import (
     _stat_from_header,
     _stat_from_tarinfo,
 )
-from hotfix.errors import (
-    ContainerNotFound,
-    FileNotADirectory,
-    FileNotFound,
-    HotfixError,
-    NoPermissions,
-    Unavailable,
-)
-from hotfix.model import ContainerInfo
 
 MAY_1 = datetime(2024, 5, 1, 10, 0, tzinfo=UTC).timestamp()
 

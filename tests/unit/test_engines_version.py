@@ -6,7 +6,7 @@ from typing import Any
 
 import requests
 
-from hotfix.engines import _api_version
+from hotfix.docker.engines import _api_version
 
 
 class Probe:

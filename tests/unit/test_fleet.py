@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from hotfix.errors import UsageError
+from hotfix.core.errors import UsageError
 from hotfix.fleet import Fleet, Target
-from hotfix.service import HotfixService
-from hotfix.state import StateStore
+from hotfix.service.files import HotfixService
+from hotfix.store.state import StateStore
 from tests.unit.fakes import FakeContainer, FakeEngine
 
 APP = "/srv/app.py"

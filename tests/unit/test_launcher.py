@@ -13,8 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from hotfix import launcher, rundir
-from hotfix.errors import Unavailable
+from hotfix.core import rundir
+from hotfix.core.errors import Unavailable
+from hotfix.startup import launcher
 
 
 @pytest.mark.parametrize(

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from hotfix import localfs
-from hotfix.model import OverlayDirs
+from hotfix.core.model import OverlayDirs
+from hotfix.docker import localfs
 
 MARK = f"hotfix-unit-{uuid.uuid4().hex[:8]}"
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from hotfix.errors import Conflict
-from hotfix.patching import apply_patch, make_patch
+from hotfix.core.errors import Conflict
+from hotfix.core.patching import apply_patch, make_patch
 
 ORIGINAL = b"".join(f"line {i}\n".encode() for i in range(1, 21))
 

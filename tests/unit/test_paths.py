@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from hotfix import paths
-from hotfix.errors import UsageError
+from hotfix.core import paths
+from hotfix.core.errors import UsageError
 
 
 @pytest.mark.parametrize(

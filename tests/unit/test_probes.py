@@ -7,9 +7,9 @@ from collections.abc import Callable
 
 import pytest
 
-from hotfix import probes
-from hotfix.errors import Cancelled, UsageError
-from hotfix.probes import Probe, ProbeResult, parse_probe, wait_until_healthy
+from hotfix.core import probes
+from hotfix.core.errors import Cancelled, UsageError
+from hotfix.core.probes import Probe, ProbeResult, parse_probe, wait_until_healthy
 from tests.unit.helpers import LocalServer, Responder, free_port, sequence
 
 # --- parse_probe -------------------------------------------------------------------------------

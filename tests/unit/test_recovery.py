@@ -1,14 +1,14 @@
-"""Writes cut short where the engine extracts in place (hotfix.recovery), on a fake engine."""
+"""Writes cut short where the engine extracts in place (hotfix.store.recovery), on a fake engine."""
 
 from __future__ import annotations
 
 import pytest
 
-from hotfix import recovery, state
-from hotfix.errors import Unavailable
-from hotfix.model import ContainerInfo
-from hotfix.service import HotfixService
-from hotfix.state import StateStore, version_of
+from hotfix.core.errors import Unavailable
+from hotfix.core.model import ContainerInfo
+from hotfix.service.files import HotfixService
+from hotfix.store import recovery, state
+from hotfix.store.state import StateStore, version_of
 from tests.unit.fakes import FakeContainer, FakeEngine, Node
 
 APP = "/srv/app/app.py"

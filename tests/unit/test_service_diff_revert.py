@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from unidiff import PatchSet
 
-from hotfix.errors import ContainerNotFound, FileNotFound
-from hotfix.service import HotfixService
-from hotfix.state import StateStore, version_of
+from hotfix.core.errors import ContainerNotFound, FileNotFound
+from hotfix.service.files import HotfixService
+from hotfix.store.state import StateStore, version_of
 from tests.unit.fakes import FakeContainer, FakeEngine, chmod
 
 APP = "/srv/app/app.py"

@@ -7,10 +7,10 @@ from collections.abc import Callable
 
 import pytest
 
-from hotfix.errors import Cancelled, UsageError
-from hotfix.probes import Probe
-from hotfix.service import HotfixService
-from hotfix.state import StateStore
+from hotfix.core.errors import Cancelled, UsageError
+from hotfix.core.probes import Probe
+from hotfix.service.files import HotfixService
+from hotfix.store.state import StateStore
 from tests.unit.fakes import FakeContainer, FakeEngine
 from tests.unit.helpers import LocalServer, Responder, free_port, sequence
 

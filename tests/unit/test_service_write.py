@@ -7,8 +7,7 @@ import re
 
 import pytest
 
-from hotfix import service as service_module
-from hotfix.errors import (
+from hotfix.core.errors import (
     Conflict,
     FileExists,
     FileIsADirectory,
@@ -16,9 +15,10 @@ from hotfix.errors import (
     NoPermissions,
     ValidationFailed,
 )
-from hotfix.model import ContainerInfo
-from hotfix.service import HotfixService
-from hotfix.state import StateStore, version_of
+from hotfix.core.model import ContainerInfo
+from hotfix.service import files as service_module
+from hotfix.service.files import HotfixService
+from hotfix.store.state import StateStore, version_of
 from tests.unit.fakes import FakeContainer, FakeEngine
 
 APP = "/srv/app/app.py"

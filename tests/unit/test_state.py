@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from hotfix.errors import Unavailable
-from hotfix.state import Checkpoint, StateStore, sha256, version_of
+from hotfix.core.errors import Unavailable
+from hotfix.store.state import Checkpoint, StateStore, sha256, version_of
 
 CID = "c0ffee" + "1" * 58
 OTHER = "beef00" + "2" * 58

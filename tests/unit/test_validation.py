@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from hotfix import validation
-from hotfix.validation import Problem
+from hotfix.core import validation
+from hotfix.core.validation import Problem
 
 
 def test_python_syntax_error_position_is_zero_based() -> None:

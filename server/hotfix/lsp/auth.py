@@ -2,7 +2,7 @@
 
 Any local user can connect to a loopback port, and the server acts as its own user (root,
 beside the engine). So each start makes a random token, writes it to a 0600 file in the
-user's private runtime directory (:func:`hotfix.rundir.open_private_subdir`) and says where on
+user's private runtime directory (:func:`hotfix.core.rundir.open_private_subdir`) and says where on
 stderr; a connection's first message must be an ``initialize`` request carrying it as
 ``initializationOptions.token``. Anything else gets one error response and the connection
 is closed: no other message of it is read, let alone served.
@@ -20,9 +20,9 @@ import os
 import secrets
 from typing import Any
 
-from hotfix.errors import NoPermissions, Unavailable
+from hotfix.core.errors import NoPermissions, Unavailable
+from hotfix.core.rundir import open_private_subdir
 from hotfix.lsp import wire
-from hotfix.rundir import open_private_subdir
 
 TOKEN_BYTES = 32
 FIRST_FRAME_LIMIT = 1 << 20  # an initialize is a few KiB; nothing bigger is read unauthenticated

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from hotfix.errors import UsageError
+from hotfix.core.errors import UsageError
 from hotfix.lsp import uris
 from hotfix.lsp.params import Params
 from hotfix.lsp.progress import WorkDone

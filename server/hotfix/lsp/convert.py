@@ -12,10 +12,10 @@ from typing import Any
 
 from lsprotocol import types
 
+from hotfix.core.model import FileStat
+from hotfix.core.validation import Problem
 from hotfix.lsp.errors import InvalidParams
 from hotfix.lsp.wire import Base64Text
-from hotfix.model import FileStat
-from hotfix.validation import Problem
 
 FILE_TYPE_UNKNOWN = 0
 FILE_TYPE_FILE = 1

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from lsprotocol import types
 
-from hotfix import validation
+from hotfix.core import validation
 from hotfix.lsp import convert, uris
 from hotfix.lsp.errors import InvalidParams
 

@@ -3,7 +3,7 @@
 Every failure becomes a JSON-RPC error whose ``data.code`` is one of the protocol's codes
 (``HotfixError.code``) and whose message is the core's one-line, actionable message:
 
-- a :class:`~hotfix.errors.HotfixError` keeps its code and message (JSON-RPC code -32803,
+- a :class:`~hotfix.core.errors.HotfixError` keeps its code and message (JSON-RPC code -32803,
   LSP's ``RequestFailed``);
 - malformed params are ``ValidationFailed`` naming the bad field (JSON-RPC -32602,
   ``InvalidParams``);
@@ -17,7 +17,7 @@ import logging
 
 from pygls.exceptions import JsonRpcException
 
-from hotfix.errors import HotfixError, ValidationFailed
+from hotfix.core.errors import HotfixError, ValidationFailed
 
 logger = logging.getLogger(__name__)
 

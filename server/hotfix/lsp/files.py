@@ -11,16 +11,16 @@ import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from hotfix.engines import DEFAULT as DEFAULT_ENGINE
-from hotfix.errors import FileNotFound, NoPermissions
+from hotfix.core.errors import FileNotFound, NoPermissions
+from hotfix.docker.engines import DEFAULT as DEFAULT_ENGINE
 from hotfix.lsp import convert, uris, wire
 from hotfix.lsp.errors import InvalidParams
 from hotfix.lsp.params import Params
 from hotfix.lsp.registry import Result, request
 from hotfix.lsp.spool import Spool
 from hotfix.lsp.watch import MISSING
-from hotfix.service import Change, HotfixService
-from hotfix.state import version_of
+from hotfix.service.files import Change, HotfixService
+from hotfix.store.state import version_of
 from hotfix.views import change_view, container_view
 
 if TYPE_CHECKING:

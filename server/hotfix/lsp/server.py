@@ -1,7 +1,7 @@
 """The language server: the hotfix protocol over LSP (pygls 2).
 
 Thin: every handler (:mod:`.files`, :mod:`.commands`, :mod:`.documents`) parses its params,
-runs one call of the same :class:`~hotfix.service.HotfixService` the CLI uses in a worker
+runs one call of the same :class:`~hotfix.service.files.HotfixService` the CLI uses in a worker
 thread (Docker calls take 1–60 s; the event loop keeps reading requests, cancellations and
 notifications meanwhile) and shapes the result. Only the event loop writes to the client.
 
@@ -43,17 +43,17 @@ from pygls.protocol import (
 )
 
 from hotfix import __version__
-from hotfix.engines import DEFAULT as DEFAULT_ENGINE
-from hotfix.engines import Engines
-from hotfix.errors import Unavailable, UsageError
+from hotfix.core.errors import Unavailable, UsageError
+from hotfix.docker.engines import DEFAULT as DEFAULT_ENGINE
+from hotfix.docker.engines import Engines
 from hotfix.lsp import auth, commands, documents, files, registry, spool, watch, wire
 from hotfix.lsp.errors import INVALID_PARAMS, ExpectedErrorFilter, InvalidParams, to_rpc_error
 from hotfix.lsp.params import Params
 from hotfix.lsp.progress import Cancellations, WorkDone
 from hotfix.lsp.uris import Location
-from hotfix.service import DEFAULT_MAX_FILE_SIZE, HotfixService
-from hotfix.service import _max_file_size as configured_max_file_size
-from hotfix.state import StateStore
+from hotfix.service.files import DEFAULT_MAX_FILE_SIZE, HotfixService
+from hotfix.service.files import _max_file_size as configured_max_file_size
+from hotfix.store.state import StateStore
 
 logger = logging.getLogger(__name__)
 
@@ -612,7 +612,7 @@ def _max_file_size() -> int:
 
 
 class _ServiceMaker:
-    """As ``hotfix.cli.make_service(engine)``, once per engine name; one state store for all."""
+    """As ``hotfix.cli.commands.make_service(engine)``, once per engine name; one state store for all."""
 
     def __init__(self) -> None:
         self._engines: Engines | None = None

@@ -31,10 +31,10 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
-from hotfix.errors import ValidationFailed
+from hotfix.core.errors import ValidationFailed
+from hotfix.core.rundir import runtime_dir
 from hotfix.lsp.errors import InvalidParams
 from hotfix.lsp.wire import FORCED_FACTOR, mib
-from hotfix.rundir import runtime_dir
 
 logger = logging.getLogger(__name__)
 

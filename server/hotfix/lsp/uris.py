@@ -12,9 +12,9 @@ from __future__ import annotations
 import urllib.parse
 from dataclasses import dataclass
 
-from hotfix.errors import HotfixError
+from hotfix.core.errors import HotfixError
+from hotfix.core.paths import normalize
 from hotfix.lsp.errors import InvalidParams
-from hotfix.paths import normalize
 
 HOTFIX_SCHEME = "hotfix"
 CHECKPOINT_SCHEME = "hotfix-checkpoint"

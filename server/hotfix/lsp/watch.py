@@ -15,7 +15,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 
-from hotfix.errors import FileNotFound, HotfixError
+from hotfix.core.errors import FileNotFound, HotfixError
 from hotfix.lsp.uris import Location
 
 logger = logging.getLogger(__name__)

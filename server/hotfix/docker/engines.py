@@ -13,7 +13,7 @@ import os
 import threading
 from typing import TYPE_CHECKING, Any
 
-from hotfix.errors import Unavailable, UsageError
+from hotfix.core.errors import Unavailable, UsageError
 
 # docker-py (with requests, and paramiko through its ssh transport) is most of a CLI
 # process's start-up: it is imported where an engine is first needed, so that importing
@@ -21,7 +21,7 @@ from hotfix.errors import Unavailable, UsageError
 if TYPE_CHECKING:
     import docker
 
-    from hotfix.engine import Engine
+    from hotfix.docker.engine import Engine
 
 DEFAULT = "default"
 MAX_POOL_SIZE = 32  # connections per engine: apply writes to up to 16 replicas at once
@@ -32,7 +32,7 @@ class Engines:
 
     def __init__(self, watch: bool = False) -> None:
         """``watch``: engines keep resolved containers while their event stream is quiet
-        (for long-lived processes; see :mod:`hotfix.containerwatch`)."""
+        (for long-lived processes; see :mod:`hotfix.docker.containerwatch`)."""
         self._engines: dict[str, Engine] = {}
         self._lock = threading.Lock()
         self._watch = watch
@@ -48,7 +48,7 @@ class Engines:
         return [DEFAULT, *sorted(contexts)]
 
     def get(self, name: str | None = None) -> Engine:
-        from hotfix.engine import Engine
+        from hotfix.docker.engine import Engine
 
         name = name or DEFAULT
         with self._lock:

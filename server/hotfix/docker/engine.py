@@ -3,7 +3,7 @@
 File work goes through the archive endpoints (``HEAD``/``GET``/``PUT
 /containers/{id}/archive``), the API ``docker cp`` uses, so it works on stopped
 containers and on images without a shell. ``docker exec`` is never used to read
-or write a file. Errors from the Engine become :mod:`hotfix.errors` that name
+or write a file. Errors from the Engine become :mod:`hotfix.core.errors` that name
 the container and path.
 
 Nothing here knows about checkpoints, versions or git: that is the service's job.
@@ -32,9 +32,7 @@ import docker.errors
 import requests
 import urllib3
 
-from hotfix import localfs
-from hotfix.containerwatch import ContainerWatch
-from hotfix.errors import (
+from hotfix.core.errors import (
     AmbiguousContainer,
     ContainerNotFound,
     FileIsADirectory,
@@ -45,7 +43,7 @@ from hotfix.errors import (
     NoPermissions,
     Unavailable,
 )
-from hotfix.model import (
+from hotfix.core.model import (
     ContainerDetails,
     ContainerInfo,
     DirEntry,
@@ -54,8 +52,10 @@ from hotfix.model import (
     FileStat,
     OverlayDirs,
 )
-from hotfix.paths import check_utf8, join, normalize, split
-from hotfix.processes import orphaned_name
+from hotfix.core.paths import check_utf8, join, normalize, split
+from hotfix.core.processes import orphaned_name
+from hotfix.docker import localfs
+from hotfix.docker.containerwatch import ContainerWatch
 
 # Go's os.FileMode type bits, as the Engine reports them in X-Docker-Container-Path-Stat.
 _GO_DIR = 1 << 31
@@ -165,7 +165,7 @@ class Engine:
 
     def resolve(self, ref: str) -> ContainerInfo:
         """The container for file work: :meth:`inspect`'s info — on a watching engine, kept
-        from the last inspect while no container event came (see :mod:`hotfix.containerwatch`;
+        from the last inspect while no container event came (see :mod:`hotfix.docker.containerwatch`;
         its health and ports may be stale: inspect for those)."""
         if self._watch is None:
             return self.inspect(ref).info

@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from hotfix.errors import Conflict
+from hotfix.core.errors import Conflict
 
 if TYPE_CHECKING:
     from unidiff.patch import Hunk

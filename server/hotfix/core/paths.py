@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import posixpath
 
-from hotfix.errors import UsageError
+from hotfix.core.errors import UsageError
 
 
 def normalize(path: str) -> str:

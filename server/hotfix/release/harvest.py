@@ -25,7 +25,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
-from hotfix.errors import (
+from hotfix.core.errors import (
     Cancelled,
     Conflict,
     FileIsADirectory,
@@ -33,13 +33,13 @@ from hotfix.errors import (
     HotfixError,
     UsageError,
 )
-from hotfix.gitrepo import MODE_EXEC, MODE_FILE, MODE_GITLINK, MODE_SYMLINK, GitRepo, TestRun
-from hotfix.model import ContainerInfo
-from hotfix.paths import normalize
-from hotfix.state import StateStore, journal_fields, version_of
+from hotfix.core.model import ContainerInfo
+from hotfix.core.paths import normalize
+from hotfix.git.repo import MODE_EXEC, MODE_FILE, MODE_GITLINK, MODE_SYMLINK, GitRepo, TestRun
+from hotfix.store.state import StateStore, journal_fields, version_of
 
 if TYPE_CHECKING:
-    from hotfix.service import Change, HotfixService, Progress
+    from hotfix.service.files import Change, HotfixService, Progress
 
 REVISION_LABEL = "org.opencontainers.image.revision"
 BRANCH_PREFIX = "hotfix-"
@@ -484,7 +484,7 @@ def harvest(
     test_timeout: float | None = None,
     progress: Progress | None = None,
 ) -> HarvestResult:
-    from hotfix.service import NoProgress
+    from hotfix.service.files import NoProgress
 
     progress = progress or NoProgress()
     started = time.monotonic()

@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from hotfix.model import ContainerInfo
+from hotfix.core.model import ContainerInfo
 
 logger = logging.getLogger(__name__)
 

@@ -68,7 +68,7 @@ class ContainerInfo:
     labels: dict[str, str] = field(default_factory=dict)
     ports: list[str] = field(default_factory=list)  # "127.0.0.1:8001->8001/tcp"
     pid: int = 0
-    engine: str = "default"  # the name of the engine it runs on (see hotfix.engines)
+    engine: str = "default"  # the name of the engine it runs on (see hotfix.docker.engines)
     # Mounts the Engine's archive API cannot reach (tmpfs, /dev, /proc, /sys); from inspect.
     unarchivable: tuple[str, ...] = ()
     # overlay2's directories on the engine's host, from inspect: None with another driver.

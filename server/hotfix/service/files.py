@@ -3,7 +3,7 @@
 Both front ends (CLI and language server) call only this layer. It owns every
 decision — what a version is, when to checkpoint, when a save is a conflict,
 which probe to run — and reaches Docker and the state store only through
-:mod:`hotfix.engine` and :mod:`hotfix.state`.
+:mod:`hotfix.docker.engine` and :mod:`hotfix.store.state`.
 
 A save, in order:
 1. resolve the container and the path (a symlink is followed to its target);
@@ -27,10 +27,8 @@ from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
-from hotfix import localfs, recovery, validation
-from hotfix.contentcache import ContentCache
-from hotfix.engine import MAX_SYMLINK_HOPS, Engine, size_refusal
-from hotfix.errors import (
+from hotfix.core import validation
+from hotfix.core.errors import (
     Conflict,
     ContainerNotFound,
     FileExists,
@@ -43,8 +41,7 @@ from hotfix.errors import (
     UsageError,
     ValidationFailed,
 )
-from hotfix.localfs import ChangeListing
-from hotfix.model import (
+from hotfix.core.model import (
     ContainerDetails,
     ContainerInfo,
     DirEntry,
@@ -52,14 +49,19 @@ from hotfix.model import (
     FileKind,
     FileStat,
 )
-from hotfix.patching import make_patch
-from hotfix.paths import normalize, split
-from hotfix.probes import Probe, ProbeResult, parse_probe, wait_until_healthy
-from hotfix.state import Checkpoint, JournalEntry, StateStore, journal_fields, version_of
+from hotfix.core.patching import make_patch
+from hotfix.core.paths import normalize, split
+from hotfix.core.probes import Probe, ProbeResult, parse_probe, wait_until_healthy
+from hotfix.docker import localfs
+from hotfix.docker.contentcache import ContentCache
+from hotfix.docker.engine import MAX_SYMLINK_HOPS, Engine, size_refusal
+from hotfix.docker.localfs import ChangeListing
+from hotfix.store import recovery
+from hotfix.store.state import Checkpoint, JournalEntry, StateStore, journal_fields, version_of
 
 if TYPE_CHECKING:
-    from hotfix.harvest import HarvestResult
-    from hotfix.imaging import CommitResult
+    from hotfix.release.harvest import HarvestResult
+    from hotfix.release.imaging import CommitResult
 
 ChangeStatus = Literal["modified", "created", "deleted", "unchanged"]
 # Work that runs beside a save (the first-write check); one pool, not a thread per save.
@@ -624,7 +626,7 @@ class HotfixService:
     def redact(self, container_id: str, text: str) -> str:
         """``text`` for the journal: the container's run-time environment values redacted
         (a probe's output or the container's last log lines may print them)."""
-        from hotfix.report import redact, runtime_env_values
+        from hotfix.release.report import redact, runtime_env_values
 
         return redact(text, runtime_env_values(self, container_id))
 
@@ -808,7 +810,7 @@ class HotfixService:
 
         Where the write is not atomic (the archive API extracts in place), the content
         before and after is kept first, so that a write cut short is put back: at once when
-        it fails here, or by the next run when this process dies (:mod:`hotfix.recovery`)."""
+        it fails here, or by the next run when this process dies (:mod:`hotfix.store.recovery`)."""
         version = version or version_of(data)
         intent = None
         in_place = not self.engine.writes_atomically(container)
@@ -911,7 +913,7 @@ class HotfixService:
         except ContainerNotFound:
             return None
 
-    # --- release: harvest to git, commit an image, the incident report (hotfix.harvest, …) --
+    # --- release: harvest to git, commit an image, the incident report (hotfix.release.harvest, …) --
 
     def harvest(
         self,
@@ -925,7 +927,7 @@ class HotfixService:
         progress: Progress | None = None,
     ) -> HarvestResult:
         """Commit the container's hotfixed files to a ``hotfix-*`` branch of ``repo``."""
-        from hotfix.harvest import harvest
+        from hotfix.release.harvest import harvest
 
         return harvest(
             self, ref, repo, maps=maps, branch=branch, message=message, test=test, progress=progress
@@ -945,7 +947,7 @@ class HotfixService:
         notify: Callable[[str], None] | None = None,
     ) -> CommitResult:
         """A clean image (original + the hotfixed files), or the whole writable layer."""
-        from hotfix.imaging import commit_image
+        from hotfix.release.imaging import commit_image
 
         return commit_image(
             self,
@@ -962,7 +964,7 @@ class HotfixService:
 
     def report(self, ref: str | None = None) -> str:
         """The Markdown incident record from the journal (no environment values)."""
-        from hotfix.report import build_report
+        from hotfix.release.report import build_report
 
         return build_report(self, ref)
 

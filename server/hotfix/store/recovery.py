@@ -20,10 +20,10 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from hotfix.engine import Engine
-from hotfix.errors import ContainerNotFound, FileNotFound, HotfixError
-from hotfix.model import ContainerInfo
-from hotfix.state import JournalEntry, StateStore, journal_fields, version_of
+from hotfix.core.errors import ContainerNotFound, FileNotFound, HotfixError
+from hotfix.core.model import ContainerInfo
+from hotfix.docker.engine import Engine
+from hotfix.store.state import JournalEntry, StateStore, journal_fields, version_of
 
 COMPLETED = "completed"
 UNTOUCHED = "untouched"

@@ -42,7 +42,7 @@ from typing import IO
 import git
 import git.exc
 
-from hotfix.errors import (
+from hotfix.core.errors import (
     FileIsADirectory,
     FileNotADirectory,
     HotfixError,

@@ -10,7 +10,7 @@ edits of a container that has since been removed stay listed.
 
 A write that is not atomic (the archive API extracts in place) keeps an *intent* while it
 runs: the content before and after, in ``intents/<journal id>.old|.new``, so that a write
-cut short can be recognised and undone (see :mod:`hotfix.recovery`).
+cut short can be recognised and undone (see :mod:`hotfix.store.recovery`).
 """
 
 from __future__ import annotations
@@ -31,9 +31,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from hotfix.errors import Unavailable
-from hotfix.model import ContainerInfo, FileContent
-from hotfix.processes import alive
+from hotfix.core.errors import Unavailable
+from hotfix.core.model import ContainerInfo, FileContent
+from hotfix.core.processes import alive
 
 SCHEMA_VERSION = 1
 

@@ -1,13 +1,13 @@
 """The resident process: hotfix imported once, a fresh fork for each ``hotfix`` command.
 
-``python -m hotfix.daemon SOCKET`` is started by the launcher (:mod:`hotfix.launcher`) when
+``python -m hotfix.startup.daemon SOCKET`` is started by the launcher (:mod:`hotfix.startup.launcher`) when
 no resident process answered. It takes a lock beside its socket (one per socket), imports
 what commands use, listens, and for each connection:
 
 1. reads the request: argv, environment, working directory, umask, stdio encodings, and the
    caller's stdin, stdout and stderr as passed descriptors (``SCM_RIGHTS``);
 2. forks. The child makes them its own (``dup2`` onto 0, 1, 2; ``chdir``; the environment
-   replaced), answers its pid, runs :func:`hotfix.cli.main` and exits;
+   replaced), answers its pid, runs :func:`hotfix.cli.commands.main` and exits;
 3. waits for the child through a pidfd and answers its exit status, or the signal that
    killed it. If the caller goes away first, the child gets SIGHUP, as from a closed terminal.
 
@@ -40,8 +40,9 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from hotfix.errors import Unavailable
-from hotfix.launcher import (
+from hotfix.core.errors import Unavailable
+from hotfix.core.rundir import fd_path, foreign_peer, open_private_dir, open_private_subdir
+from hotfix.startup.launcher import (
     EXITED,
     KILLED,
     LOCAL,
@@ -50,7 +51,6 @@ from hotfix.launcher import (
     STARTED,
     socket_path,
 )
-from hotfix.rundir import fd_path, foreign_peer, open_private_dir, open_private_subdir
 
 DEFAULT_IDLE_SECONDS = 1200.0
 REQUEST_TIMEOUT = 5.0  # a caller is this process's own user's launcher: it sends at once
@@ -79,7 +79,7 @@ class Running:
 
 def main() -> int:
     if len(sys.argv) != 2:
-        print("usage: python -m hotfix.daemon SOCKET", file=sys.stderr)
+        print("usage: python -m hotfix.startup.daemon SOCKET", file=sys.stderr)
         return 2
     Daemon(sys.argv[1], idle_seconds()).serve()
     return 0
@@ -125,7 +125,7 @@ class ResidentProcess:
 
 def resident_processes() -> list[ResidentProcess]:
     """This user's resident processes: this code's, and older code's not yet idled out.
-    Raises :class:`~hotfix.errors.Unavailable` when the directory is not this user's own."""
+    Raises :class:`~hotfix.core.errors.Unavailable` when the directory is not this user's own."""
     with _private_dir() as dir_fd:
         if dir_fd is None:
             return []
@@ -410,7 +410,7 @@ def _buffering(fd: int) -> int:
 
 
 def _run_cli(argv: list[str]) -> int:
-    from hotfix.cli import main
+    from hotfix.cli.commands import main
 
     try:
         return main(argv)
@@ -435,24 +435,24 @@ def _flushed(code: int) -> int:
 
 
 def _command(argv: list[str]) -> str | None:
-    from hotfix.cli import command_in
+    from hotfix.cli.commands import command_in
 
     return command_in(argv)
 
 
 def _preload() -> None:
     """Import what the commands use, so that no command pays for it. docker-py comes with
-    paramiko (hotfix.engine imports it whole), so ssh:// engines work as in-process."""
-    import hotfix.cli
-    import hotfix.engine
-    import hotfix.engines
+    paramiko (hotfix.docker.engine imports it whole), so ssh:// engines work as in-process."""
+    import hotfix.cli.commands
+    import hotfix.docker.engine
+    import hotfix.docker.engines
     import hotfix.fleet
-    import hotfix.gitrepo
-    import hotfix.harvest
-    import hotfix.imaging
-    import hotfix.report
-    import hotfix.service
-    import hotfix.state  # noqa: F401
+    import hotfix.git.repo
+    import hotfix.release.harvest
+    import hotfix.release.imaging
+    import hotfix.release.report
+    import hotfix.service.files
+    import hotfix.store.state  # noqa: F401
 
 
 def _read_exactly(conn: socket.socket, size: int) -> bytes:

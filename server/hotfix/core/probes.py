@@ -22,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from hotfix.errors import Cancelled, UsageError
+from hotfix.core.errors import Cancelled, UsageError
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 
-from hotfix.model import FileContent, FileStat
+from hotfix.core.model import FileContent, FileStat
 
 RACY_WINDOW = 2.0  # seconds: the coarsest filesystem clock (FAT) ticks every 2 s
 FINE_RACY_WINDOW = 0.05  # seconds: five jiffies at HZ=100, the coarsest kernel tick

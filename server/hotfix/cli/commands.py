@@ -1,4 +1,4 @@
-"""The ``hotfix`` command line: a thin adapter over :class:`hotfix.service.HotfixService`.
+"""The ``hotfix`` command line: a thin adapter over :class:`hotfix.service.files.HotfixService`.
 
 Exit codes: 0 success, 1 error, 2 usage, 3 conflict, 4 unhealthy. Errors are one
 line on stderr. Every command takes ``--json`` for scripts.
@@ -20,8 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 from hotfix import __version__
-from hotfix.engines import DEFAULT as DEFAULT_ENGINE
-from hotfix.errors import (
+from hotfix.core.errors import (
     EXIT_CONFLICT,
     EXIT_ERROR,
     EXIT_OK,
@@ -30,8 +29,9 @@ from hotfix.errors import (
     HotfixError,
     UsageError,
 )
-from hotfix.paths import parse_target
-from hotfix.terminal import printable
+from hotfix.core.paths import parse_target
+from hotfix.core.terminal import printable
+from hotfix.docker.engines import DEFAULT as DEFAULT_ENGINE
 from hotfix.views import (
     apply_view,
     change_view,
@@ -51,16 +51,16 @@ from hotfix.views import (
 # name a command that needs them, and Fleet only by the commands that work on replicas.
 # --help, --version and usage errors import none of them.
 if TYPE_CHECKING:
-    from hotfix.daemon import ResidentProcess
     from hotfix.fleet import Fleet, Target
-    from hotfix.service import HotfixService, RestartResult, WriteResult
-    from hotfix.state import JournalEntry
+    from hotfix.service.files import HotfixService, RestartResult, WriteResult
+    from hotfix.startup.daemon import ResidentProcess
+    from hotfix.store.state import JournalEntry
 
 
 class Output:
     """Human text on a terminal, JSON with --json; progress only where a person watches.
 
-    Text shows control characters escaped (hotfix.terminal): a command escapes each field
+    Text shows control characters escaped (hotfix.core.terminal): a command escapes each field
     a container controls, newlines included, and what reaches the terminal is escaped again
     except for the line breaks the command put there. JSON stays exact."""
 
@@ -84,7 +84,7 @@ class Output:
         self.clear_progress()
         print(printable(message), file=sys.stderr)
 
-    # Progress protocol (hotfix.service.Progress)
+    # Progress protocol (hotfix.service.files.Progress)
     def report(self, message: str, percentage: int | None = None) -> None:
         if self.interactive:
             width = shutil.get_terminal_size((100, 20)).columns - 1
@@ -410,8 +410,8 @@ def cmd_log(args: argparse.Namespace, svc: HotfixService, out: Output) -> int:
 def _redacted_journal(svc: HotfixService, entries: list[JournalEntry]) -> list[dict[str, Any]]:
     """The entries' views, each redacted of its container's run-time environment values:
     a second guard over what was journalled (a write's error or path is not redacted then)."""
-    from hotfix.redaction import redact_strings
-    from hotfix.report import runtime_env_values
+    from hotfix.core.redaction import redact_strings
+    from hotfix.release.report import runtime_env_values
 
     secrets: dict[str, set[str]] = {}
     views = []
@@ -540,8 +540,8 @@ def cmd_lsp(args: argparse.Namespace, svc: HotfixService | None, out: Output) ->
 
 
 def cmd_daemon(args: argparse.Namespace, svc: HotfixService | None, out: Output) -> int:
-    from hotfix import daemon
-    from hotfix.launcher import OFF
+    from hotfix.startup import daemon
+    from hotfix.startup.launcher import OFF
 
     found = daemon.resident_processes()
     if args.action == "stop":
@@ -917,9 +917,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             return code
         if _reaches_no_ssh_engine(args):
             _without_paramiko()
-        from hotfix.engines import Engines
-        from hotfix.service import HotfixService
-        from hotfix.state import StateStore
+        from hotfix.docker.engines import Engines
+        from hotfix.service.files import HotfixService
+        from hotfix.store.state import StateStore
 
         args.engines = Engines()
         svc = HotfixService(args.engines.get(args.engine), StateStore())
@@ -1001,9 +1001,9 @@ def _without_paramiko() -> None:
 
 
 def make_service(engine: str | None = None) -> HotfixService:
-    from hotfix.engines import Engines
-    from hotfix.service import HotfixService
-    from hotfix.state import StateStore
+    from hotfix.docker.engines import Engines
+    from hotfix.service.files import HotfixService
+    from hotfix.store.state import StateStore
 
     return HotfixService(Engines().get(engine), StateStore())
 

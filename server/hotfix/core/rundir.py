@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 import stat
 
-from hotfix.errors import Unavailable
+from hotfix.core.errors import Unavailable
 
 USER_RUNTIME_ROOT = "/run/user"  # where logind makes each user's runtime directory
 NAMESPACES = ("mnt", "pid")  # a peer in others sees other files and processes than ours

@@ -7,7 +7,7 @@ probe results with their times, the harvest branches and commits, and the images
 Environment variable values of a container are never written: the journal holds none,
 and as a second guard every value the container was given at run time (its environment
 minus its image's) is replaced by ``[redacted]`` wherever it would appear, also JSON-escaped,
-URL-encoded, base64-encoded or split across lines (:mod:`hotfix.redaction`).
+URL-encoded, base64-encoded or split across lines (:mod:`hotfix.core.redaction`).
 """
 
 from __future__ import annotations
@@ -17,13 +17,13 @@ import time
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from hotfix.errors import ContainerNotFound, HotfixError
-from hotfix.redaction import redact as redact  # re-exported: service.redact uses it
-from hotfix.state import JournalEntry
-from hotfix.terminal import printable
+from hotfix.core.errors import ContainerNotFound, HotfixError
+from hotfix.core.redaction import redact as redact  # re-exported: service.redact uses it
+from hotfix.core.terminal import printable
+from hotfix.store.state import JournalEntry
 
 if TYPE_CHECKING:
-    from hotfix.service import HotfixService
+    from hotfix.service.files import HotfixService
 
 
 def when(ts: float) -> str:
@@ -126,7 +126,7 @@ def build_report(svc: HotfixService, ref: str | None = None) -> str:
         lines.append("The journal is empty.")
     report = "\n".join(lines) + "\n" + "\n".join(sections)
     # Paths, log lines and probe output come from the container: no control character of
-    # theirs reaches a terminal or breaks the Markdown's lines (hotfix.terminal).
+    # theirs reaches a terminal or breaks the Markdown's lines (hotfix.core.terminal).
     return printable(redact(report, secrets), keep="\n\t")
 
 

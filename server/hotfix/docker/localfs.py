@@ -23,9 +23,9 @@ import time
 from collections import deque
 from dataclasses import dataclass
 
-from hotfix.model import DirEntry, FileContent, FileKind, FileStat, OverlayDirs
-from hotfix.paths import join, normalize, split
-from hotfix.processes import alive
+from hotfix.core.model import DirEntry, FileContent, FileKind, FileStat, OverlayDirs
+from hotfix.core.paths import join, normalize, split
+from hotfix.core.processes import alive
 
 MAX_SYMLINK_HOPS = 40
 MAX_WALK_DEPTH = 128  # a deeper tree cuts the overlay walk short: each level holds descriptors

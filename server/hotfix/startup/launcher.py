@@ -2,10 +2,10 @@
 
 A ``hotfix`` command started as a fresh process spends ~0.3 s importing docker-py, requests
 and the service before it does any work; ``docker cp`` starts in ~30 ms. The resident process
-(:mod:`hotfix.daemon`) has imported them once and forks a child for each command. The child
+(:mod:`hotfix.startup.daemon`) has imported them once and forks a child for each command. The child
 takes this process's arguments, environment, working directory, umask and its very stdin,
 stdout and stderr (the descriptors themselves, passed over a Unix socket), runs
-:func:`hotfix.cli.main` and exits; its exit status becomes this process's. Signals sent to
+:func:`hotfix.cli.commands.main` and exits; its exit status becomes this process's. Signals sent to
 this process (Ctrl-C, ``kill``, Ctrl-Z) are passed on to the child. Only imported code is
 shared between commands, never state: each command is a fresh fork.
 
@@ -27,8 +27,8 @@ import struct
 import sys
 import zlib
 
-from hotfix.errors import Unavailable
-from hotfix.rundir import fd_path, foreign_peer, open_private_subdir, subdir_path
+from hotfix.core.errors import Unavailable
+from hotfix.core.rundir import fd_path, foreign_peer, open_private_subdir, subdir_path
 
 # One record from the resident process: a tag and a number.
 RECORD = struct.Struct("!ci")
@@ -52,7 +52,7 @@ def main() -> int:
         return 130
     if code is not None:
         return code
-    from hotfix.cli import main as run_here
+    from hotfix.cli.commands import main as run_here
 
     return run_here(argv)
 
@@ -137,7 +137,7 @@ def fingerprint() -> str:
     # Not the first entry unless -P: the script's directory or, for -m, the working directory.
     imported_from = sys.path if sys.flags.safe_path else sys.path[1:]
     parts += (f"{entry}@{_mtime(entry)}" for entry in imported_from)
-    parts.append(str(_newest_module(os.path.dirname(os.path.abspath(__file__)))))
+    parts.append(str(_newest_module(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))))
     # A checksum, not a digest: it tells apart the few versions of the code one user runs;
     # nothing adversarial (the directory is theirs alone). hashlib would load OpenSSL.
     data = "\0".join(parts).encode("utf-8", "surrogateescape")
@@ -151,7 +151,7 @@ def start_daemon(path: str) -> None:
 
     try:  # noqa: SIM105 (contextlib: an import, before every command, for two lines)
         subprocess.Popen(
-            [sys.executable, "-m", "hotfix.daemon", path],
+            [sys.executable, "-m", "hotfix.startup.daemon", path],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,

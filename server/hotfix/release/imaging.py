@@ -27,16 +27,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
-from hotfix.engine import Engine
-from hotfix.errors import Cancelled, HotfixError, UsageError
-from hotfix.harvest import BRANCH_PREFIX, REVISION_LABEL, branch_slug, slugify
-from hotfix.model import ContainerDetails, ContainerInfo, FileContent
-from hotfix.probes import ProbeResult
-from hotfix.processes import throwaway_name
-from hotfix.state import StateStore, journal_fields, version_of
+from hotfix.core.errors import Cancelled, HotfixError, UsageError
+from hotfix.core.model import ContainerDetails, ContainerInfo, FileContent
+from hotfix.core.probes import ProbeResult
+from hotfix.core.processes import throwaway_name
+from hotfix.docker.engine import Engine
+from hotfix.release.harvest import BRANCH_PREFIX, REVISION_LABEL, branch_slug, slugify
+from hotfix.store.state import StateStore, journal_fields, version_of
 
 if TYPE_CHECKING:
-    from hotfix.service import HotfixService, Progress
+    from hotfix.service.files import HotfixService, Progress
 
 BASE_NAME_LABEL = "org.opencontainers.image.base.name"
 BASE_DIGEST_LABEL = "org.opencontainers.image.base.digest"
@@ -258,7 +258,7 @@ def commit_image(
     progress: Progress | None = None,
     notify: Notify | None = None,
 ) -> CommitResult:
-    from hotfix.service import NoProgress
+    from hotfix.service.files import NoProgress
 
     progress = progress or NoProgress()
     say: Notify = notify or (lambda message: None)

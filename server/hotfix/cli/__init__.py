@@ -1,0 +1,1 @@
+"""The `hotfix` command line: parse, call a use case, print, exit code."""

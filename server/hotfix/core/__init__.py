@@ -1,0 +1,1 @@
+"""Core: the types, errors and pure helpers every layer shares. Imports nothing of hotfix above it."""

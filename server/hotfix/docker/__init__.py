@@ -1,0 +1,1 @@
+"""Docker access: engines, containers, and the two file back ends (archive API, local /proc/<pid>/root)."""

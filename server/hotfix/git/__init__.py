@@ -1,0 +1,1 @@
+"""Git access for the release side (GitPython behind one small class)."""

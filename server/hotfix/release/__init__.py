@@ -1,0 +1,1 @@
+"""Release use cases: harvest to a branch, a clean image, the incident report."""

@@ -1,0 +1,1 @@
+"""The file use cases and going live: read, write, checkpoint, diff, revert, restart + probe."""

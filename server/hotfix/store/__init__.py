@@ -1,0 +1,1 @@
+"""The state store: checkpoints, the journal, intents (SQLite + blobs), and settling what a dead process left."""
