@@ -23,6 +23,8 @@ from benchmarks.context import Context, use_mode
 from benchmarks.dockercli import DOCKER, bash, curl_loop, hotfix_cli
 from benchmarks.fleet import free_port, wait_http
 from benchmarks.timing import Breakdown
+from hotfix.release.harvest import harvest
+from hotfix.release.imaging import commit_image
 from hotfix.service.files import HotfixService
 from hotfix.store.state import version_of
 
@@ -164,9 +166,9 @@ class Incident(Case):
                 svc.diff(cid)
             return
         with steps.step("harvest (branch + commit)"):
-            svc.harvest(cid, str(scene.repo), message="bench: fix cause_a_problem")
+            harvest(svc, cid, str(scene.repo), message="bench: fix cause_a_problem")
         with steps.step("clean image"):
-            svc.commit_image(cid, tag=scene.tag)
+            commit_image(svc, cid, tag=scene.tag)
 
     def _manual_flow(self, scene: Scene, interval: float) -> None:
         """The script, one bash per step so each step is timed (bash starts in ~2 ms)."""

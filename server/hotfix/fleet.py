@@ -20,8 +20,10 @@ from typing import Literal
 from hotfix.core.errors import Conflict, HotfixError, UsageError
 from hotfix.core.model import ContainerInfo
 from hotfix.core.patching import apply_patch, make_patch
+from hotfix.core.progress import NoProgress, Progress
 from hotfix.docker.engines import DEFAULT, Engines
-from hotfix.service.files import HotfixService, NoProgress, Progress, RestartResult
+from hotfix.service.files import HotfixService
+from hotfix.service.results import RestartResult
 from hotfix.store.state import StateStore, version_of
 
 MAX_PARALLEL_WRITES = 16

@@ -9,7 +9,7 @@ if TYPE_CHECKING:  # only for annotations: the CLI should not import git to prin
     from hotfix.fleet import ApplyResult, RolloutResult
     from hotfix.release.harvest import HarvestResult
     from hotfix.release.imaging import CommitResult
-    from hotfix.service.files import Change, RestartResult, WriteResult
+    from hotfix.service.results import Change, RestartResult, WriteResult
     from hotfix.store.state import Checkpoint, JournalEntry
 
 

@@ -14,7 +14,7 @@ import shutil
 import stat as stat_module
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
@@ -52,8 +52,8 @@ from hotfix.views import (
 # --help, --version and usage errors import none of them.
 if TYPE_CHECKING:
     from hotfix.fleet import Fleet, Target
-    from hotfix.service.files import HotfixService, RestartResult, WriteResult
-    from hotfix.startup.daemon import ResidentProcess
+    from hotfix.service.files import HotfixService
+    from hotfix.service.results import RestartResult, WriteResult
     from hotfix.store.state import JournalEntry
 
 
@@ -115,7 +115,7 @@ def cmd_ps(args: argparse.Namespace, svc: HotfixService, out: Output) -> int:
         state = c.state + (f" ({c.health})" if c.health else "")
         row = [c.name, c.short_id, c.image, state, ", ".join(c.ports)]
         rows.append(row + ([c.engine] if args.all_engines else []))
-    out.result({"containers": [container_view(c) for c in containers]}, _table(rows))
+    out.result({"containers": [container_view(c) for c in containers]}, table(rows))
     return EXIT_OK
 
 
@@ -141,7 +141,7 @@ def cmd_ls(args: argparse.Namespace, svc: HotfixService, out: Output) -> int:
             ]
         )
     data = {"path": path, "entries": [{"name": e.name, **stat_view(e.stat)} for e in entries]}
-    out.result(data, _table(lines, header=False) if lines else "")
+    out.result(data, table(lines, header=False) if lines else "")
     return EXIT_OK
 
 
@@ -403,7 +403,7 @@ def cmd_log(args: argparse.Namespace, svc: HotfixService, out: Output) -> int:
         where = (v["container"] or "") + (f":{v['path']}" if v["path"] else "")
         extra = v["detail"].get("error") or v["detail"].get("probe_result") or ""
         rows.append([when, v["user"], v["action"], where, v["outcome"], str(extra)])
-    out.result({"entries": views}, _table(rows, header=False))
+    out.result({"entries": views}, table(rows, header=False))
     return EXIT_OK
 
 
@@ -435,7 +435,10 @@ def cmd_harvest(args: argparse.Namespace, svc: HotfixService, out: Output) -> in
         source, *replicas = _replica_set(args, svc, args.container)
         changed = _fleet(args, svc).check_identical(source, replicas)
         out.note(f"one change across {', '.join(map(str, changed)) or 'no replica'}")
-    res = svc.harvest(
+    from hotfix.release.harvest import harvest
+
+    res = harvest(
+        svc,
         args.container,
         args.repo,
         maps=args.map or [],
@@ -475,7 +478,10 @@ def cmd_harvest(args: argparse.Namespace, svc: HotfixService, out: Output) -> in
 def cmd_commit(args: argparse.Namespace, svc: HotfixService, out: Output) -> int:
     if (args.probe or args.expect_status) and not args.verify:
         raise UsageError("--probe and --expect-status go with --verify")
-    res = svc.commit_image(
+    from hotfix.release.imaging import commit_image
+
+    res = commit_image(
+        svc,
         args.container,
         tag=args.tag,
         whole_layer=args.whole_layer,
@@ -513,7 +519,9 @@ def cmd_commit(args: argparse.Namespace, svc: HotfixService, out: Output) -> int
 
 
 def cmd_report(args: argparse.Namespace, svc: HotfixService, out: Output) -> int:
-    text = svc.report(args.container)
+    from hotfix.release.report import build_report
+
+    text = build_report(svc, args.container)
     if args.output:
         target = Path(args.output)
         tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
@@ -539,44 +547,12 @@ def cmd_lsp(args: argparse.Namespace, svc: HotfixService | None, out: Output) ->
     return EXIT_OK
 
 
-def cmd_daemon(args: argparse.Namespace, svc: HotfixService | None, out: Output) -> int:
-    from hotfix.startup import daemon
-    from hotfix.startup.launcher import OFF
-
-    found = daemon.resident_processes()
-    if args.action == "stop":
-        stopped = daemon.stop(found)
-        out.result(
-            {"stopped": [p.pid for p in stopped]},
-            "\n".join(f"stopped the resident process {p.pid}" for p in stopped)
-            or "no resident process runs",
-        )
-        return EXIT_OK
-    enabled = os.environ.get("HOTFIX_DAEMON", "").lower() not in OFF
-    text = _resident_table(found) if found else "no resident process runs"
-    if not enabled:
-        text += "\nHOTFIX_DAEMON is off: commands run in their own process"
-    out.result({"enabled": enabled, "processes": [p.as_json() for p in found]}, text)
-    return EXIT_OK
-
-
-def _resident_table(found: list[ResidentProcess]) -> str:
-    rows = [
-        [
-            str(p.pid),
-            "this hotfix" if p.current else "older code",
-            "listening" if p.listening else "starting or stopping",
-            p.socket,
-        ]
-        for p in found
-    ]
-    return _table([["PID", "CODE", "STATE", "SOCKET"], *rows])
-
-
 # --- parser --------------------------------------------------------------------------------
 
 
-def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+def build_parser(
+    only: str | None = None, extra: Mapping[str, Command] | None = None
+) -> argparse.ArgumentParser:
     """The parser of every command, or, with ``only``, of that command alone: creating the
     sub-parsers is most of argparse's share of start-up (~6 ms for all of them), and a run
     uses one. :func:`main` asks for one only when the arguments name it (command_in)."""
@@ -608,7 +584,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         help="the engine (a docker context name, or 'default'); also after the command",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for name, (handler, help, arguments) in COMMANDS.items():
+    for name, (handler, help, arguments) in {**COMMANDS, **(extra or {})}.items():
         if only in (None, name):
             p = sub.add_parser(name, parents=[common], help=help, description=help)
             p.set_defaults(handler=handler)
@@ -616,7 +592,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     return parser
 
 
-def command_in(argv: Sequence[str]) -> str | None:
+def command_in(argv: Sequence[str], extra: Mapping[str, Command] | None = None) -> str | None:
     """The command ``argv`` names, if it surely names one; None where the whole parser is
     needed: no command yet, an unknown one, or -h/--version before it (the list of commands)."""
     tokens = iter(argv)
@@ -629,7 +605,7 @@ def command_in(argv: Sequence[str]) -> str | None:
             if len(token) > 2 and "--version".startswith(token):
                 return None
         else:
-            return token if token in COMMANDS else None
+            return token if token in COMMANDS or token in (extra or {}) else None
     return None
 
 
@@ -782,10 +758,6 @@ def _report_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--output", metavar="FILE", help="write to FILE instead of stdout")
 
 
-def _daemon_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("action", choices=["status", "stop"], nargs="?", default="status")
-
-
 def _lsp_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--tcp",
@@ -798,8 +770,10 @@ def _lsp_arguments(p: argparse.ArgumentParser) -> None:
 Handler = Callable[[argparse.Namespace, "HotfixService", Output], int]
 Arguments = Callable[[argparse.ArgumentParser], None]
 
+Command = tuple[Handler | Callable[..., int], str, Arguments]
+
 # name → (handler, help, its arguments); in this order in `hotfix --help`.
-COMMANDS: dict[str, tuple[Handler | Callable[..., int], str, Arguments]] = {
+COMMANDS: dict[str, Command] = {
     "ps": (
         cmd_ps,
         "list containers: name, short id, image, state/health, published ports",
@@ -866,11 +840,6 @@ COMMANDS: dict[str, tuple[Handler | Callable[..., int], str, Arguments]] = {
     ),
     "report": (cmd_report, "the incident record (Markdown) from the journal", _report_arguments),
     "lsp": (cmd_lsp, "run the language server (stdio)", _lsp_arguments),
-    "daemon": (
-        cmd_daemon,
-        "the resident process that runs commands without Python's start-up: status, stop",
-        _daemon_arguments,
-    ),
 }
 
 
@@ -892,7 +861,7 @@ def _seconds(text: str) -> float:
     return value
 
 
-def _table(rows: list[list[str]], header: bool = True) -> str:
+def table(rows: list[list[str]], header: bool = True) -> str:
     if not rows:
         return ""
     rows = [[printable(cell) for cell in row] for row in rows]
@@ -907,12 +876,14 @@ def _paths(paths: Sequence[str]) -> str:
     return ", ".join(map(printable, paths))
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, extra: Mapping[str, Command] | None = None) -> int:
+    """Run one command. ``extra``: commands of the layers above (the resident process's own
+    `hotfix daemon`), which need no engine."""
     argv = sys.argv[1:] if argv is None else list(argv)
-    args = build_parser(command_in(argv)).parse_args(argv)
+    args = build_parser(command_in(argv, extra), extra).parse_args(argv)
     out = Output(getattr(args, "json", False))
     try:
-        if args.command in ("lsp", "daemon"):  # no engine: no service
+        if args.command == "lsp" or args.command in (extra or {}):  # no engine: no service
             code: int = args.handler(args, None, out)
             return code
         if _reaches_no_ssh_engine(args):

@@ -11,6 +11,9 @@ from hotfix.lsp import uris
 from hotfix.lsp.params import Params
 from hotfix.lsp.progress import WorkDone
 from hotfix.lsp.registry import Result, command
+from hotfix.release.harvest import harvest
+from hotfix.release.imaging import commit_image
+from hotfix.release.report import build_report
 from hotfix.views import checkpoint_view, commit_image_view, harvest_view, restart_view
 
 if TYPE_CHECKING:
@@ -83,12 +86,13 @@ async def probe(ls: HotfixLanguageServer, p: Params, progress: WorkDone) -> Resu
 
 
 @command("hotfix.harvest", progress="Harvesting")
-async def harvest(ls: HotfixLanguageServer, p: Params, progress: WorkDone) -> Result:
+async def harvest_command(ls: HotfixLanguageServer, p: Params, progress: WorkDone) -> Result:
     container, repo = p.text("container"), p.text("repo")
     maps = [f"{src}={dst}" for src, dst in (p.opt_text_map("map") or {}).items()]
     branch, message, test = p.opt_text("branch"), p.opt_text("message"), p.opt_text("test")
     result = await ls.run(
-        lambda svc: svc.harvest(
+        lambda svc: harvest(
+            svc,
             container,
             repo,
             maps=maps,
@@ -105,14 +109,15 @@ async def harvest(ls: HotfixLanguageServer, p: Params, progress: WorkDone) -> Re
 
 
 @command("hotfix.commitImage", progress="Committing an image of")
-async def commit_image(ls: HotfixLanguageServer, p: Params, progress: WorkDone) -> Result:
+async def commit_image_command(ls: HotfixLanguageServer, p: Params, progress: WorkDone) -> Result:
     container, tag, probe = p.text("container"), p.opt_text("tag"), p.opt_text("probe")
     whole_layer, verify = p.flag("wholeLayer", False), p.flag("verify", False)
     timeout, expect = p.opt_number("timeout") or 60.0, p.opt_ints("expectStatus")
     if (probe or expect) and not verify:
         raise UsageError("probe and expectStatus go with verify: true")
     result = await ls.run(
-        lambda svc: svc.commit_image(
+        lambda svc: commit_image(
+            svc,
             container,
             tag=tag,
             whole_layer=whole_layer,
@@ -131,6 +136,8 @@ async def commit_image(ls: HotfixLanguageServer, p: Params, progress: WorkDone) 
 
 
 @command("hotfix.report", progress="Writing the report")
-async def report(ls: HotfixLanguageServer, p: Params, progress: WorkDone) -> Result:
+async def report_command(ls: HotfixLanguageServer, p: Params, progress: WorkDone) -> Result:
     container = p.opt_text("container")
-    return {"markdown": await ls.run(lambda svc: svc.report(container), p.opt_text("engine"))}
+    return {
+        "markdown": await ls.run(lambda svc: build_report(svc, container), p.opt_text("engine"))
+    }

@@ -19,7 +19,8 @@ from hotfix.lsp.params import Params
 from hotfix.lsp.registry import Result, request
 from hotfix.lsp.spool import Spool
 from hotfix.lsp.watch import MISSING
-from hotfix.service.files import Change, HotfixService
+from hotfix.service.files import HotfixService
+from hotfix.service.results import Change
 from hotfix.store.state import version_of
 from hotfix.views import change_view, container_view
 

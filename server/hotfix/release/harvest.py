@@ -39,7 +39,9 @@ from hotfix.git.repo import MODE_EXEC, MODE_FILE, MODE_GITLINK, MODE_SYMLINK, Gi
 from hotfix.store.state import StateStore, journal_fields, version_of
 
 if TYPE_CHECKING:
-    from hotfix.service.files import Change, HotfixService, Progress
+    from hotfix.core.progress import Progress
+    from hotfix.release.workspace import Workspace
+    from hotfix.service.results import Change
 
 REVISION_LABEL = "org.opencontainers.image.revision"
 BRANCH_PREFIX = "hotfix-"
@@ -473,7 +475,7 @@ def previous_harvest(store: StateStore, container_id: str, repo_top: str) -> dic
 
 
 def harvest(
-    svc: HotfixService,
+    svc: Workspace,
     ref: str,
     repo_dir: str,
     *,
@@ -484,7 +486,7 @@ def harvest(
     test_timeout: float | None = None,
     progress: Progress | None = None,
 ) -> HarvestResult:
-    from hotfix.service.files import NoProgress
+    from hotfix.core.progress import NoProgress
 
     progress = progress or NoProgress()
     started = time.monotonic()
@@ -573,7 +575,7 @@ def _check_cancel(progress: Progress) -> None:
 
 
 def _harvest(
-    svc: HotfixService,
+    svc: Workspace,
     repo: GitRepo,
     container: ContainerInfo,
     changes: list[Change],

@@ -36,7 +36,8 @@ from hotfix.release.harvest import BRANCH_PREFIX, REVISION_LABEL, branch_slug, s
 from hotfix.store.state import StateStore, journal_fields, version_of
 
 if TYPE_CHECKING:
-    from hotfix.service.files import HotfixService, Progress
+    from hotfix.core.progress import Progress
+    from hotfix.release.workspace import Workspace
 
 BASE_NAME_LABEL = "org.opencontainers.image.base.name"
 BASE_DIGEST_LABEL = "org.opencontainers.image.base.digest"
@@ -246,7 +247,7 @@ def _base_digest(attrs: dict[str, Any]) -> str:
 
 
 def commit_image(
-    svc: HotfixService,
+    svc: Workspace,
     ref: str,
     *,
     tag: str | None = None,
@@ -258,7 +259,7 @@ def commit_image(
     progress: Progress | None = None,
     notify: Notify | None = None,
 ) -> CommitResult:
-    from hotfix.service.files import NoProgress
+    from hotfix.core.progress import NoProgress
 
     progress = progress or NoProgress()
     say: Notify = notify or (lambda message: None)
@@ -465,7 +466,7 @@ def _whole_layer_preview(
 
 
 def _clean_commit(
-    svc: HotfixService,
+    svc: Workspace,
     container: ContainerInfo,
     changes: list[Any],
     base_config: dict[str, Any],
@@ -509,7 +510,7 @@ def _clean_commit(
 
 
 def _verify(
-    svc: HotfixService,
+    svc: Workspace,
     original: ContainerDetails,
     image_id: str,
     probe: str | None,

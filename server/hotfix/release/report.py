@@ -23,7 +23,7 @@ from hotfix.core.terminal import printable
 from hotfix.store.state import JournalEntry
 
 if TYPE_CHECKING:
-    from hotfix.service.files import HotfixService
+    from hotfix.release.workspace import Workspace
 
 
 def when(ts: float) -> str:
@@ -93,7 +93,7 @@ class _Container:
         self.entries: list[JournalEntry] = []
 
 
-def build_report(svc: HotfixService, ref: str | None = None) -> str:
+def build_report(svc: Workspace, ref: str | None = None) -> str:
     """The Markdown incident record of one container (or of every container in the journal)."""
     entries = svc.journal(ref)
     if ref and not entries:
@@ -130,7 +130,7 @@ def build_report(svc: HotfixService, ref: str | None = None) -> str:
     return printable(redact(report, secrets), keep="\n\t")
 
 
-def runtime_env_values(svc: HotfixService, container_id: str) -> set[str]:
+def runtime_env_values(svc: Workspace, container_id: str) -> set[str]:
     """Values of the environment the container was given at run time (not its image's)."""
     try:
         attrs = svc.engine.container_attrs(container_id)
@@ -146,7 +146,7 @@ def runtime_env_values(svc: HotfixService, container_id: str) -> set[str]:
     return {item.split("=", 1)[1] for item in env if "=" in item and item not in image_env}
 
 
-def _container_section(svc: HotfixService, group: _Container) -> tuple[str, set[str]]:
+def _container_section(svc: Workspace, group: _Container) -> tuple[str, set[str]]:
     live = True
     try:
         details = svc.engine.inspect(group.id)
@@ -279,7 +279,7 @@ def _probe_rows(es: list[JournalEntry]) -> list[str]:
 
 
 def _diffs(
-    svc: HotfixService, group: _Container, live: bool, harvests: list[JournalEntry]
+    svc: Workspace, group: _Container, live: bool, harvests: list[JournalEntry]
 ) -> list[str]:
     if live:
         try:

@@ -21,11 +21,11 @@ import os
 import posixpath
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from functools import partial
-from typing import TYPE_CHECKING, Any, Literal, Protocol
+from typing import Any
 
 from hotfix.core import validation
 from hotfix.core.errors import (
@@ -52,18 +52,15 @@ from hotfix.core.model import (
 from hotfix.core.patching import make_patch
 from hotfix.core.paths import normalize, split
 from hotfix.core.probes import Probe, ProbeResult, parse_probe, wait_until_healthy
+from hotfix.core.progress import NoProgress, Progress
 from hotfix.docker import localfs
 from hotfix.docker.contentcache import ContentCache
 from hotfix.docker.engine import MAX_SYMLINK_HOPS, Engine, size_refusal
 from hotfix.docker.localfs import ChangeListing
+from hotfix.service.results import Change, ChangeStatus, ReadResult, RestartResult, WriteResult
 from hotfix.store import recovery
 from hotfix.store.state import Checkpoint, JournalEntry, StateStore, journal_fields, version_of
 
-if TYPE_CHECKING:
-    from hotfix.release.harvest import HarvestResult
-    from hotfix.release.imaging import CommitResult
-
-ChangeStatus = Literal["modified", "created", "deleted", "unchanged"]
 # Work that runs beside a save (the first-write check); one pool, not a thread per save.
 CHANGED_PATHS_TTL = 120.0  # seconds a container diff taken at a read serves a first save
 # The first-write check gives up here: a hostile or huge writable layer must not stall a save.
@@ -72,64 +69,6 @@ _BACKGROUND = ThreadPoolExecutor(max_workers=2, thread_name_prefix="hotfix-backg
 LINK_STAT_WORKERS = 8
 DEFAULT_MAX_FILE_SIZE = 64 << 20
 PROTECT_LABEL = "hotfix.protect"
-
-
-class Progress(Protocol):
-    """How long work reports what it is doing and learns it was cancelled."""
-
-    def report(self, message: str, percentage: int | None = None) -> None: ...
-
-    def cancelled(self) -> bool: ...
-
-
-class NoProgress:
-    def report(self, message: str, percentage: int | None = None) -> None:
-        pass
-
-    def cancelled(self) -> bool:
-        return False
-
-
-@dataclass(frozen=True)
-class ReadResult:
-    container: ContainerInfo
-    path: str  # the file read: a symlink's target when the given path was a link
-    data: bytes
-    version: str
-    stat: FileStat
-
-
-@dataclass(frozen=True)
-class WriteResult:
-    container: ContainerInfo
-    path: str
-    version: str
-    previous_version: str | None
-    checkpointed: bool  # this write took the path's checkpoint
-    warnings: list[str] = field(default_factory=list)
-
-
-@dataclass(frozen=True)
-class Change:
-    container_id: str
-    container_name: str
-    path: str
-    status: ChangeStatus
-    checkpoint: Checkpoint
-    container_exists: bool = True
-
-
-@dataclass(frozen=True)
-class RestartResult:
-    container: ContainerInfo
-    action: str  # "restart" or "signal HUP"
-    probe: str
-    healthy: bool
-    seconds: float  # from the restart/signal to healthy (or to giving up)
-    result: ProbeResult
-    attempts: int
-    reverted: list[str] = field(default_factory=list)
-    after_revert: RestartResult | None = None
 
 
 class HotfixService:
@@ -914,59 +853,6 @@ class HotfixService:
             return None
 
     # --- release: harvest to git, commit an image, the incident report (hotfix.release.harvest, …) --
-
-    def harvest(
-        self,
-        ref: str,
-        repo: str,
-        *,
-        maps: Sequence[str] = (),
-        branch: str | None = None,
-        message: str | None = None,
-        test: str | None = None,
-        progress: Progress | None = None,
-    ) -> HarvestResult:
-        """Commit the container's hotfixed files to a ``hotfix-*`` branch of ``repo``."""
-        from hotfix.release.harvest import harvest
-
-        return harvest(
-            self, ref, repo, maps=maps, branch=branch, message=message, test=test, progress=progress
-        )
-
-    def commit_image(
-        self,
-        ref: str,
-        *,
-        tag: str | None = None,
-        whole_layer: bool = False,
-        verify: bool = False,
-        probe: str | None = None,
-        expect_status: list[int] | None = None,
-        timeout: float = 60.0,
-        progress: Progress | None = None,
-        notify: Callable[[str], None] | None = None,
-    ) -> CommitResult:
-        """A clean image (original + the hotfixed files), or the whole writable layer."""
-        from hotfix.release.imaging import commit_image
-
-        return commit_image(
-            self,
-            ref,
-            tag=tag,
-            whole_layer=whole_layer,
-            verify=verify,
-            probe=probe,
-            expect_status=expect_status,
-            timeout=timeout,
-            progress=progress,
-            notify=notify,
-        )
-
-    def report(self, ref: str | None = None) -> str:
-        """The Markdown incident record from the journal (no environment values)."""
-        from hotfix.release.report import build_report
-
-        return build_report(self, ref)
 
 
 class _ContainerHooks:

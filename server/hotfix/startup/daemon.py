@@ -410,10 +410,10 @@ def _buffering(fd: int) -> int:
 
 
 def _run_cli(argv: list[str]) -> int:
-    from hotfix.cli.commands import main
+    from hotfix.startup.control import run_cli
 
     try:
-        return main(argv)
+        return run_cli(argv)
     except KeyboardInterrupt:  # Ctrl-C before main's own handling began
         print("hotfix: interrupted", file=sys.stderr)
         return 130
@@ -436,8 +436,9 @@ def _flushed(code: int) -> int:
 
 def _command(argv: list[str]) -> str | None:
     from hotfix.cli.commands import command_in
+    from hotfix.startup.control import COMMANDS
 
-    return command_in(argv)
+    return command_in(argv, COMMANDS)
 
 
 def _preload() -> None:
@@ -452,6 +453,7 @@ def _preload() -> None:
     import hotfix.release.imaging
     import hotfix.release.report
     import hotfix.service.files
+    import hotfix.startup.control
     import hotfix.store.state  # noqa: F401
 
 

@@ -52,9 +52,9 @@ def main() -> int:
         return 130
     if code is not None:
         return code
-    from hotfix.cli.commands import main as run_here
+    from hotfix.startup.control import run_cli
 
-    return run_here(argv)
+    return run_cli(argv)
 
 
 def run_resident(argv: list[str]) -> int | None:

@@ -1,0 +1,55 @@
+"""What the file use cases return: plain frozen dataclasses, read by the front ends and by
+the release and fleet use cases (which never import the service itself)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from hotfix.core.model import ContainerInfo, FileStat
+from hotfix.core.probes import ProbeResult
+from hotfix.store.state import Checkpoint
+
+ChangeStatus = Literal["modified", "created", "deleted", "unchanged"]
+
+
+@dataclass(frozen=True)
+class ReadResult:
+    container: ContainerInfo
+    path: str  # the file read: a symlink's target when the given path was a link
+    data: bytes
+    version: str
+    stat: FileStat
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    container: ContainerInfo
+    path: str
+    version: str
+    previous_version: str | None
+    checkpointed: bool  # this write took the path's checkpoint
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Change:
+    container_id: str
+    container_name: str
+    path: str
+    status: ChangeStatus
+    checkpoint: Checkpoint
+    container_exists: bool = True
+
+
+@dataclass(frozen=True)
+class RestartResult:
+    container: ContainerInfo
+    action: str  # "restart" or "signal HUP"
+    probe: str
+    healthy: bool
+    seconds: float  # from the restart/signal to healthy (or to giving up)
+    result: ProbeResult
+    attempts: int
+    reverted: list[str] = field(default_factory=list)
+    after_revert: RestartResult | None = None
