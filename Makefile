@@ -27,6 +27,8 @@ lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache
+	$(BIN)/python scripts/check-function-length.py server
 
 test-python: venv engine
 	$(BIN)/pytest -q
