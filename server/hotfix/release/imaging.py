@@ -31,12 +31,13 @@ from hotfix.core.errors import Cancelled, HotfixError, UsageError
 from hotfix.core.model import ContainerDetails, ContainerInfo, FileContent
 from hotfix.core.probes import ProbeResult
 from hotfix.core.processes import throwaway_name
+from hotfix.core.progress import NoProgress, Progress
 from hotfix.docker.engine import Engine
 from hotfix.release.harvest import BRANCH_PREFIX, REVISION_LABEL, branch_slug, slugify
+from hotfix.service.results import Change
 from hotfix.store.state import StateStore, journal_fields, version_of
 
 if TYPE_CHECKING:
-    from hotfix.core.progress import Progress
     from hotfix.release.workspace import Workspace
 
 BASE_NAME_LABEL = "org.opencontainers.image.base.name"
@@ -259,16 +260,115 @@ def commit_image(
     progress: Progress | None = None,
     notify: Notify | None = None,
 ) -> CommitResult:
-    from hotfix.core.progress import NoProgress
-
+    """A clean image of the container (its original image + the hotfixed files), or, with
+    ``whole_layer``, ``docker commit`` of its whole writable layer; optionally verified."""
     progress = progress or NoProgress()
-    say: Notify = notify or (lambda message: None)
     started = time.monotonic()
     engine = svc.engine
     details = engine.inspect(ref)
     container = details.info
     mode: Mode = "whole-layer" if whole_layer else "clean"
     progress.report(f"{container.name}: reading the hotfixed files")
+    changes = _changes_to_commit(svc, container, whole_layer)
+    base_attrs = engine.image_attrs(container.image_id)
+    base_ref = _base_reference(container, base_attrs)
+    paths = [c.path for c in changes]
+    notes = _orphans_removed(engine)
+    revision, branch = _revision(svc, container, changes, notes)
+    repository, tag_part = _target_tag(container, tag, base_ref, branch, paths)
+    full_tag = f"{repository}:{tag_part}"
+    before = engine.find_image(full_tag)
+    labels = _labels(container, base_ref, base_attrs, paths, mode, revision, branch)
+    with svc.store.journalled(
+        describe=_first_line,
+        action="commit-image",
+        user=svc.user,
+        **journal_fields(container),
+        detail={"tag": full_tag, "mode": mode, "files": paths},
+    ) as record:
+        commit_started = time.monotonic()
+        layer = _commit(svc, container, changes, base_attrs, labels, whole_layer, notify, progress)
+        commit_seconds = time.monotonic() - commit_started
+        engine.tag_image(layer.image_id, repository, tag_part)
+        replaced = str(before["Id"]) if before and before.get("Id") != layer.image_id else None
+        if replaced:
+            notes.append(f"{full_tag} pointed at {replaced[:19]} before; moved to the new image")
+        verified = None
+        if verify:
+            verified = _verify(
+                svc, details, layer.image_id, probe, expect_status, timeout, progress
+            )
+        result = CommitResult(
+            container=container,
+            mode=mode,
+            tag=full_tag,
+            image_id=layer.image_id,
+            base_image=base_ref or container.image_id,
+            base_image_id=container.image_id,
+            files=layer.files,
+            labels=labels,
+            revision=revision,
+            harvest_branch=branch,
+            replaced=replaced,
+            extra_paths=layer.extra_paths,
+            runtime_env=layer.runtime_env,
+            verify=verified,
+            seconds=time.monotonic() - started,
+            commit_seconds=commit_seconds,
+            notes=notes,
+        )
+        record.detail = _journal_detail(svc, result)
+    return result
+
+
+@dataclass(frozen=True)
+class _Committed:
+    """What a commit made: the image, the hotfixed files in it and, for a whole-layer
+    commit, the other paths and the run-time environment names it took along."""
+
+    image_id: str
+    files: list[ImageFile]
+    extra_paths: list[str] = field(default_factory=list)
+    runtime_env: list[str] = field(default_factory=list)
+
+
+def _commit(
+    svc: Workspace,
+    container: ContainerInfo,
+    changes: list[Change],
+    base_attrs: dict[str, Any],
+    labels: dict[str, str],
+    whole_layer: bool,
+    notify: Notify | None,
+    progress: Progress,
+) -> _Committed:
+    if progress.cancelled():
+        raise Cancelled("commit cancelled; no image was made")
+    if whole_layer:
+        return _whole_layer_commit(svc, container, changes, base_attrs, labels, notify, progress)
+    config = _config(base_attrs)
+    return _Committed(*_clean_commit(svc, container, changes, config, labels, progress))
+
+
+def _orphans_removed(engine: Engine) -> list[str]:
+    """Throwaway containers of a commit that was killed midway, removed: a note, or none."""
+    orphans = engine.remove_orphaned_throwaways(BUILD_PREFIX, VERIFY_PREFIX)
+    return (
+        [f"removed {', '.join(orphans)}, left by a commit that was killed midway"]
+        if orphans
+        else []
+    )
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).splitlines() or [type(exc).__name__])[0]
+
+
+def _config(image_attrs: dict[str, Any]) -> dict[str, Any]:
+    return dict(image_attrs.get("Config") or {})
+
+
+def _changes_to_commit(svc: Workspace, container: ContainerInfo, whole_layer: bool) -> list[Change]:
     changes = [c for c in svc.changes(container.id) if c.status != "unchanged"]
     if not changes and not whole_layer:
         raise HotfixError(
@@ -282,35 +382,39 @@ def commit_image(
             "built through the archive API, which cannot delete a file of the original image — "
             "restore it (`hotfix revert`), or commit with --whole-layer"
         )
-    base_attrs = engine.image_attrs(container.image_id)
-    base_config: dict[str, Any] = dict(base_attrs.get("Config") or {})
-    base_ref = _base_reference(container, base_attrs)
-    paths = [c.path for c in changes]
+    return changes
 
-    # The harvest commit is the image's revision only when the files are still what it took.
-    notes: list[str] = []
-    orphans = engine.remove_orphaned_throwaways(BUILD_PREFIX, VERIFY_PREFIX)
-    if orphans:
-        notes.append(f"removed {', '.join(orphans)}, left by a commit that was killed midway")
+
+def _revision(
+    svc: Workspace, container: ContainerInfo, changes: list[Change], notes: list[str]
+) -> tuple[str | None, str | None]:
+    """The harvest commit and branch: the commit is the image's revision only when the files
+    are still what the harvest took."""
     harvest = last_harvest(svc.store, container.id)
-    revision: str | None = None
-    branch: str | None = None
-    if harvest:
-        branch = str(harvest.get("branch") or "") or None
-        took = {f["path"]: f.get("version") for f in harvest.get("files") or []}
-        now: dict[str, str | None] = {}
-        for c in changes:
-            now[c.path] = None if c.status == "deleted" else svc.read(container.id, c.path).version
-        if all(p in took and took[p] == v for p, v in now.items()):
-            revision = str(harvest["commit"])
-        else:
-            notes.append(
-                f"the files changed after the harvest to {branch}; {REVISION_LABEL} is not set "
-                "to its commit — harvest again first to get it"
-            )
-    else:
+    if not harvest:
         notes.append(f"no harvest of {container.name}; {REVISION_LABEL} is left as the base has it")
+        return None, None
+    branch = str(harvest.get("branch") or "") or None
+    took = {f["path"]: f.get("version") for f in harvest.get("files") or []}
+    now: dict[str, str | None] = {}
+    for c in changes:
+        now[c.path] = None if c.status == "deleted" else svc.read(container.id, c.path).version
+    if all(p in took and took[p] == v for p, v in now.items()):
+        return str(harvest["commit"]), branch
+    notes.append(
+        f"the files changed after the harvest to {branch}; {REVISION_LABEL} is not set "
+        "to its commit — harvest again first to get it"
+    )
+    return None, branch
 
+
+def _target_tag(
+    container: ContainerInfo,
+    tag: str | None,
+    base_ref: str | None,
+    branch: str | None,
+    paths: list[str],
+) -> tuple[str, str]:
     if tag:
         repository, tag_part = check_reference(tag)
     elif base_ref:
@@ -320,14 +424,23 @@ def commit_image(
             f"{container.name} runs an image without a name ({container.image_id[:19]}); "
             "give --tag REPOSITORY:TAG"
         )
-    full_tag = f"{repository}:{tag_part}"
     if base_ref and split_reference(base_ref) == (repository, tag_part):
         raise UsageError(
-            f"--tag {full_tag} is the original image's own name; the hotfix image would replace "
-            "it — give another tag"
+            f"--tag {repository}:{tag_part} is the original image's own name; the hotfix image "
+            "would replace it — give another tag"
         )
-    before = engine.find_image(full_tag)
+    return repository, tag_part
 
+
+def _labels(
+    container: ContainerInfo,
+    base_ref: str | None,
+    base_attrs: dict[str, Any],
+    paths: list[str],
+    mode: Mode,
+    revision: str | None,
+    branch: str | None,
+) -> dict[str, str]:
     labels = {
         BASE_NAME_LABEL: base_ref or container.image_id,
         BASE_DIGEST_LABEL: _base_digest(base_attrs),
@@ -340,104 +453,72 @@ def commit_image(
         labels[REVISION_LABEL] = revision
     if branch:
         labels[BRANCH_LABEL] = branch
+    return labels
 
-    entry = svc.store.journal_start(
-        action="commit-image",
-        user=svc.user,
-        **journal_fields(container),
-        detail={"tag": full_tag, "mode": mode, "files": paths},
+
+def _whole_layer_commit(
+    svc: Workspace,
+    container: ContainerInfo,
+    changes: list[Change],
+    base_attrs: dict[str, Any],
+    labels: dict[str, str],
+    notify: Notify | None,
+    progress: Progress,
+) -> _Committed:
+    say: Notify = notify or (lambda message: None)
+    paths = [c.path for c in changes]
+    extra, runtime_env = _whole_layer_preview(svc.engine, container, _config(base_attrs), paths)
+    shown = ", ".join(extra[:20]) + (f" and {len(extra) - 20} more" if len(extra) > 20 else "")
+    say(
+        f"--whole-layer: the image also takes {len(extra)} other path(s) of the writable "
+        f"layer: {shown or 'none'}"
     )
-    try:
-        if progress.cancelled():
-            raise Cancelled("commit cancelled; no image was made")
-        extra: list[str] = []
-        runtime_env: list[str] = []
-        files: list[ImageFile] = []
-        commit_started = time.monotonic()
-        if whole_layer:
-            extra, runtime_env = _whole_layer_preview(engine, container, base_config, paths)
-            shown = ", ".join(extra[:20]) + (
-                f" and {len(extra) - 20} more" if len(extra) > 20 else ""
-            )
-            say(
-                f"--whole-layer: the image also takes {len(extra)} other path(s) of the writable "
-                f"layer: {shown or 'none'}"
-            )
-            say(
-                "--whole-layer: it captures the container's runtime config, including "
-                f"environment variables set at run time: {', '.join(runtime_env) or 'none'} "
-                "(values not shown)"
-            )
-            for c in changes:
-                if c.status != "deleted":
-                    files.append(_image_file(svc.read(container.id, c.path), c.status))
-            progress.report(f"docker commit {container.name} (whole writable layer)")
-            image_id = engine.commit(
-                container.id,
-                changes=[f"LABEL {k}={_quote(v)}" for k, v in sorted(labels.items())],
-                message=f"hotfix whole-layer commit of {container.name}",
-                author=svc.user,
-                pause=True,
-            )
-        else:
-            image_id, files = _clean_commit(svc, container, changes, base_config, labels, progress)
-        commit_seconds = time.monotonic() - commit_started
-        engine.tag_image(image_id, repository, tag_part)
-        replaced = str(before["Id"]) if before and before.get("Id") != image_id else None
-        if replaced:
-            notes.append(f"{full_tag} pointed at {replaced[:19]} before; moved to the new image")
-        verified: VerifyResult | None = None
-        if verify:
-            verified = _verify(svc, details, image_id, probe, expect_status, timeout, progress)
-    except Exception as exc:
-        first = (str(exc).splitlines() or [type(exc).__name__])[0]
-        svc.store.journal_finish(entry, "failed", error=first)
-        raise
-    result = CommitResult(
-        container=container,
-        mode=mode,
-        tag=full_tag,
-        image_id=image_id,
-        base_image=base_ref or container.image_id,
-        base_image_id=container.image_id,
-        files=files,
-        labels=labels,
-        revision=revision,
-        harvest_branch=branch,
-        replaced=replaced,
-        extra_paths=extra,
-        runtime_env=runtime_env,
-        verify=verified,
-        seconds=time.monotonic() - started,
-        commit_seconds=commit_seconds,
-        notes=notes,
+    say(
+        "--whole-layer: it captures the container's runtime config, including "
+        f"environment variables set at run time: {', '.join(runtime_env) or 'none'} "
+        "(values not shown)"
     )
-    svc.store.journal_finish(
-        entry,
-        "ok",
-        image_id=image_id,
-        base_image=result.base_image,
-        base_image_id=result.base_image_id,
-        revision=revision,
-        branch=branch,
-        replaced=replaced,
-        extra_paths=len(extra),
-        runtime_env=runtime_env,
-        commit_seconds=round(commit_seconds, 3),
-        seconds=round(result.seconds, 3),
-        verify=(
+    files = [
+        _image_file(svc.read(container.id, c.path), c.status)
+        for c in changes
+        if c.status != "deleted"
+    ]
+    progress.report(f"docker commit {container.name} (whole writable layer)")
+    image_id = svc.engine.commit(
+        container.id,
+        changes=[f"LABEL {k}={_quote(v)}" for k, v in sorted(labels.items())],
+        message=f"hotfix whole-layer commit of {container.name}",
+        author=svc.user,
+        pause=True,
+    )
+    return _Committed(image_id, files, extra, runtime_env)
+
+
+def _journal_detail(svc: Workspace, result: CommitResult) -> dict[str, Any]:
+    verified = result.verify
+    return {
+        "image_id": result.image_id,
+        "base_image": result.base_image,
+        "base_image_id": result.base_image_id,
+        "revision": result.revision,
+        "branch": result.harvest_branch,
+        "replaced": result.replaced,
+        "extra_paths": len(result.extra_paths),
+        "runtime_env": result.runtime_env,
+        "commit_seconds": round(result.commit_seconds, 3),
+        "seconds": round(result.seconds, 3),
+        "verify": (
             {
                 "probe": verified.probe,
                 "healthy": verified.healthy,
                 "seconds": round(verified.seconds, 3),
-                "probe_result": svc.redact(container.id, verified.result.detail),
+                "probe_result": svc.redact(result.container.id, verified.result.detail),
                 "status": verified.result.status,
             }
             if verified
             else None
         ),
-    )
-    return result
+    }
 
 
 def _quote(value: str) -> str:

@@ -139,14 +139,14 @@ def _put_back(
     user: str,
 ) -> None:
     assert entry.path is not None
-    row = store.journal_start(
+    with store.journalled(
+        catch=HotfixError,
         action="recover",
         user=user,
         **journal_fields(container, entry.path),
         version_before=version_of(live) if live is not None else None,
         detail={"of": entry.id},
-    )
-    try:
+    ) as record:
         if not intent.old_present:
             if live is not None:
                 engine.delete(container, entry.path)  # the cut-short write created it
@@ -154,11 +154,7 @@ def _put_back(
             uid, gid, mode = intent.old_uid, intent.old_gid, intent.old_mode
             assert old is not None
             engine.write(container, entry.path, old, uid=uid, gid=gid, mode=mode)
-    except HotfixError as exc:
-        store.journal_finish(row, "failed", error=str(exc))
-        raise
-    after = version_of(old) if old is not None and intent.old_present else None
-    store.journal_finish(row, "ok", version_after=after)
+        record.version_after = version_of(old) if old is not None and intent.old_present else None
 
 
 def _read(engine: Engine, container: ContainerInfo, path: str) -> bytes | None:

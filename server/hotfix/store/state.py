@@ -25,9 +25,9 @@ import shutil
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +36,18 @@ from hotfix.core.model import ContainerInfo, FileContent
 from hotfix.core.processes import alive
 
 SCHEMA_VERSION = 1
+
+
+@dataclass
+class JournalRecord:
+    """A journal row being written by :meth:`StateStore.journalled`: what the work found
+    out, kept when it finishes ``ok`` (``detail``) or ``failed`` (``failure_detail``)."""
+
+    id: int
+    version_after: str | None = None
+    detail: dict[str, Any] = field(default_factory=dict)
+    failure_detail: dict[str, Any] = field(default_factory=dict)
+
 
 # _write_whole's temp file of an intent: ``.<journal id>.new|old.<pid>.<thread>.tmp``
 _INTENT_TEMP = re.compile(r"\.\d+\.(?:new|old)\.(\d+)\.\d+\.tmp")
@@ -382,6 +394,26 @@ class StateStore:
                    detail = ? WHERE id = ?""",
                 (outcome, version_after, json.dumps(merged, default=str), entry_id),
             )
+
+    @contextmanager
+    def journalled(
+        self,
+        *,
+        catch: type[BaseException] | tuple[type[BaseException], ...] = Exception,
+        describe: Callable[[BaseException], str] = str,
+        **fields: Any,
+    ) -> Iterator[JournalRecord]:
+        """Journal the work of the ``with`` block: a row ``started`` before it, ``ok`` (with
+        what the block put in the record) after it, ``failed`` (``describe(exc)``) when it
+        raises one of ``catch``. Anything else — the process being killed — leaves the row
+        ``started``, for the next run to find (:meth:`mark_stale_incomplete`)."""
+        record = JournalRecord(self.journal_start(**fields))
+        try:
+            yield record
+        except catch as exc:
+            self.journal_finish(record.id, "failed", error=describe(exc), **record.failure_detail)
+            raise
+        self.journal_finish(record.id, "ok", version_after=record.version_after, **record.detail)
 
     def journal_add(self, outcome: str = "ok", **fields: Any) -> int:
         return self._journal_insert(outcome=outcome, **fields)
