@@ -88,5 +88,3 @@ def test_format_shapes() -> None:
     assert uris.file_uri("svc", "/a b/ü.py") == "hotfix://svc/a%20b/%C3%BC.py"
     assert uris.checkpoint_uri("svc", "/etc/hosts") == "hotfix-checkpoint://svc/etc/hosts"
     assert uris.file_uri("svc", "/x", engine="e") == "hotfix://svc/x?engine=e"
-    loc = parse_uri("hotfix://svc/x")
-    assert loc.with_scheme(uris.CHECKPOINT_SCHEME).uri() == "hotfix-checkpoint://svc/x"

@@ -6,7 +6,6 @@ type of the link's target). ``FilePermission.Readonly`` = 1. Times in millisecon
 
 from __future__ import annotations
 
-import base64
 import binascii
 from typing import Any
 
@@ -62,12 +61,8 @@ def synthetic_stat(
     }
 
 
-def encode_data(data: bytes) -> str:
-    return base64.b64encode(data).decode("ascii")
-
-
 def encode_data_raw(data: bytes) -> Base64Text:
-    """``encode_data`` for a result: base64 written into the JSON text as it is (no str,
+    """Base64 for a result, written into the JSON text as it is (no str,
     no JSON encoding of it; see :mod:`hotfix.lsp.wire`)."""
     return Base64Text(binascii.b2a_base64(data, newline=False))
 

@@ -1,4 +1,4 @@
-"""The service's :class:`~hotfix.service.files.Progress` on top of LSP work-done progress.
+"""The service's :class:`~hotfix.core.progress.Progress` on top of LSP work-done progress.
 
 Long commands run in a worker thread; their progress reports hop to the event loop
 (``call_soon_threadsafe``), the only thread that writes to the client. ``cancelled()``
@@ -71,12 +71,10 @@ class WorkDone:
         self._loop = loop
         self.token = token
         self._cancel = cancel
-        self.last_message: str | None = None
 
-    # Progress protocol (hotfix.service.files.Progress), callable from any thread ---------------
+    # Progress protocol (hotfix.core.progress.Progress), callable from any thread ---------------
 
     def report(self, message: str, percentage: int | None = None) -> None:
-        self.last_message = message
         logger.debug("progress %s: %s", self.token, message)
         if self.token is None:
             return

@@ -39,9 +39,6 @@ class Location:
         """The file named, whatever the scheme or spelling of the URI."""
         return (self.container, self.path, self.engine)
 
-    def with_scheme(self, scheme: str) -> Location:
-        return Location(scheme, self.container, self.path, self.engine)
-
     def uri(self) -> str:
         return format_uri(self.scheme, self.container, self.path, self.engine)
 
