@@ -7,6 +7,7 @@ import subprocess
 import pytest
 
 from hotfix.core.errors import UsageError
+from hotfix.core.redaction import redact
 from hotfix.release.harvest import (
     HarvestedFile,
     branch_slug,
@@ -26,7 +27,6 @@ from hotfix.release.imaging import (
     split_reference,
     translate_probe,
 )
-from hotfix.release.report import redact
 
 APP = "/usr/src/app/app.py"
 

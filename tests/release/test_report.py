@@ -26,6 +26,9 @@ class GoneEngine:
     def container_attrs(self, ref: str) -> Any:
         raise ContainerNotFound(f"no such container: {ref}")
 
+    def runtime_env_values(self, container_id: str) -> set[str]:
+        return set()
+
 
 def journal_of_an_incident(store: StateStore) -> None:
     who = {"container_id": CID, "container_name": "inc", "image": "my_prod_service:v1.0.0"}

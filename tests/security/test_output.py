@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 import pytest
 
-from hotfix.cli.commands import Output, _table
+from hotfix.cli.commands import Output, table
 from hotfix.core.terminal import printable
 from tests.conftest import CliResult, Running
 
@@ -59,7 +59,7 @@ def test_printable_keeps_what_it_is_told_to() -> None:
 
 
 def test_tables_and_notes_escape_each_field(capsys: pytest.CaptureFixture[str]) -> None:
-    table = _table([["NAME", "SIZE"], [EVIL, "1"]])
+    table = table([["NAME", "SIZE"], [EVIL, "1"]])
     assert len(table.split("\n")) == 2
     assert EVIL_SHOWN in table
     out = Output(as_json=False)

@@ -240,6 +240,13 @@ class FakeEngine:
     def image_attrs(self, ref: str) -> dict[str, Any]:
         return {"Id": ref, "Config": {"Env": []}}
 
+    def runtime_env_values(self, container_id: str) -> set[str]:
+        try:
+            fc = self._find(container_id)
+        except HotfixError:
+            return set()
+        return {item.split("=", 1)[1] for item in fc.env if "=" in item}
+
     def logs_tail(self, container_id: str, lines: int = 10) -> str:
         self._record("logs_tail", container_id)
         return self._fc(container_id).logs

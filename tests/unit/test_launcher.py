@@ -151,7 +151,7 @@ def test_a_peer_is_foreign_unless_of_this_uid_and_these_namespaces() -> None:
 
 @pytest.mark.parametrize("signum", [signal.SIGKILL, signal.SIGTERM, signal.SIGINT])
 def test_the_caller_dies_by_the_signal_that_killed_the_command(signum: int) -> None:
-    code = f"from hotfix import launcher; launcher._die_by({signum}); print('survived')"
+    code = f"from hotfix.startup import launcher; launcher._die_by({signum}); print('survived')"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == -signum and done.stdout == "" and done.stderr == ""
 

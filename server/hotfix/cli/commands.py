@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 from hotfix import __version__
 from hotfix.core.errors import (
@@ -54,7 +54,6 @@ if TYPE_CHECKING:
     from hotfix.fleet import Fleet, Target
     from hotfix.service.files import HotfixService
     from hotfix.service.results import RestartResult, WriteResult
-    from hotfix.store.state import JournalEntry
 
 
 class Output:
@@ -396,7 +395,7 @@ def _health_line(res: RestartResult) -> str:
 
 
 def cmd_log(args: argparse.Namespace, svc: HotfixService, out: Output) -> int:
-    views = _redacted_journal(svc, svc.journal(args.container, limit=args.limit))
+    views = [journal_view(e) for e in svc.journal(args.container, limit=args.limit)]
     rows = []
     for v in views:
         when = datetime.fromtimestamp(v["time"]).strftime("%Y-%m-%d %H:%M:%S")
@@ -405,22 +404,6 @@ def cmd_log(args: argparse.Namespace, svc: HotfixService, out: Output) -> int:
         rows.append([when, v["user"], v["action"], where, v["outcome"], str(extra)])
     out.result({"entries": views}, table(rows, header=False))
     return EXIT_OK
-
-
-def _redacted_journal(svc: HotfixService, entries: list[JournalEntry]) -> list[dict[str, Any]]:
-    """The entries' views, each redacted of its container's run-time environment values:
-    a second guard over what was journalled (a write's error or path is not redacted then)."""
-    from hotfix.core.redaction import redact_strings
-    from hotfix.release.report import runtime_env_values
-
-    secrets: dict[str, set[str]] = {}
-    views = []
-    for e in entries:
-        if e.container_id and e.container_id not in secrets:
-            secrets[e.container_id] = runtime_env_values(svc, e.container_id)
-        found = secrets.get(e.container_id or "", set())
-        views.append(cast("dict[str, Any]", redact_strings(journal_view(e), found)))
-    return views
 
 
 def cmd_changes(args: argparse.Namespace, svc: HotfixService, out: Output) -> int:

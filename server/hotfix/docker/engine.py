@@ -491,6 +491,21 @@ class Engine:
             attrs: dict[str, Any] = self.api.inspect_container(ref)
         return attrs
 
+    def runtime_env_values(self, container_id: str) -> set[str]:
+        """Values of the environment the container was given at run time (not its image's):
+        the secrets to keep out of the journal and the report. None when it is gone."""
+        try:
+            attrs = self.container_attrs(container_id)
+        except HotfixError:
+            return set()
+        env = list((attrs.get("Config") or {}).get("Env") or [])
+        try:
+            image_config = self.image_attrs(str(attrs.get("Image"))).get("Config") or {}
+        except HotfixError:
+            image_config = {}
+        image_env = set(image_config.get("Env") or [])
+        return {item.split("=", 1)[1] for item in env if "=" in item and item not in image_env}
+
     def create_container(self, image: str, name: str) -> str:
         """Create (do not start) a throwaway container from ``image`` with its own config."""
         with _engine_errors(name):

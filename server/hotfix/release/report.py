@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from hotfix.core.errors import ContainerNotFound, HotfixError
-from hotfix.core.redaction import redact as redact  # re-exported: service.redact uses it
+from hotfix.core.redaction import redact
 from hotfix.core.terminal import printable
 from hotfix.store.state import JournalEntry
 
@@ -130,22 +130,6 @@ def build_report(svc: Workspace, ref: str | None = None) -> str:
     return printable(redact(report, secrets), keep="\n\t")
 
 
-def runtime_env_values(svc: Workspace, container_id: str) -> set[str]:
-    """Values of the environment the container was given at run time (not its image's)."""
-    try:
-        attrs = svc.engine.container_attrs(container_id)
-    except HotfixError:
-        return set()
-    env = list((attrs.get("Config") or {}).get("Env") or [])
-    try:
-        image_env = set(
-            (svc.engine.image_attrs(str(attrs.get("Image"))).get("Config") or {}).get("Env") or []
-        )
-    except HotfixError:
-        image_env = set()
-    return {item.split("=", 1)[1] for item in env if "=" in item and item not in image_env}
-
-
 def _container_section(svc: Workspace, group: _Container) -> tuple[str, set[str]]:
     live = True
     try:
@@ -153,7 +137,7 @@ def _container_section(svc: Workspace, group: _Container) -> tuple[str, set[str]
         state = details.info.state
     except ContainerNotFound:
         live, state = False, "removed"
-    secrets = runtime_env_values(svc, group.id) if live else set()
+    secrets = svc.engine.runtime_env_values(group.id) if live else set()
     es = group.entries
     people = sorted({e.user for e in es})
     paths = sorted({e.path for e in es if e.path and e.action in ("write", "delete", "mkdir")})

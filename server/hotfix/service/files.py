@@ -25,7 +25,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
 from functools import partial
-from typing import Any
+from typing import Any, cast
 
 from hotfix.core import validation
 from hotfix.core.errors import (
@@ -53,6 +53,7 @@ from hotfix.core.patching import make_patch
 from hotfix.core.paths import normalize, split
 from hotfix.core.probes import Probe, ProbeResult, parse_probe, wait_until_healthy
 from hotfix.core.progress import NoProgress, Progress
+from hotfix.core.redaction import redact, redact_strings
 from hotfix.docker import localfs
 from hotfix.docker.contentcache import ContentCache
 from hotfix.docker.engine import MAX_SYMLINK_HOPS, Engine, size_refusal
@@ -565,13 +566,19 @@ class HotfixService:
     def redact(self, container_id: str, text: str) -> str:
         """``text`` for the journal: the container's run-time environment values redacted
         (a probe's output or the container's last log lines may print them)."""
-        from hotfix.release.report import redact, runtime_env_values
-
-        return redact(text, runtime_env_values(self, container_id))
+        return redact(text, self.engine.runtime_env_values(container_id))
 
     def journal(self, ref: str | None = None, limit: int | None = None) -> list[JournalEntry]:
+        """The journal, each entry redacted again of its container's run-time environment
+        values: what a write journalled (its error, its path) was not redacted then."""
         container_id = self._known_container(ref).id if ref else None
-        return self.store.journal(container_id, limit)
+        secrets: dict[str, set[str]] = {}
+        entries = []
+        for entry in self.store.journal(container_id, limit):
+            if entry.container_id and entry.container_id not in secrets:
+                secrets[entry.container_id] = self.engine.runtime_env_values(entry.container_id)
+            entries.append(_redacted(entry, secrets.get(entry.container_id or "", set())))
+        return entries
 
     # --- helpers ----------------------------------------------------------------------------
 
@@ -879,6 +886,18 @@ class _ContainerHooks:
             tail = self.engine.logs_tail(self.container_id, 5).strip().replace("\n", " | ")
             return f"container {details.info.state} with code {details.exit_code}; last log: {tail}"
         return None
+
+
+def _redacted(entry: JournalEntry, secrets: set[str]) -> JournalEntry:
+    if not secrets:
+        return entry
+    name, path = entry.container_name, entry.path
+    return replace(
+        entry,
+        container_name=redact(name, secrets) if name else name,
+        path=redact(path, secrets) if path else path,
+        detail=cast("dict[str, Any]", redact_strings(entry.detail, secrets)),
+    )
 
 
 def _link_path(link: FileStat) -> str:
