@@ -17,11 +17,11 @@ from pathlib import Path
 import docker
 import pytest
 
-from hotfix import localfs
-from hotfix.engine import Engine
-from hotfix.errors import FileTooLarge, NoPermissions, Unavailable
-from hotfix.model import ContainerInfo
-from hotfix.service import HotfixService
+from hotfix.core.errors import FileTooLarge, NoPermissions, Unavailable
+from hotfix.core.model import ContainerInfo
+from hotfix.docker import localfs
+from hotfix.docker.engine import Engine
+from hotfix.service.files import HotfixService
 from tests.conftest import CliResult, Running
 from tests.reliability.conftest import file_path, svc  # noqa: F401  (fixtures)
 
