@@ -59,9 +59,9 @@ def test_printable_keeps_what_it_is_told_to() -> None:
 
 
 def test_tables_and_notes_escape_each_field(capsys: pytest.CaptureFixture[str]) -> None:
-    table = table([["NAME", "SIZE"], [EVIL, "1"]])
-    assert len(table.split("\n")) == 2
-    assert EVIL_SHOWN in table
+    shown = table([["NAME", "SIZE"], [EVIL, "1"]])
+    assert len(shown.split("\n")) == 2
+    assert EVIL_SHOWN in shown
     out = Output(as_json=False)
     out.note(f"warning: {EVIL}")
     # A command escapes each field; what it prints is escaped again but for its line breaks.
