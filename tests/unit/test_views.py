@@ -18,7 +18,7 @@ from hotfix import views
 from hotfix.core.model import ContainerInfo, FileStat
 from hotfix.core.probes import ProbeResult
 from hotfix.fleet import ApplyResult, RolloutResult, Target, TargetOutcome, TaskReport
-from hotfix.git.repo import TestRun
+from hotfix.git import repo
 from hotfix.release.harvest import HarvestedFile, HarvestResult
 from hotfix.release.imaging import CommitResult, ImageFile, VerifyResult
 from hotfix.service.results import Change, RestartResult, WriteResult
@@ -171,7 +171,7 @@ HARVEST = HarvestResult(
             binary=True,
         ),
     ],
-    test=TestRun(command="pytest -q", exit_code=0, output="1 passed", seconds=2.00049),
+    test=repo.TestRun(command="pytest -q", exit_code=0, output="1 passed", seconds=2.00049),
     diff="--- a/app/main.py\n+++ b/app/main.py\n",
     seconds=4.5678,
     notes=["based on the image's revision label"],
