@@ -20,8 +20,8 @@ from hotfix.core.model import FileStat
 from hotfix.core.validation import Problem
 from hotfix.lsp import convert
 from hotfix.lsp.errors import INVALID_PARAMS, REQUEST_FAILED, InvalidParams, to_rpc_error
+from hotfix.lsp.main import parse_tcp
 from hotfix.lsp.params import Params
-from hotfix.lsp.server import parse_tcp
 from hotfix.lsp.uris import parse_uri
 from hotfix.lsp.watch import MISSING, Watcher
 

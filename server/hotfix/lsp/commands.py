@@ -4,20 +4,16 @@ takes an optional ``engine`` (a docker context name; ``default`` when absent), a
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from hotfix.core.errors import UsageError
 from hotfix.lsp import uris
 from hotfix.lsp.params import Params
 from hotfix.lsp.progress import WorkDone
 from hotfix.lsp.registry import Result, command
+from hotfix.lsp.server import HotfixLanguageServer
 from hotfix.release.harvest import harvest
 from hotfix.release.imaging import commit_image
 from hotfix.release.report import build_report
 from hotfix.views import checkpoint_view, commit_image_view, harvest_view, restart_view
-
-if TYPE_CHECKING:
-    from hotfix.lsp.server import HotfixLanguageServer
 
 
 @command("hotfix.checkpoint")

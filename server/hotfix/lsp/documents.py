@@ -4,16 +4,13 @@ changes made by someone else in the container."""
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
 
 from lsprotocol import types
 
 from hotfix.core import validation
 from hotfix.lsp import convert, uris
 from hotfix.lsp.errors import InvalidParams
-
-if TYPE_CHECKING:
-    from hotfix.lsp.server import HotfixLanguageServer
+from hotfix.lsp.server import HotfixLanguageServer
 
 logger = logging.getLogger(__name__)
 

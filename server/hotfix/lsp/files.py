@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 from hotfix.core.errors import FileNotFound, NoPermissions
 from hotfix.docker.engines import DEFAULT as DEFAULT_ENGINE
@@ -17,6 +16,7 @@ from hotfix.lsp import convert, uris, wire
 from hotfix.lsp.errors import InvalidParams
 from hotfix.lsp.params import Params
 from hotfix.lsp.registry import Result, request
+from hotfix.lsp.server import HotfixLanguageServer
 from hotfix.lsp.spool import Spool
 from hotfix.lsp.watch import MISSING
 from hotfix.service.files import HotfixService
@@ -24,12 +24,7 @@ from hotfix.service.results import Change
 from hotfix.store.state import version_of
 from hotfix.views import change_view, container_view
 
-if TYPE_CHECKING:
-    from hotfix.lsp.server import HotfixLanguageServer
-
 logger = logging.getLogger(__name__)
-
-LINK_STAT_WORKERS = 8
 
 
 @request("hotfix/containers")

@@ -1,4 +1,4 @@
-"""Where handlers declare what they answer; :func:`hotfix.lsp.server.create_server` wires them.
+"""Where handlers declare what they answer; :func:`hotfix.lsp.main.create_server` wires them.
 
 A request handler takes the server and the request's :class:`Params` and returns a JSON
 object; a command handler also gets the :class:`WorkDone` progress of its run. Neither
@@ -9,17 +9,15 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from hotfix.lsp.params import Params
 from hotfix.lsp.progress import WorkDone
-
-if TYPE_CHECKING:
-    from hotfix.lsp.server import HotfixLanguageServer
+from hotfix.lsp.server import HotfixLanguageServer
 
 Result = dict[str, Any]
-RequestHandler = Callable[["HotfixLanguageServer", Params], Awaitable[Result]]
-CommandHandler = Callable[["HotfixLanguageServer", Params, WorkDone], Awaitable[Result]]
+RequestHandler = Callable[[HotfixLanguageServer, Params], Awaitable[Result]]
+CommandHandler = Callable[[HotfixLanguageServer, Params, WorkDone], Awaitable[Result]]
 R = TypeVar("R", bound=RequestHandler)
 C = TypeVar("C", bound=CommandHandler)
 

@@ -2,10 +2,11 @@
 
 Thin: every handler (:mod:`.files`, :mod:`.commands`, :mod:`.documents`) parses its params,
 runs one call of the same :class:`~hotfix.service.files.HotfixService` the CLI uses in a worker
-thread (Docker calls take 1–60 s; the event loop keeps reading requests, cancellations and
+thread (a Docker call can be slow; the event loop keeps reading requests, cancellations and
 notifications meanwhile) and shapes the result. Only the event loop writes to the client.
+:mod:`.main` wires the handlers to this server.
 
-``hotfix lsp`` runs it on stdio; ``hotfix lsp --tcp 127.0.0.1:2087`` on a loopback port,
+``hotfix lsp`` (:func:`.main.run`) runs it on stdio; ``hotfix lsp --tcp 127.0.0.1:2087`` on a loopback port,
 for clients that present this start's token (:mod:`.auth`). docs/protocol.md is the contract.
 """
 
@@ -15,7 +16,6 @@ import asyncio
 import atexit
 import contextvars
 import inspect
-import ipaddress
 import json
 import logging
 import os
@@ -46,13 +46,12 @@ from hotfix import __version__
 from hotfix.core.errors import Unavailable, UsageError
 from hotfix.docker.engines import DEFAULT as DEFAULT_ENGINE
 from hotfix.docker.engines import Engines
-from hotfix.lsp import auth, commands, documents, files, registry, spool, watch, wire
-from hotfix.lsp.errors import INVALID_PARAMS, ExpectedErrorFilter, InvalidParams, to_rpc_error
-from hotfix.lsp.params import Params
+from hotfix.lsp import auth, spool, watch, wire
+from hotfix.lsp.errors import INVALID_PARAMS
 from hotfix.lsp.progress import Cancellations, WorkDone
 from hotfix.lsp.uris import Location
-from hotfix.service.files import DEFAULT_MAX_FILE_SIZE, HotfixService
-from hotfix.service.files import _max_file_size as configured_max_file_size
+from hotfix.service.config import DEFAULT_MAX_FILE_SIZE, configured_max_file_size
+from hotfix.service.files import HotfixService
 from hotfix.store.state import StateStore
 
 logger = logging.getLogger(__name__)
@@ -70,8 +69,7 @@ _work_done_token: contextvars.ContextVar[types.ProgressToken | None] = contextva
     "hotfix_work_done_token", default=None
 )
 
-__all__ = ["DID_CHANGE_FILE", "HotfixLanguageServer", "create_server", "run"]
-_HANDLER_MODULES = (files, commands, documents)  # imported for their registrations
+__all__ = ["DID_CHANGE_FILE", "HotfixLanguageServer", "ServiceFactory"]
 
 
 class HotfixProtocol(LanguageServerProtocol):
@@ -449,99 +447,6 @@ class HotfixLanguageServer(LanguageServer):
         return bool(window and window.work_done_progress)
 
 
-# --- wiring ---------------------------------------------------------------------------------
-
-
-def create_server(service_factory: ServiceFactory | None = None) -> HotfixLanguageServer:
-    server = HotfixLanguageServer(service_factory)
-    for method, handler in registry.REQUESTS.items():
-        server.feature(method)(_request_adapter(method, handler))
-    for name, cmd in registry.COMMANDS.items():
-        server.command(name)(_command_adapter(cmd))
-    for method, note in (
-        (types.TEXT_DOCUMENT_DID_OPEN, documents.did_open),
-        (types.TEXT_DOCUMENT_DID_CHANGE, documents.did_change),
-        (types.TEXT_DOCUMENT_DID_CLOSE, documents.did_close),
-    ):
-        server.feature(method)(_notification_adapter(method, note))
-
-    @server.feature(types.INITIALIZE)
-    def initialize(ls: HotfixLanguageServer, params: types.InitializeParams) -> None:
-        options = params.initialization_options
-        if isinstance(options, dict) and options.get("pollInterval") is not None:
-            interval = options["pollInterval"]
-            if isinstance(interval, int | float) and not isinstance(interval, bool):
-                ls.watcher.interval = max(0.0, float(interval))
-            else:
-                logger.warning("ignoring initializationOptions.pollInterval=%r", interval)
-        transfer = options.get("bodyTransfer") if isinstance(options, dict) else None
-        if transfer == spool.FILE:
-            ls.open_spool()
-        elif transfer is not None and transfer != "inline":
-            logger.warning("ignoring initializationOptions.bodyTransfer=%r", transfer)
-
-    @server.feature(types.SHUTDOWN)
-    def shutdown(ls: HotfixLanguageServer, *args: Any) -> None:
-        ls.cancellations.cancel_all()
-        ls.watcher.stop()
-
-    return server
-
-
-def _request_adapter(method: str, handler: registry.RequestHandler) -> Callable[..., Any]:
-    async def adapter(ls: Any, raw: Any = None) -> Any:
-        try:
-            return await handler(ls, Params(raw))
-        except Exception as exc:
-            raise to_rpc_error(exc, method) from exc
-
-    adapter.__name__ = f"request {method}"
-    return adapter
-
-
-def _command_adapter(cmd: registry.Command) -> Callable[..., Any]:
-    async def adapter(ls: Any, *args: Any) -> Any:
-        server: HotfixLanguageServer = ls
-        progress: WorkDone | None = None
-        outcome = "failed"
-        try:
-            if len(args) > 1:
-                raise InvalidParams(
-                    f"{cmd.name}: expected one JSON object argument, got {len(args)}"
-                )
-            params = Params(args[0] if args else None, "arguments[0]")
-            title = (
-                f"{cmd.title} {params.values.get('container') or ''}".strip() if cmd.title else None
-            )
-            progress = await server.work_done(title)
-            result = await cmd.handler(server, params, progress)
-            outcome = "done"
-            return result
-        except Exception as exc:
-            outcome = "cancelled" if progress and progress.cancelled() else f"failed: {exc}"
-            raise to_rpc_error(exc, cmd.name) from exc
-        finally:
-            if progress is not None:
-                progress.end(outcome)
-                server.cancellations.release(server.protocol.msg_id)
-
-    adapter.__name__ = f"command {cmd.name}"
-    return adapter
-
-
-def _notification_adapter(
-    method: str, handler: Callable[[HotfixLanguageServer, Any], None]
-) -> Callable[..., None]:
-    def adapter(ls: Any, params: Any) -> None:
-        try:
-            handler(ls, params)
-        except Exception:  # a notification has nobody to answer: log and keep serving
-            logger.exception("%s failed", method)
-
-    adapter.__name__ = f"notification {method}"
-    return adapter
-
-
 def _invalid_request(obj: Any) -> tuple[wire.MsgId | None, str] | None:
     """Why a parsed body is not a JSON-RPC 2.0 message (with the id to answer, when one can
     be read), or None when it is one."""
@@ -622,48 +527,3 @@ class _ServiceMaker:
         self._engines = self._engines or Engines(watch=True)
         self._store = self._store or StateStore()
         return HotfixService(self._engines.get(engine), self._store, prefetch=True)
-
-
-# --- running ----------------------------------------------------------------------------------
-
-
-def parse_tcp(text: str) -> tuple[str, int]:
-    """``HOST:PORT`` (``[::1]:PORT`` for IPv6) on a loopback address, else a UsageError."""
-    host, sep, port_text = text.rpartition(":")
-    host = host.strip("[]")
-    if not sep or not host or not port_text.isdigit() or not 0 < int(port_text) < 65536:
-        raise UsageError(f"--tcp {text!r}: expected HOST:PORT, e.g. 127.0.0.1:2087")
-    if host != "localhost":
-        try:
-            loopback = ipaddress.ip_address(host).is_loopback
-        except ValueError:
-            loopback = False
-        if not loopback:
-            raise UsageError(
-                f"--tcp {text!r}: {host} is not a loopback address; the server only listens "
-                "on 127.0.0.1, ::1 or localhost (its token travels in clear text)"
-            )
-    return host, int(port_text)
-
-
-def run(tcp: str | None = None) -> None:
-    """Serve until the client exits: on stdio, or on ``tcp`` (loopback ``HOST:PORT``) to a
-    client that presents the token this start writes to a private file."""
-    address = parse_tcp(tcp) if tcp else None
-    _configure_logging()
-    server = create_server()
-    if address:
-        server.start_tcp(*address)  # prints where it listens and where its token is
-    else:
-        server.start_io()
-
-
-def _configure_logging() -> None:
-    level = os.environ.get("HOTFIX_LOG_LEVEL", "INFO").upper()
-    handler = logging.StreamHandler(sys.stderr)  # stdout is the protocol's
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    root = logging.getLogger()
-    root.addHandler(handler)
-    root.setLevel(level if level in logging.getLevelNamesMapping() else "INFO")
-    logging.getLogger("pygls").setLevel(logging.WARNING)  # INFO logs every message in full
-    logging.getLogger("pygls.protocol.json_rpc").addFilter(ExpectedErrorFilter())
