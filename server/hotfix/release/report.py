@@ -131,21 +131,33 @@ def build_report(svc: Workspace, ref: str | None = None) -> str:
 
 
 def _container_section(svc: Workspace, group: _Container) -> tuple[str, set[str]]:
+    """One container's part of the report, and the run-time values it must not show."""
     live = True
     try:
-        details = svc.engine.inspect(group.id)
-        state = details.info.state
+        state = svc.engine.inspect(group.id).info.state
     except ContainerNotFound:
         live, state = False, "removed"
     secrets = svc.engine.runtime_env_values(group.id) if live else set()
     es = group.entries
-    people = sorted({e.user for e in es})
-    paths = sorted({e.path for e in es if e.path and e.action in ("write", "delete", "mkdir")})
     harvests = [
         e for e in es if e.action == "harvest" and e.outcome == "ok" and e.detail.get("commit")
     ]
     images = [e for e in es if e.action == "commit-image" and e.outcome == "ok"]
+    out = _summary(group, state, harvests, images)
+    out += _timeline(es)
+    out += ["### Changes", "", *_diffs(svc, group, live, harvests), ""]
+    out += _probes(es)
+    out += _harvests(harvests)
+    out += _images(images)
+    return "\n".join(out), secrets
 
+
+def _summary(
+    group: _Container, state: str, harvests: list[JournalEntry], images: list[JournalEntry]
+) -> list[str]:
+    es = group.entries
+    people = sorted({e.user for e in es})
+    paths = sorted({e.path for e in es if e.path and e.action in ("write", "delete", "mkdir")})
     out = [f"## {group.name or group.id[:12]}", ""]
     out.append(f"- Container: `{group.name}` (`{group.id}`), now {state}")
     out.append(f"- Image: `{group.image or '?'}`")
@@ -163,8 +175,11 @@ def _container_section(svc: Workspace, group: _Container) -> tuple[str, set[str]
     if failed:
         out.append(f"- Failed or incomplete steps: {len(failed)} (see the timeline)")
     out.append("")
+    return out
 
-    out += ["### Timeline", "", "| When (UTC) | Who | What | Outcome |", "|---|---|---|---|"]
+
+def _timeline(es: list[JournalEntry]) -> list[str]:
+    out = ["### Timeline", "", "| When (UTC) | Who | What | Outcome |", "|---|---|---|---|"]
     for e in es:
         outcome = e.outcome
         if e.detail.get("error"):
@@ -173,13 +188,12 @@ def _container_section(svc: Workspace, group: _Container) -> tuple[str, set[str]
             f"| {when(e.time)} | {_cell(e.user)} | {_cell(summarize(e))} | {_cell(outcome)} |"
         )
     out.append("")
+    return out
 
-    out += ["### Changes", ""]
-    out += _diffs(svc, group, live, harvests)
-    out.append("")
 
+def _probes(es: list[JournalEntry]) -> list[str]:
     probes = _probe_rows(es)
-    out += ["### Probes", ""]
+    out = ["### Probes", ""]
     if probes:
         out += [
             "| When (UTC) | Kind | Probe | Result | Healthy | Seconds |",
@@ -189,8 +203,11 @@ def _container_section(svc: Workspace, group: _Container) -> tuple[str, set[str]
     else:
         out.append("No probe was run.")
     out.append("")
+    return out
 
-    out += ["### Harvest", ""]
+
+def _harvests(harvests: list[JournalEntry]) -> list[str]:
+    out = ["### Harvest", ""]
     if not harvests:
         out.append("Not harvested to a repository.")
     for e in harvests:
@@ -212,8 +229,11 @@ def _container_section(svc: Workspace, group: _Container) -> tuple[str, set[str]
                 f"in {_seconds(test.get('seconds'))}"
             )
     out.append("")
+    return out
 
-    out += ["### Images", ""]
+
+def _images(images: list[JournalEntry]) -> list[str]:
+    out = ["### Images", ""]
     if not images:
         out.append("No image was committed.")
     for e in images:
@@ -237,7 +257,7 @@ def _container_section(svc: Workspace, group: _Container) -> tuple[str, set[str]
                 f"(`{verify.get('probe')}`: {verify.get('probe_result')})"
             )
     out.append("")
-    return "\n".join(out), secrets
+    return out
 
 
 def _probe_rows(es: list[JournalEntry]) -> list[str]:
