@@ -17,6 +17,7 @@ from hotfix.release.harvest import (
     parse_map,
     slugify,
 )
+from hotfix.release.harvest.plan import Sides, decide, executable_bit
 from hotfix.release.imaging import (
     check_reference,
     config_differences,
@@ -224,6 +225,82 @@ def test_conflict_hunks() -> None:
     text = conflict_hunks(merged)
     assert text.startswith("@@ merged lines 1-10 @@")
     assert "<<<<<<< repo" in text and ">>>>>>> container" in text and "X = 2" in text
+
+
+# --- the per-file three-way decision -----------------------------------------------------
+
+
+def sides(
+    base: bytes | None,
+    ours: bytes | None,
+    theirs: bytes | None,
+    *,
+    base_exec: bool | None = False,
+    ours_exec: bool | None = False,
+    theirs_exec: bool | None = False,
+) -> Sides:
+    """Exec bits default to "not executable" where the content is present, unknown where not."""
+    return Sides(
+        base=base,
+        base_exec=base_exec if base is not None else None,
+        ours=ours,
+        ours_exec=ours_exec if ours is not None else None,
+        theirs=theirs,
+        theirs_exec=theirs_exec if theirs is not None else None,
+    )
+
+
+def test_decide_deletions() -> None:
+    assert decide(sides(b"a", None, None), "c0ffee").verdict == "unchanged"  # gone on both
+    assert decide(sides(b"a", b"a", None), "c0ffee").verdict == "deleted"
+    moved_on = decide(sides(b"a", b"b", None), "c0ffee")
+    assert moved_on.verdict == "conflict"
+    assert moved_on.why == "deleted in the container, but the repository at c0ffee changed it"
+
+
+def test_decide_copies_what_only_the_container_changed() -> None:
+    assert decide(sides(b"a", b"a", b"b"), "c0ffee").verdict == "copied"
+    # Created in the container, not in the repository either: a plain copy.
+    assert decide(sides(None, None, b"new"), "c0ffee").verdict == "copied"
+    # The repository already has the container's content.
+    assert decide(sides(b"a", b"b", b"b"), "c0ffee").verdict == "unchanged"
+
+
+def test_decide_mode_only() -> None:
+    made_exec = sides(b"a", b"b", b"b", base_exec=False, ours_exec=False, theirs_exec=True)
+    decision = decide(made_exec, "c0ffee")
+    assert (decision.verdict, decision.executable) == ("mode", True)
+
+
+def test_decide_refuses_what_cannot_be_merged() -> None:
+    assert "does not have it" in decide(sides(b"a", None, b"b"), "c0ffee").why
+    created = decide(sides(None, b"x", b"y"), "c0ffee")
+    assert (created.verdict, created.why) == (
+        "conflict",
+        "created in the container, and the repository at c0ffee has different content",
+    )
+    binary = decide(sides(b"a\0", b"b\0", b"c\0"), "c0ffee")
+    assert binary.verdict == "conflict" and binary.binary
+    assert "binary files are not merged" in binary.why
+
+
+def test_decide_merges_text_both_sides_changed() -> None:
+    decision = decide(sides(b"a\n", b"a\nb\n", b"c\na\n"), "c0ffee")
+    assert (decision.verdict, decision.why, decision.binary) == ("merge", "", False)
+
+
+def test_exec_bit_three_ways() -> None:
+    # The container changed the bit: its bit wins over the repository's.
+    assert executable_bit(sides(b"a", b"a", b"a", base_exec=False, theirs_exec=True))
+    assert not executable_bit(
+        sides(b"a", b"a", b"a", base_exec=True, ours_exec=True, theirs_exec=False)
+    )
+    # It did not: the repository's bit stands.
+    assert executable_bit(sides(b"a", b"a", b"b", ours_exec=True))
+    # Unknown on one side (created, or not in the repository): the container's.
+    assert executable_bit(sides(None, None, b"x", theirs_exec=True))
+    # Deleted in the container: no bit.
+    assert not executable_bit(sides(b"a", b"a", None, ours_exec=True))
 
 
 # --- image commit helpers -------------------------------------------------------------------
