@@ -19,6 +19,7 @@ from hotfix.release.harvest import (
 )
 from hotfix.release.harvest.plan import Sides, decide, executable_bit
 from hotfix.release.imaging import (
+    ancestors,
     check_reference,
     config_differences,
     default_tag,
@@ -309,6 +310,10 @@ def test_exec_bit_three_ways() -> None:
 def test_leaves_and_env() -> None:
     changed = ["/usr", "/usr/src", "/usr/src/app", APP, "/tmp", "/tmp/service.log"]
     assert leaves(changed) == ["/tmp/service.log", APP]
+    # '-' sorts before '/': /a-b between /a and /a/c must not make /a look like a leaf.
+    assert leaves(["/a", "/a-b", "/a/c", "/a.d/e", "/a.d"]) == ["/a-b", "/a.d/e", "/a/c"]
+    assert leaves(["/srv/", "/srv/x"]) == ["/srv/x"]
+    assert list(ancestors("/usr/src/app/")) == ["/usr/src", "/usr", "/"]
     runtime = ["PATH=/bin", "LANG=C.UTF-8", "SECRET=x", "LANG2=y"]
     assert env_names_added(runtime, ["PATH=/bin", "LANG=C.UTF-8"]) == ["LANG2", "SECRET"]
     # A changed value counts as set at run time.

@@ -23,7 +23,7 @@ import posixpath
 import re
 import time
 import urllib.parse
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -168,13 +168,18 @@ def image_slug(harvest_branch: str | None, paths: list[str]) -> str:
 
 
 def leaves(paths: list[str]) -> list[str]:
-    """The container diff without the parents it lists (``/usr``, ``/usr/src`` …)."""
-    ordered = sorted(set(paths))
-    return [
-        p
-        for i, p in enumerate(ordered)
-        if not (i + 1 < len(ordered) and ordered[i + 1].startswith(p.rstrip("/") + "/"))
-    ]
+    """The container diff without the parents it lists (``/usr``, ``/usr/src`` …), sorted."""
+    unique = sorted(set(paths))
+    parents = {parent for p in unique for parent in ancestors(p)}
+    return [p for p in unique if p.rstrip("/") not in parents]
+
+
+def ancestors(path: str) -> Iterator[str]:
+    """``/usr/src/app`` → ``/usr/src``, ``/usr``, ``/``."""
+    path = path.rstrip("/")
+    while path not in ("", "/"):
+        path = posixpath.dirname(path)
+        yield path
 
 
 def env_names_added(runtime: list[str], image: list[str]) -> list[str]:
@@ -534,11 +539,7 @@ def _whole_layer_preview(
     engine: Engine, container: ContainerInfo, base_config: dict[str, Any], paths: list[str]
 ) -> tuple[list[str], list[str]]:
     hotfix = set(paths)
-    parents: set[str] = set()
-    for p in paths:
-        while p not in ("/", ""):
-            p = posixpath.dirname(p)
-            parents.add(p)
+    parents = {parent for p in paths for parent in ancestors(p)}
     changed = engine.changed_paths(container)
     extra = [p for p in leaves(changed) if p not in hotfix and p not in parents]
     attrs = engine.container_attrs(container.id)
