@@ -1,4 +1,4 @@
-"""engine: translating the Engine's answers and errors (no engine needed)."""
+"""The docker layer: translating the Engine's answers and errors (no engine needed)."""
 
 from __future__ import annotations
 
@@ -26,20 +26,15 @@ from hotfix.core.errors import (
     Unavailable,
 )
 from hotfix.core.model import ContainerInfo
-from hotfix.docker import engine as eng
-from hotfix.docker.engine import (
-    Engine,
-    _details_from_inspect,
-    _engine_errors,
-    _info_from_summary,
-    _parse_go_time,
-    _stat_from_header,
-    _stat_from_tarinfo,
-)
+from hotfix.docker import archive
+from hotfix.docker.answers import details_from_inspect, info_from_summary, parse_go_time
+from hotfix.docker.archive import stat_from_header, stat_from_tarinfo
+from hotfix.docker.engine import Engine
+from hotfix.docker.errors import engine_errors
 
 MAY_1 = datetime(2024, 5, 1, 10, 0, tzinfo=UTC).timestamp()
 
-# --- _parse_go_time ----------------------------------------------------------------------------
+# --- parse_go_time ----------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -59,25 +54,25 @@ MAY_1 = datetime(2024, 5, 1, 10, 0, tzinfo=UTC).timestamp()
         ("2024-13-45T99:00:00Z", 0.0),
     ],
 )
-def test_parse_go_time(text: str, expected: float) -> None:
-    assert _parse_go_time(text) == pytest.approx(expected, abs=1e-6)
+def testparse_go_time(text: str, expected: float) -> None:
+    assert parse_go_time(text) == pytest.approx(expected, abs=1e-6)
 
 
-def test_parse_go_time_keeps_sub_microsecond_order() -> None:
-    earlier = _parse_go_time("2024-05-01T10:00:00.100000000Z")
-    later = _parse_go_time("2024-05-01T10:00:00.900000000Z")
+def testparse_go_time_keeps_sub_microsecond_order() -> None:
+    earlier = parse_go_time("2024-05-01T10:00:00.100000000Z")
+    later = parse_go_time("2024-05-01T10:00:00.900000000Z")
     assert later - earlier == pytest.approx(0.8, abs=1e-6)
 
 
-# --- _stat_from_header -------------------------------------------------------------------------
+# --- stat_from_header -------------------------------------------------------------------------
 
 
 def header(mode: int, **kw: Any) -> dict[str, Any]:
     return {"name": "x", "size": 12, "mode": mode, "mtime": "2024-05-01T10:00:00Z", **kw}
 
 
-def test_stat_from_header_regular_file() -> None:
-    st = _stat_from_header("/srv/app.py", header(0o640))
+def teststat_from_header_regular_file() -> None:
+    st = stat_from_header("/srv/app.py", header(0o640))
     assert (st.path, st.kind, st.size, st.mode, st.uid, st.gid, st.link_target) == (
         "/srv/app.py",
         "file",
@@ -93,51 +88,51 @@ def test_stat_from_header_regular_file() -> None:
 @pytest.mark.parametrize(
     ("go_mode", "kind"),
     [
-        (eng._GO_DIR | 0o755, "dir"),
-        (eng._GO_SYMLINK | 0o777, "symlink"),
-        (eng._GO_PIPE | 0o600, "fifo"),
-        (eng._GO_SOCKET | 0o755, "socket"),
-        (eng._GO_DEVICE | (1 << 21) | 0o666, "device"),  # a character device
-        (eng._GO_DEVICE | 0o660, "device"),
+        (archive.GO_DIR | 0o755, "dir"),
+        (archive.GO_SYMLINK | 0o777, "symlink"),
+        (archive.GO_PIPE | 0o600, "fifo"),
+        (archive.GO_SOCKET | 0o755, "socket"),
+        (archive.GO_DEVICE | (1 << 21) | 0o666, "device"),  # a character device
+        (archive.GO_DEVICE | 0o660, "device"),
     ],
 )
-def test_stat_from_header_kinds(go_mode: int, kind: str) -> None:
-    st = _stat_from_header("/p", header(go_mode))
+def teststat_from_header_kinds(go_mode: int, kind: str) -> None:
+    st = stat_from_header("/p", header(go_mode))
     assert st.kind == kind
     assert st.mode == go_mode & 0o777
 
 
-def test_stat_from_header_symlink_target() -> None:
-    raw = header(eng._GO_SYMLINK | 0o777, linkTarget="/usr/share/zoneinfo/UTC")
-    st = _stat_from_header("/etc/localtime", raw)
+def teststat_from_header_symlink_target() -> None:
+    raw = header(archive.GO_SYMLINK | 0o777, linkTarget="/usr/share/zoneinfo/UTC")
+    st = stat_from_header("/etc/localtime", raw)
     assert (st.kind, st.link_target) == ("symlink", "/usr/share/zoneinfo/UTC")
-    assert _stat_from_header("/f", header(0o644, linkTarget="")).link_target is None
+    assert stat_from_header("/f", header(0o644, linkTarget="")).link_target is None
 
 
 @pytest.mark.parametrize(
     ("go_bits", "expected"),
     [
-        (eng._GO_SETUID | 0o755, stat.S_ISUID | 0o755),
-        (eng._GO_SETGID | 0o750, stat.S_ISGID | 0o750),
-        (eng._GO_DIR | eng._GO_STICKY | 0o777, stat.S_ISVTX | 0o777),
-        (eng._GO_SETUID | eng._GO_SETGID | eng._GO_STICKY | 0o700, 0o7700),
+        (archive.GO_SETUID | 0o755, stat.S_ISUID | 0o755),
+        (archive.GO_SETGID | 0o750, stat.S_ISGID | 0o750),
+        (archive.GO_DIR | archive.GO_STICKY | 0o777, stat.S_ISVTX | 0o777),
+        (archive.GO_SETUID | archive.GO_SETGID | archive.GO_STICKY | 0o700, 0o7700),
     ],
 )
-def test_stat_from_header_special_bits(go_bits: int, expected: int) -> None:
-    assert _stat_from_header("/p", header(go_bits)).mode == expected
+def teststat_from_header_special_bits(go_bits: int, expected: int) -> None:
+    assert stat_from_header("/p", header(go_bits)).mode == expected
 
 
-def test_stat_from_header_decodes_like_the_engine_sends_it() -> None:
+def teststat_from_header_decodes_like_the_engine_sends_it() -> None:
     # The header is base64 JSON; Engine.stat decodes it and hands the dict over.
-    sent = base64.b64encode(json.dumps(header(eng._GO_DIR | 0o1777, size=4096)).encode())
-    st = _stat_from_header("/tmp", json.loads(base64.b64decode(sent)))
+    sent = base64.b64encode(json.dumps(header(archive.GO_DIR | 0o1777, size=4096)).encode())
+    st = stat_from_header("/tmp", json.loads(base64.b64decode(sent)))
     assert (st.kind, st.mode, st.size) == ("dir", 0o777, 4096)
 
 
-def test_stat_from_tarinfo() -> None:
+def teststat_from_tarinfo() -> None:
     member = tarfile.TarInfo("app.py")
     member.size, member.mode, member.uid, member.gid, member.mtime = 5, 0o100644, 33, 34, 1e9
-    st = _stat_from_tarinfo("/srv/app.py", member)
+    st = stat_from_tarinfo("/srv/app.py", member)
     assert (st.kind, st.mode, st.uid, st.gid, st.mtime, st.size) == (
         "file",
         0o644,
@@ -148,16 +143,16 @@ def test_stat_from_tarinfo() -> None:
     )
     link = tarfile.TarInfo("current")
     link.type, link.linkname = tarfile.SYMTYPE, "releases/7"
-    assert _stat_from_tarinfo("/srv/current", link).link_target == "releases/7"
+    assert stat_from_tarinfo("/srv/current", link).link_target == "releases/7"
     fifo = tarfile.TarInfo("pipe")
     fifo.type = tarfile.FIFOTYPE
-    assert _stat_from_tarinfo("/pipe", fifo).kind == "fifo"
+    assert stat_from_tarinfo("/pipe", fifo).kind == "fifo"
 
 
-# --- _info_from_summary ------------------------------------------------------------------------
+# --- info_from_summary ------------------------------------------------------------------------
 
 
-def test_info_from_summary() -> None:
+def testinfo_from_summary() -> None:
     row = {
         "Id": "f" * 64,
         "Names": ["/web-1"],
@@ -174,7 +169,7 @@ def test_info_from_summary() -> None:
             {"IP": "127.0.0.1", "PrivatePort": 53, "PublicPort": 5353, "Type": "udp"},
         ],
     }
-    info = _info_from_summary(row)
+    info = info_from_summary(row)
     assert info == ContainerInfo(
         id="f" * 64,
         name="web-1",
@@ -202,12 +197,12 @@ def test_info_from_summary() -> None:
         ("Exited (1) 2 minutes ago", None),
     ],
 )
-def test_info_from_summary_health(status: str, health: str | None) -> None:
-    assert _info_from_summary({"Id": "a" * 64, "Status": status}).health == health
+def testinfo_from_summary_health(status: str, health: str | None) -> None:
+    assert info_from_summary({"Id": "a" * 64, "Status": status}).health == health
 
 
-def test_info_from_summary_minimal_row() -> None:
-    info = _info_from_summary({"Id": "0123456789abcdef" * 4})
+def testinfo_from_summary_minimal_row() -> None:
+    info = info_from_summary({"Id": "0123456789abcdef" * 4})
     assert (info.name, info.image, info.state, info.labels, info.ports) == (
         "0123456789ab",
         "",
@@ -217,7 +212,7 @@ def test_info_from_summary_minimal_row() -> None:
     )
 
 
-# --- _details_from_inspect ---------------------------------------------------------------------
+# --- details_from_inspect ---------------------------------------------------------------------
 
 
 def inspect_attrs(**over: Any) -> dict[str, Any]:
@@ -251,8 +246,8 @@ def inspect_attrs(**over: Any) -> dict[str, Any]:
     return attrs
 
 
-def test_details_from_inspect_running() -> None:
-    d = _details_from_inspect(inspect_attrs())
+def testdetails_from_inspect_running() -> None:
+    d = details_from_inspect(inspect_attrs())
     assert d.info.id == "e" * 64 and d.info.name == "web"
     assert (d.info.image, d.info.image_id) == ("registry.example/app:1.0", "sha256:" + "b" * 64)
     assert (d.info.state, d.info.health, d.info.pid) == ("running", "healthy", 4321)
@@ -271,7 +266,7 @@ def test_details_from_inspect_running() -> None:
     assert (d.stop_timeout, d.exit_code, d.read_only) == (5, 0, True)
 
 
-def test_details_from_inspect_stopped_uses_configured_bindings() -> None:
+def testdetails_from_inspect_stopped_uses_configured_bindings() -> None:
     attrs = inspect_attrs(
         State={"Status": "exited", "Pid": 0, "ExitCode": 137},
         NetworkSettings={"Ports": {}},
@@ -283,7 +278,7 @@ def test_details_from_inspect_stopped_uses_configured_bindings() -> None:
             }
         },
     )
-    d = _details_from_inspect(attrs)
+    d = details_from_inspect(attrs)
     assert d.published == [("", 8001, "8001/tcp")]
     assert d.info.ports == ["0.0.0.0:8001->8001/tcp"]
     assert d.healthcheck is None  # HEALTHCHECK NONE disables the image's check
@@ -291,12 +286,12 @@ def test_details_from_inspect_stopped_uses_configured_bindings() -> None:
     assert (d.read_only, d.stop_timeout) == (False, None)
 
 
-def test_details_from_inspect_bare() -> None:
-    d = _details_from_inspect({"Id": "1" * 64})
+def testdetails_from_inspect_bare() -> None:
+    d = details_from_inspect({"Id": "1" * 64})
     assert (d.info.name, d.published, d.healthcheck, d.info.labels) == ("", [], None, {})
 
 
-# --- _engine_errors ----------------------------------------------------------------------------
+# --- engine_errors ----------------------------------------------------------------------------
 
 CONTAINER = ContainerInfo(id="d" * 64, name="web", image="app", image_id="x", state="running")
 
@@ -310,7 +305,7 @@ def api_error(text: str) -> docker.errors.APIError:
 
 
 def translate(exc: BaseException, container: Any = CONTAINER, **kw: str) -> HotfixError:
-    with pytest.raises(HotfixError) as info, _engine_errors(container, **kw):
+    with pytest.raises(HotfixError) as info, engine_errors(container, **kw):
         raise exc
     assert info.value.__cause__ is exc
     return info.value
@@ -398,9 +393,9 @@ def test_forward_reader_lets_tarfile_skip_contents_and_leaves_a_content_to_read(
                 info.size = len(data)
                 tar.addfile(info, io.BytesIO(data))
     raw = buf.getvalue()
-    with tarfile.open(fileobj=eng._ForwardReader(io.BytesIO(raw)), mode="r:") as tar:  # type: ignore[call-overload]
+    with tarfile.open(fileobj=archive.ForwardReader(io.BytesIO(raw)), mode="r:") as tar:  # type: ignore[call-overload]
         assert [m.name for m in tar] == list(files)
-    stream = eng._ForwardReader(io.BytesIO(raw))
+    stream = archive.ForwardReader(io.BytesIO(raw))
     with tarfile.open(fileobj=stream, mode="r:") as tar:  # type: ignore[call-overload]
         assert tar.next().name == "dir"
         member = tar.next()
@@ -408,16 +403,16 @@ def test_forward_reader_lets_tarfile_skip_contents_and_leaves_a_content_to_read(
         assert stream.tell() == member.offset_data + member.size
         with pytest.raises(io.UnsupportedOperation):
             stream.seek(0)
-    cut = eng._ForwardReader(io.BytesIO(raw[:2000]))
+    cut = archive.ForwardReader(io.BytesIO(raw[:2000]))
     assert len(cut.read(5000)) == 2000  # a stream that ends early: what there was
 
 
 def test_hotfix_errors_pass_through_and_others_propagate() -> None:
     original = FileNotFound("already translated")
-    with pytest.raises(FileNotFound) as info, _engine_errors(CONTAINER, "/x"):
+    with pytest.raises(FileNotFound) as info, engine_errors(CONTAINER, "/x"):
         raise original
     assert info.value is original
-    with pytest.raises(KeyError), _engine_errors(CONTAINER, "/x"):
+    with pytest.raises(KeyError), engine_errors(CONTAINER, "/x"):
         raise KeyError("not an engine error")
 
 
@@ -458,7 +453,7 @@ def test_one_file_tar_reads_back_as_tarfile_would_write_it(name: str, size: int)
     info.size, info.mode, info.uid, info.gid = size, 0o4755, 1000, 1001
     info.mtime = 1_764_000_000.123456
     data = bytes(range(256)) * (size // 256) + b"x" * (size % 256)
-    body = eng._one_file_tar(info, data)
+    body = archive.one_file_tar(info, data)
     raw = bytes(body)
     assert len(raw) == len(body) and len(raw) % tarfile.BLOCKSIZE == 0
     assert body.parts[1] is data  # sent as it is, not copied

@@ -1,0 +1,81 @@
+"""The Engine's errors as :mod:`hotfix.core.errors` that name the container and path."""
+
+from __future__ import annotations
+
+import tarfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import docker.errors
+import requests
+import urllib3
+
+from hotfix.core.errors import (
+    ContainerNotFound,
+    FileNotADirectory,
+    FileNotFound,
+    HotfixError,
+    NoPermissions,
+    Unavailable,
+)
+from hotfix.core.model import ContainerInfo
+
+
+def reason(exc: BaseException) -> str:
+    """What went wrong, in the Engine's words (with a hint when no engine answers)."""
+    if isinstance(exc, docker.errors.APIError):
+        return str(exc.explanation or exc)
+    text = str(exc)
+    if "Connection refused" in text or "No such file or directory" in text:
+        return f"{text} — is dockerd running? (scripts/ensure-engine.sh starts one)"
+    return text
+
+
+@contextmanager
+def engine_errors(
+    container: ContainerInfo | str = "", path: str = "", parent: str = ""
+) -> Iterator[None]:
+    """Translate docker-py and transport errors into HotfixErrors naming container and path."""
+    name = container.name if isinstance(container, ContainerInfo) else container
+    where = f"{name}:{path}" if path else name
+    try:
+        yield
+    except HotfixError:
+        raise
+    except docker.errors.NotFound as exc:
+        raise _not_found(exc, name, where, path, parent) from exc
+    except docker.errors.APIError as exc:
+        raise _refused(reason(exc), name, where, parent) from exc
+    except (requests.exceptions.RequestException, docker.errors.DockerException) as exc:
+        raise Unavailable(f"cannot reach the Docker engine: {reason(exc)}") from exc
+    except (tarfile.TarError, OSError, urllib3.exceptions.HTTPError) as exc:
+        # urllib3's errors: an archive stream cut off midway (read from the raw response)
+        raise Unavailable(f"{where}: reading the engine's archive failed: {exc}") from exc
+
+
+def _not_found(
+    exc: docker.errors.NotFound, name: str, where: str, path: str, parent: str
+) -> HotfixError:
+    text = reason(exc)
+    if not path or "no such container" in text.lower():
+        return ContainerNotFound(f"no such container: {name or text}")
+    if parent and "could not find the file" in text.lower():
+        return FileNotFound(f"{where}: parent directory {parent} does not exist")
+    return FileNotFound(f"{where}: no such file or directory")
+
+
+def _refused(text: str, name: str, where: str, parent: str) -> HotfixError:
+    low = text.lower()
+    if "read-only" in low or "read only" in low:
+        return NoPermissions(f"{where}: the container's root filesystem is read-only")
+    if "not a directory" in low:
+        return FileNotADirectory(f"{where}: {parent or 'a parent'} is not a directory")
+    if "too many links" in low:  # not FileNotFound: that would read as "absent"
+        return Unavailable(f"{where}: too many levels of symbolic links")
+    if "no such container" in low:
+        return ContainerNotFound(f"no such container: {name}")
+    if "is paused" in low:
+        return Unavailable(f"{where}: the container is paused ({text})")
+    if "permission denied" in low:
+        return NoPermissions(f"{where}: permission denied ({text})")
+    return Unavailable(f"{where}: the engine refused: {text}")
