@@ -242,9 +242,12 @@ def _rewrite_in_place(dir_fd: int, name: str, data: bytes) -> None:
 
 
 def unlink(root: str, path: str) -> None:
+    """Remove a file, and the temp files of its name that a killed :func:`write` left
+    (removed first: so they go even when the file is already gone)."""
     parent, name = split(path)
     fd = open_dir(root, parent)
     try:
+        _remove_abandoned_temps(fd, name)
         os.unlink(name, dir_fd=fd)
     finally:
         os.close(fd)
