@@ -1,8 +1,8 @@
 """Running containers' identity, kept current by the Engine's event stream.
 
 Every file operation starts by resolving its container — name or ID to ID, state, PID,
-labels, mounts. That is an inspect: about 2 ms of a 4 ms save on the local path, and a
-round trip through dockerd for each replica of a fan-out. What a *running* container's
+labels, mounts. That is an inspect: half of a save on the local path, and a round trip
+through dockerd for each replica of a fan-out. What a *running* container's
 inspect says for file work changes only through something the Engine reports as an event:
 it stops, dies, is paused, restarted, renamed, updated or removed. So a long-lived process
 (the language server) watches the event stream and keeps each answer until any such event

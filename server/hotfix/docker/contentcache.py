@@ -1,11 +1,11 @@
 """Contents of container files this process has read or written through the archive API.
 
 A save must know the live version (to refuse a conflict) and content (to checkpoint it, and
-to put it back if the write is cut short). Through the archive API that is a download:
-``GET …/archive`` costs about 90 ms even for 4 KB (the Engine starts a tar helper per call),
-while ``HEAD …/archive`` — size, mode and mtime to the nanosecond — costs about 1 ms. So the
-content last seen is kept with the HEAD stat it had, and a HEAD that still shows that stat
-stands for the download.
+to put it back if the write is cut short). Through the archive API that is a download —
+``GET …/archive``, for which the Engine starts a tar helper — while ``HEAD …/archive``
+(size, mode and mtime to the nanosecond) is cheap (docs/performance.md). So the content last
+seen is kept with the HEAD stat it had, and a HEAD that still shows that stat stands for the
+download.
 
 Equal stats mean equal content unless the file was rewritten with the same size within the
 same tick of the filesystem's clock — the "racy" case git knows. Hence a content read is

@@ -116,13 +116,12 @@ def _client(name: str, source: str, **kwargs: Any) -> docker.DockerClient:
     kwargs["use_ssh_client"] = base_url.lower().startswith("ssh://")
     kwargs["max_pool_size"] = MAX_POOL_SIZE
     try:
-        # The API version from the engine: docker-py's "auto" asks GET /version, which
-        # gathers the engine's details (~12 ms here); /_ping answers it in a header (~1 ms),
-        # as the docker CLI asks it.
+        # The API version from /_ping's header, as the docker CLI asks it: docker-py's
+        # "auto" asks GET /version, which gathers all the engine's details.
         probe = docker.APIClient(version=MINIMUM_DOCKER_API_VERSION, **kwargs)
         # The environment is ignored with TLS: requests lets REQUESTS_CA_BUNDLE /
-        # CURL_CA_BUNDLE replace the engine's own CA (psf/requests#3829). On a unix socket or
-        # ssh no proxy applies, and requests would scan for one on every call (~1.4 ms each).
+        # CURL_CA_BUNDLE replace the engine's own CA. On a unix socket or ssh no proxy
+        # applies, and requests would scan for one on every call.
         trust_env = not kwargs.get("tls") and not str(probe.base_url).startswith("http+docker://")
         probe.trust_env = trust_env
         try:
