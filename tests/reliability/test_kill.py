@@ -23,7 +23,13 @@ from hotfix.service.files import HotfixService
 from hotfix.store.state import JournalEntry, StateStore, version_of
 from tests.conftest import CliResult, Running
 from tests.images.build import BUSYBOX_INDEX
-from tests.reliability.conftest import Killed, in_container, server_argv_killed_at, uri
+from tests.reliability.conftest import (
+    Killed,
+    in_container,
+    patched_argv,
+    server_argv_killed_at,
+    uri,
+)
 from tests.reliability.rpc import Rpc, ServerGone, b64
 
 pytestmark = pytest.mark.engine
@@ -225,6 +231,66 @@ def test_kill_mid_archive_upload_leaves_old_or_new_content(
 
     again = hotfix("log", precious.name)  # settled once, not again
     assert again.code == 0 and "put back" not in again.stderr
+
+
+# As HALF_UPLOAD, for uploads of 1 MB or more only: a smaller save of the same process goes through.
+HALF_UPLOAD_OF_BIG = """
+import os, signal
+import docker.api.container as api
+
+_whole_upload = api.ContainerApiMixin.put_archive
+
+def put_archive(self, container, path, data):
+    data = bytes(data)
+    if len(data) < 1_000_000:
+        return _whole_upload(self, container, path, data)
+    url = self._url("/containers/{0}/archive", container)
+    def body():
+        yield data[: len(data) // 2]
+        os.kill(os.getpid(), signal.SIGKILL)
+    return self._put(url, params={"path": path}, data=body())
+
+api.ContainerApiMixin.put_archive = put_archive
+"""
+
+
+def test_two_saves_cut_short_in_a_row_settle_to_a_whole_file(
+    precious: Running,
+    lsp: Callable[..., Rpc],
+    killed: Kill,
+    hotfix: Hotfix,
+    archive_path: None,
+) -> None:
+    """A language server already running when a CLI save is cut short: its own next save
+    settles that save first, so that save's half-written file is never its "before"."""
+    server = lsp(
+        argv=patched_argv(["lsp"], "hotfix.docker.engine:Engine.write", "never", HALF_UPLOAD_OF_BIG)
+    )
+    small = b"small save by the server\n"
+    big_x = b"".join(b"X line %06d\n" % i for i in range(150_000))
+    big_y = b"".join(b"Y line %06d\n" % i for i in range(150_000))
+    save = {"uri": uri(precious, FILE), "create": True, "overwrite": True}
+    server.result("hotfix/writeFile", {**save, "data": b64(small)})
+
+    cli = killed(
+        ["write", f"{precious.name}:{FILE}", "-"],
+        at="hotfix.docker.engine:Engine.write",
+        when="never",
+        prelude=HALF_UPLOAD_OF_BIG,
+        input=big_x,
+    )
+    assert cli.code == KILLED, cli.stderr
+    half_x = in_container(precious, FILE)
+    assert half_x and half_x != big_x and big_x.startswith(half_x)
+
+    rid = server.start_request("hotfix/writeFile", {**save, "data": b64(big_y)})
+    with pytest.raises(ServerGone):
+        server.response(rid)
+    assert server.proc.wait(10) == KILLED
+
+    nxt = hotfix("log", precious.name)
+    assert nxt.code == 0, nxt.stderr
+    assert in_container(precious, FILE) == small
 
 
 def test_kill_mid_archive_revert_puts_the_hotfix_back(

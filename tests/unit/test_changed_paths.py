@@ -13,14 +13,15 @@ import pytest
 
 from hotfix.core.model import ContainerInfo
 from hotfix.docker.localfs import ChangeListing, WalkLimit
-from hotfix.service.files import HotfixService, _changed_warning, _leaves
+from hotfix.service.files import HotfixService
+from hotfix.service.firstwrite import changed_warning, leaves
 from hotfix.store.state import StateStore
 from tests.unit.fakes import FakeContainer, FakeEngine
 
 
 def test_leaves_drop_every_ancestor() -> None:
     paths = ["/a", "/a-b", "/a/c", "/a/c/d", "/b", "/x/y/z", "/x", "/a-b/e"]
-    assert _leaves(paths) == ["/a-b/e", "/a/c/d", "/b", "/x/y/z"]
+    assert leaves(paths) == ["/a-b/e", "/a/c/d", "/b", "/x/y/z"]
 
 
 def _synthetic_diff(files: int) -> list[str]:
@@ -41,9 +42,9 @@ def _best_time(work: Callable[[], object]) -> float:
 def test_leaves_take_near_linear_time() -> None:
     """4 × the paths takes about 4 × the time; the old pairwise scan took 16 ×."""
     small, large = _synthetic_diff(20_000), _synthetic_diff(80_000)
-    assert len(_leaves(large)) == 80_000
-    small_time = _best_time(lambda: _leaves(small))
-    large_time = _best_time(lambda: _leaves(large))
+    assert len(leaves(large)) == 80_000
+    small_time = _best_time(lambda: leaves(small))
+    large_time = _best_time(lambda: leaves(large))
     assert large_time < 8 * small_time, (small_time, large_time)
     assert large_time < 2.0
 
@@ -53,7 +54,7 @@ INFO = ContainerInfo(id="c" * 64, name="web", image="img", image_id="sha256:i", 
 
 def test_a_cut_short_check_says_so() -> None:
     listing = ChangeListing(["/etc/a.conf"], complete=False, entries=50_001, seconds=0.4)
-    warnings = _changed_warning(INFO, listing, "/srv/app.py")
+    warnings = changed_warning(INFO, listing, "/srv/app.py")
     assert warnings == [
         "web already has at least 1 path(s) changed against its image before this hotfix: "
         "/etc/a.conf — someone else may be editing it (see `docker diff`)",
@@ -63,7 +64,7 @@ def test_a_cut_short_check_says_so() -> None:
 
 def test_a_whole_check_says_nothing_more() -> None:
     listing = ChangeListing(["/srv/app.py"], complete=True, entries=3, seconds=0.01)
-    assert _changed_warning(INFO, listing, "/srv/app.py") == []
+    assert changed_warning(INFO, listing, "/srv/app.py") == []
 
 
 APP = "/srv/app/app.py"

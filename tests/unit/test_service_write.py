@@ -16,7 +16,7 @@ from hotfix.core.errors import (
     ValidationFailed,
 )
 from hotfix.core.model import ContainerInfo
-from hotfix.service import files as service_module
+from hotfix.service import firstwrite as service_module
 from hotfix.service.files import HotfixService
 from hotfix.store.state import StateStore, version_of
 from tests.unit.fakes import FakeContainer, FakeEngine

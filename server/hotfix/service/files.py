@@ -1,4 +1,5 @@
-"""The use cases: open, save, checkpoint, diff, revert, restart + probe, journal.
+"""The file use cases: open, save, mkdir, delete, rename, checkpoint, diff, revert, journal;
+with going live (restart + probe, :mod:`hotfix.service.live`), one :class:`HotfixService`.
 
 Both front ends (CLI and language server) call only this layer. It owns every
 decision — what a version is, when to checkpoint, when a save is a conflict,
@@ -8,7 +9,9 @@ which probe to run — and reaches Docker and the state store only through
 A save, in order:
 1. resolve the container and the path (a symlink is followed to its target);
 2. validate the new content (Python/JSON syntax) unless forced;
-3. read the live file: its version must equal the one the edit was based on;
+3. under the path's lock, settle what earlier saves of it cut short left
+   (:func:`hotfix.store.recovery.settle_path`), then read the live file: its version must
+   equal the one the edit was based on;
 4. checkpoint the original durably if this is the first write to that path;
 5. journal "started", write through the Engine (owner and mode kept), journal the outcome.
 """
@@ -16,8 +19,6 @@ A save, in order:
 from __future__ import annotations
 
 import contextlib
-import getpass
-import os
 import posixpath
 import threading
 import time
@@ -37,8 +38,6 @@ from hotfix.core.errors import (
     FileNotFound,
     HotfixError,
     NoPermissions,
-    Protected,
-    UsageError,
     ValidationFailed,
 )
 from hotfix.core.model import (
@@ -49,30 +48,30 @@ from hotfix.core.model import (
     FileKind,
     FileStat,
 )
-from hotfix.core.patching import make_patch
 from hotfix.core.paths import normalize, split
-from hotfix.core.probes import Probe, ProbeResult, parse_probe, wait_until_healthy
-from hotfix.core.progress import NoProgress, Progress
 from hotfix.core.redaction import redact, redact_strings
-from hotfix.docker import localfs
 from hotfix.docker.contentcache import ContentCache
 from hotfix.docker.engine import MAX_SYMLINK_HOPS, Engine, size_refusal
 from hotfix.docker.localfs import ChangeListing
-from hotfix.service.results import Change, ChangeStatus, ReadResult, RestartResult, WriteResult
+from hotfix.service import firstwrite
+from hotfix.service.config import configured_max_file_size, guard, os_user
+from hotfix.service.diffing import status, unified_diff
+from hotfix.service.live import GoingLive
+from hotfix.service.results import Change, ReadResult, WriteResult
 from hotfix.store import recovery
-from hotfix.store.state import Checkpoint, JournalEntry, StateStore, journal_fields, version_of
+from hotfix.store.state import (
+    Checkpoint,
+    JournalEntry,
+    JournalRecord,
+    StateStore,
+    journal_fields,
+    version_of,
+)
 
-# Work that runs beside a save (the first-write check); one pool, not a thread per save.
-CHANGED_PATHS_TTL = 120.0  # seconds a container diff taken at a read serves a first save
-# The first-write check gives up here: a hostile or huge writable layer must not stall a save.
-FIRST_WRITE_CHECK = localfs.WalkLimit(entries=50_000, seconds=5.0)
-_BACKGROUND = ThreadPoolExecutor(max_workers=2, thread_name_prefix="hotfix-background")
-LINK_STAT_WORKERS = 8
-DEFAULT_MAX_FILE_SIZE = 64 << 20
-PROTECT_LABEL = "hotfix.protect"
+LINK_STAT_WORKERS = 8  # a file browser's listing stats this many symlink targets at once
 
 
-class HotfixService:
+class HotfixService(GoingLive):
     def __init__(
         self,
         engine: Engine,
@@ -87,8 +86,10 @@ class HotfixService:
         self.engine = engine
         self.store = store
         self.prefetch = prefetch
-        self.user = user or _os_user()
-        self.max_file_size = max_file_size if max_file_size is not None else _max_file_size()
+        self.user = user or os_user()
+        self.max_file_size = (
+            max_file_size if max_file_size is not None else configured_max_file_size()
+        )
         self._contents = ContentCache()  # spares the archive path a download per save
         self._changed: dict[str, tuple[float, Future[ChangeListing]]] = {}  # _changed_paths
         self._changed_lock = threading.Lock()
@@ -178,7 +179,7 @@ class HotfixService:
     ) -> WriteResult:
         container = self.engine.resolve(ref)
         path = normalize(path)
-        forced = self._guard(container, "write", force)
+        forced = guard(container, "write", force)
         if not force:
             self._check_size(f"{container.name}:{path}", len(data))
             problems = validation.check(path, data)
@@ -187,7 +188,7 @@ class HotfixService:
                     f"{container.name}:{path} not written: {problems[0]} (force to write anyway)"
                 )
         with self.store.path_lock(container.id, path):
-            target, current = self._live(container, path, force=force)
+            target, current, settled = self._settled_live(container, path, force=force)
             where = f"{container.name}:{target}"
             if current is None:
                 if not create:
@@ -226,16 +227,18 @@ class HotfixService:
                 version=after,
             )
         warnings = (
-            _changed_warning(container, _first_write_check(changed), target) if changed else []
+            firstwrite.changed_warning(container, firstwrite.wait_for(changed), target)
+            if changed
+            else []
         )
-        notes = warnings + _swarm_warning(container)
+        notes = settled + warnings + _swarm_warning(container)
         return WriteResult(container, target, after, before, checkpointed, notes)
 
     def mkdir(self, ref: str, path: str, *, force: bool = False) -> str:
         """Create a directory owned like its parent, mode 0755."""
         container = self.engine.resolve(ref)
         path = normalize(path)
-        forced = self._guard(container, "create a directory", force)
+        forced = guard(container, "create a directory", force)
         try:
             self.engine.stat(container, path)
         except FileNotFound:
@@ -258,14 +261,16 @@ class HotfixService:
         """Delete a file, checkpointing it first so that revert can bring it back."""
         container = self.engine.resolve(ref)
         path = normalize(path)
-        forced = self._guard(container, "delete", force)
+        forced = guard(container, "delete", force)
         with self.store.path_lock(container.id, path):
+            self._settle_path(container, path)
             st = self.engine.stat(container, path)
             if st.kind == "dir":
                 raise FileIsADirectory(
                     f"{container.name}:{path} is a directory; only files can be deleted"
                 )
-            current = self.engine.read(container, path) if st.kind == "file" else None
+            limit = None if force else self.max_file_size  # the checkpoint holds it whole
+            current = self.engine.read(container, path, limit) if st.kind == "file" else None
             if current is None:
                 raise NoPermissions(
                     f"{container.name}:{path} is a {st.kind}; only files can be deleted"
@@ -288,12 +293,12 @@ class HotfixService:
         """Rename a file: write the new path (owner and mode kept), then delete the old one."""
         source = self.read(ref, old, force=force)
         container = source.container
-        forced = self._guard(container, "rename", force)
+        forced = guard(container, "rename", force)
         target = normalize(new)
         if target == source.path:
             raise FileExists(f"{container.name}:{target} is the file itself")
         with self.store.path_lock(container.id, target):
-            target, existing = self._live(container, target)
+            target, existing, _ = self._settled_live(container, target)
             if existing is not None and not overwrite:
                 raise FileExists(f"{container.name}:{target} already exists")
             if existing is None:
@@ -351,9 +356,9 @@ class HotfixService:
                     Change(cp.container_id, cp.container_name, cp.path, "modified", cp, False)
                 )
                 continue
-            status = _status(cp, self._live(live_container, cp.path)[1])
-            if status != "unchanged" or include_unchanged:
-                found.append(Change(live_container.id, live_container.name, cp.path, status, cp))
+            now = status(cp, self._live(live_container, cp.path)[1])
+            if now != "unchanged" or include_unchanged:
+                found.append(Change(live_container.id, live_container.name, cp.path, now, cp))
         return found
 
     def checkpoint_content(self, ref: str, path: str) -> tuple[Checkpoint, bytes]:
@@ -371,18 +376,19 @@ class HotfixService:
         for cp in self._checkpoints_for(container, path):
             _, live = self._live(container, cp.path)
             old = self.store.get_blob(cp.blob) if cp.blob else None
-            parts.append(_unified_diff(cp, old, live))
+            parts.append(unified_diff(cp, old, live))
         return "".join(parts)
 
     def revert(self, ref: str, path: str | None = None, *, force: bool = False) -> list[str]:
         """Bring files back to their checkpoints (content, owner, mode); returns the paths changed."""
         container = self.engine.resolve(ref)
-        forced = self._guard(container, "revert", force)
+        forced = guard(container, "revert", force)
         reverted = []
         for cp in self._checkpoints_for(container, path):
             with self.store.path_lock(container.id, cp.path):
+                self._settle_path(container, cp.path)
                 _, live = self._live(container, cp.path)
-                if _status(cp, live) == "unchanged":
+                if status(cp, live) == "unchanged":
                     continue
                 self._restore(container, cp, live, forced=forced)
             reverted.append(cp.path)
@@ -409,164 +415,7 @@ class HotfixService:
             forced=forced,
         )
 
-    # --- restart and probe ------------------------------------------------------------------
-
-    def plan_probe(
-        self, details: ContainerDetails, text: str | None, expect: list[int] | None = None
-    ) -> Probe:
-        """The probe given, else the container's HEALTHCHECK, else HTTP GET / on its first published port."""
-        if text:
-            return parse_probe(text, expect)
-        if details.healthcheck:
-            return parse_probe("healthcheck")
-        tcp_ports = [p for p in details.published if p[2].endswith("/tcp")]
-        if not tcp_ports:
-            raise UsageError(
-                f"{details.info.name} publishes no port and has no HEALTHCHECK: "
-                "give a probe, e.g. --probe http://127.0.0.1:8001/ or --probe tcp:HOST:PORT"
-            )
-        host_ip, port, _ = tcp_ports[0]
-        host = host_ip if host_ip not in ("", "0.0.0.0", "::") else self.engine.host_address
-        if ":" in host:
-            host = f"[{host}]"
-        return parse_probe(f"http://{host}:{port}/", expect)
-
-    def restart(
-        self,
-        ref: str,
-        probe: str | None = None,
-        *,
-        signal: str | None = None,
-        timeout: float = 60.0,
-        revert_on_failure: bool = False,
-        expect_status: list[int] | None = None,
-        force: bool = False,
-        progress: Progress | None = None,
-    ) -> RestartResult:
-        progress = progress or NoProgress()
-        details = self.engine.inspect(ref)
-        container = details.info
-        action = f"signal {signal}" if signal else "restart"
-        forced = self._guard(container, action, force)
-        chosen = self.plan_probe(details, probe, expect_status)
-        entry = self.store.journal_start(
-            action="restart",
-            user=self.user,
-            **journal_fields(container),
-            detail={
-                "how": action,
-                "probe": str(chosen),
-                **({"forced_protected": True} if forced else {}),
-            },
-        )
-        progress.report(f"{action} {container.name}")
-        started = time.monotonic()
-        try:
-            if signal:
-                self.engine.signal(container.id, signal)
-            else:
-                self.engine.restart(container.id)
-                if probe is None:
-                    # A port published without a fixed host port gets a new one on restart.
-                    chosen = self.plan_probe(self.engine.inspect(container.id), None, expect_status)
-            remaining = max(0.0, timeout - (time.monotonic() - started))
-            healthy, last, _, attempts = self.wait_healthy(
-                container, chosen, remaining, progress, started
-            )
-        except HotfixError as exc:
-            self.store.journal_finish(entry, "failed", error=self.redact(container.id, str(exc)))
-            raise
-        seconds = time.monotonic() - started
-        self.store.journal_finish(
-            entry,
-            "ok" if healthy else "failed",
-            healthy=healthy,
-            seconds=round(seconds, 3),
-            probe_result=self.redact(container.id, last.detail),
-            status=last.status,
-        )
-        outcome = RestartResult(container, action, str(chosen), healthy, seconds, last, attempts)
-        if healthy or not revert_on_failure:
-            return outcome
-        progress.report(f"{container.name} unhealthy ({last.detail}); reverting to the checkpoint")
-        reverted = self.revert(container.id, force=force)
-        again = self.restart(
-            container.id,
-            probe,
-            signal=signal,
-            timeout=timeout,
-            expect_status=expect_status,
-            force=force,
-            progress=progress,
-        )
-        return RestartResult(
-            container, action, str(chosen), False, seconds, last, attempts, reverted, again
-        )
-
-    def probe(
-        self,
-        ref: str,
-        probe: str | None = None,
-        *,
-        timeout: float = 10.0,
-        expect_status: list[int] | None = None,
-        progress: Progress | None = None,
-    ) -> RestartResult:
-        """Wait until the container is healthy, without restarting it."""
-        progress = progress or NoProgress()
-        details = self.engine.inspect(ref)
-        chosen = self.plan_probe(details, probe, expect_status)
-        started = time.monotonic()
-        healthy, last, waited, attempts = self.wait_healthy(
-            details.info, chosen, timeout, progress, started
-        )
-        self.store.journal_add(
-            action="probe",
-            user=self.user,
-            outcome="ok" if healthy else "failed",
-            **journal_fields(details.info),
-            detail={
-                "probe": str(chosen),
-                "healthy": healthy,
-                "seconds": round(waited, 3),
-                "probe_result": self.redact(details.info.id, last.detail),
-                "status": last.status,
-            },
-        )
-        return RestartResult(details.info, "probe", str(chosen), healthy, waited, last, attempts)
-
-    def wait_healthy(
-        self,
-        container: ContainerInfo,
-        probe: Probe,
-        timeout: float,
-        progress: Progress,
-        started: float,
-    ) -> tuple[bool, ProbeResult, float, int]:
-        """Poll ``probe`` until healthy; stops early if the container exits.
-
-        Returns (healthy, last result, seconds waited, attempts); progress shows the time
-        since ``started`` (a ``time.monotonic()`` value)."""
-        hooks = _ContainerHooks(self.engine, container.id)
-
-        def on_attempt(result: ProbeResult, waited: float) -> None:
-            progress.report(f"{probe}: {result.detail} ({time.monotonic() - started:.1f} s)")
-
-        return wait_until_healthy(
-            probe,
-            timeout,
-            hooks,
-            on_attempt=on_attempt,
-            is_cancelled=progress.cancelled,
-            still_running=hooks.exit_reason,
-        )
-
     # --- journal ----------------------------------------------------------------------------
-
-    def redact(self, container_id: str, text: str) -> str:
-        """``text`` for the journal: the container's run-time environment values redacted
-        (a probe's output or the container's last log lines may print them)."""
-        return redact(text, self.engine.runtime_env_values(container_id))
 
     def journal(self, ref: str | None = None, limit: int | None = None) -> list[JournalEntry]:
         """The journal, each entry redacted again of its container's run-time environment
@@ -581,6 +430,25 @@ class HotfixService:
         return entries
 
     # --- helpers ----------------------------------------------------------------------------
+
+    def _settled_live(
+        self, container: ContainerInfo, path: str, *, force: bool = False
+    ) -> tuple[str, FileContent | None, list[str]]:
+        """:meth:`_live` once the file's writes cut short are settled, with a line for each.
+        The caller holds the path's lock."""
+        notes = self._settle_path(container, path)
+        target, current = self._live(container, path, force=force)
+        if target != path:  # a symlink's target: its writes are journalled under its own path
+            settled = self._settle_path(container, target)
+            if settled:
+                notes += settled
+                target, current = self._live(container, path, force=force)
+        return target, current, notes
+
+    def _settle_path(self, container: ContainerInfo, path: str) -> list[str]:
+        """Settle the in-place writes of ``path`` left unsettled since this process started
+        (it settled the earlier ones then): a file's "before" must not be half-written."""
+        return recovery.settle_path(self.engine, self.store, container, path, self.user)
 
     def _live(
         self, container: ContainerInfo, path: str, *, force: bool = False
@@ -643,19 +511,6 @@ class HotfixService:
         if size > self.max_file_size:
             raise size_refusal(where, size, self.max_file_size)
 
-    def _guard(self, container: ContainerInfo, action: str, force: bool) -> bool:
-        """Refuse to change a container labelled hotfix.protect=true, unless forced.
-
-        Returns True when a protected container is changed by force (it is journalled)."""
-        if container.labels.get(PROTECT_LABEL, "").lower() not in ("true", "1", "yes"):
-            return False
-        if not force:
-            raise Protected(
-                f"{container.name} is protected (label {PROTECT_LABEL}=true): refusing to "
-                f"{action}; --force overrides, and the override is journalled"
-            )
-        return True
-
     def _new_file_owner(self, container: ContainerInfo, path: str) -> tuple[int, int, int]:
         parent, _ = split(path)
         try:
@@ -704,26 +559,19 @@ class HotfixService:
     ) -> Future[ChangeListing] | None:
         """The paths the Engine's container diff lists as changed (leaves only), for the
         warning before a container's first hotfix: computed in the background, once per
-        :data:`CHANGED_PATHS_TTL`, from the first read on. ``prefetch`` starts it only for
+        :data:`~hotfix.service.firstwrite.CHANGED_PATHS_TTL`, from the first read on. ``prefetch`` starts it only for
         a container without checkpoints (one that has them needs no warning)."""
         now = time.monotonic()
         with self._changed_lock:
             known = self._changed.get(container.id)
-            if known and now - known[0] < CHANGED_PATHS_TTL:
+            if known and now - known[0] < firstwrite.CHANGED_PATHS_TTL:
                 return known[1]
         if prefetch and self.store.checkpoints(container.id):
             return None
-        future = _BACKGROUND.submit(self._leaf_changes, container)
+        future = firstwrite.BACKGROUND.submit(firstwrite.leaf_changes, self.engine, container)
         with self._changed_lock:
             self._changed[container.id] = (now, future)
         return future
-
-    def _leaf_changes(self, container: ContainerInfo) -> ChangeListing:
-        try:
-            listing = self.engine.container_diff(container, FIRST_WRITE_CHECK)
-        except HotfixError:
-            return ChangeListing([])
-        return replace(listing, paths=_leaves(listing.paths))
 
     def _checkpoints_for(self, container: ContainerInfo, path: str | None) -> list[Checkpoint]:
         if path is None:
@@ -803,28 +651,32 @@ class HotfixService:
         forced: bool = False,
         intent: tuple[recovery.Intent, bytes, FileContent | None] | None = None,
     ) -> None:
+        """Journal ``work`` on one path. An in-place write (``intent``: what it is about to
+        do, its new content and the file before) keeps its intent while it runs; when it
+        fails, the file is settled at once and the error says what was found."""
         detail: dict[str, Any] = {"forced_protected": True} if forced else {}
         if intent:
             detail["intent"] = intent[0].to_detail()
-        entry = self.store.journal_start(
-            action=action,
-            user=self.user,
-            **journal_fields(container, path),
-            version_before=before,
-            detail=detail,
-        )
+        record: JournalRecord | None = None
         try:
-            if intent:
-                self.store.put_intent(entry, intent[1], intent[2])
-            work()
+            with self.store.journalled(
+                catch=HotfixError,
+                action=action,
+                user=self.user,
+                **journal_fields(container, path),
+                version_before=before,
+                detail=detail,
+            ) as record:
+                if intent:
+                    self.store.put_intent(record.id, intent[1], intent[2])
+                work()
+                record.version_after = after
         except HotfixError as exc:
-            self.store.journal_finish(entry, "failed", error=str(exc))
-            if intent:
-                raise self._settle_failed_write(container, entry, exc) from exc
-            raise
-        self.store.journal_finish(entry, "ok", version_after=after)
-        if intent:
-            self.store.drop_intent(entry)
+            if intent is None or record is None:
+                raise
+            raise self._settle_failed_write(container, record.id, exc) from exc
+        if intent and record:
+            self.store.drop_intent(record.id)
 
     def _settle_failed_write(
         self, container: ContainerInfo, entry_id: int, error: HotfixError
@@ -859,34 +711,6 @@ class HotfixService:
         except ContainerNotFound:
             return None
 
-    # --- release: harvest to git, commit an image, the incident report (hotfix.release.harvest, …) --
-
-
-class _ContainerHooks:
-    """Container access for probes, and an early stop when the container dies."""
-
-    def __init__(self, engine: Engine, container_id: str) -> None:
-        self.engine = engine
-        self.container_id = container_id
-        self._last_state_check = 0.0
-
-    def health(self) -> str | None:
-        return self.engine.inspect(self.container_id).info.health
-
-    def exec(self, argv: list[str]) -> tuple[int, bytes]:
-        return self.engine.exec(self.container_id, argv)
-
-    def exit_reason(self) -> str | None:
-        now = time.monotonic()
-        if now - self._last_state_check < 1.0:
-            return None
-        self._last_state_check = now
-        details = self.engine.inspect(self.container_id)
-        if details.info.state in ("exited", "dead"):
-            tail = self.engine.logs_tail(self.container_id, 5).strip().replace("\n", " | ")
-            return f"container {details.info.state} with code {details.exit_code}; last log: {tail}"
-        return None
-
 
 def _redacted(entry: JournalEntry, secrets: set[str]) -> JournalEntry:
     if not secrets:
@@ -906,21 +730,6 @@ def _link_path(link: FileStat) -> str:
     return normalize(posixpath.join(posixpath.dirname(link.path), target))
 
 
-def _max_file_size() -> int:
-    text = os.environ.get("HOTFIX_MAX_FILE_SIZE", "").strip().upper()
-    if not text:
-        return DEFAULT_MAX_FILE_SIZE
-    units = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30}
-    scale = units.get(text[-1], 1)
-    number = text[:-1] if text[-1] in units else text
-    try:
-        return int(float(number) * scale)
-    except ValueError:
-        raise UsageError(
-            f"HOTFIX_MAX_FILE_SIZE={text!r}: expected bytes, or a number with K, M or G"
-        ) from None
-
-
 def _swarm_warning(container: ContainerInfo) -> list[str]:
     service = container.labels.get("com.docker.swarm.service.name")
     if not service:
@@ -929,86 +738,3 @@ def _swarm_warning(container: ContainerInfo) -> list[str]:
         f"{container.name} is a task of Swarm service {service}: Swarm may replace it at any "
         "time, so this fix is temporary until promoted (hotfix commit, then hotfix rollout)"
     ]
-
-
-def _status(cp: Checkpoint, live: FileContent | None) -> ChangeStatus:
-    if live is None:
-        return "deleted" if cp.present else "unchanged"
-    if not cp.present:
-        return "created"
-    same_content = live.version == cp.version
-    same_meta = (live.stat.mode, live.stat.uid, live.stat.gid) == (cp.mode, cp.uid, cp.gid)
-    return "unchanged" if same_content and same_meta else "modified"
-
-
-def _unified_diff(cp: Checkpoint, old: bytes | None, live: FileContent | None) -> str:
-    rel = cp.path.lstrip("/")
-    new = live.data if live else None
-    header = [f"diff --git a/{rel} b/{rel}\n"]
-    old_mode = f"{0o100000 | cp.mode:o}" if cp.present and cp.mode is not None else None
-    new_mode = f"{0o100000 | live.stat.mode:o}" if live else None
-    if old is None and new is None:
-        return ""
-    if old is None:
-        header.append(f"new file mode {new_mode}\n")
-    elif new is None:
-        header.append(f"deleted file mode {old_mode}\n")
-    elif old_mode != new_mode:
-        header += [f"old mode {old_mode}\n", f"new mode {new_mode}\n"]
-    if old == new:
-        return "".join(header) if len(header) > 1 else ""
-    if _is_binary(old) or _is_binary(new):
-        return "".join(header) + f"Binary files a/{rel} and b/{rel} differ\n"
-    return "".join(header) + make_patch(cp.path, old, new)
-
-
-def _is_binary(data: bytes | None) -> bool:
-    return bool(data) and b"\x00" in (data or b"")[:8192]
-
-
-def _first_write_check(changed: Future[ChangeListing]) -> ChangeListing:
-    """The first-write check's outcome, waited for no longer than its own limit allows."""
-    waited = time.monotonic()
-    try:
-        return changed.result(timeout=FIRST_WRITE_CHECK.seconds + 1)
-    except TimeoutError:  # still queued behind another container's check
-        return ChangeListing([], False, 0, time.monotonic() - waited)
-
-
-def _leaves(paths: list[str]) -> list[str]:
-    """The paths no other path lies under (a diff lists ``/etc`` beside ``/etc/a.conf``).
-    Sorted with ``/`` first, a path's descendants come right after it."""
-    ordered = sorted(set(paths), key=lambda p: p.replace("/", "\0"))
-    following = ordered[1:]
-    return sorted(
-        p
-        for i, p in enumerate(ordered)
-        if not (i < len(following) and following[i].startswith(p + "/"))
-    )
-
-
-def _changed_warning(container: ContainerInfo, listing: ChangeListing, path: str) -> list[str]:
-    """Files changed against the image before our first write: someone else's edits. The
-    diff runs beside the write, so it may list the write's own temp file: not someone's."""
-    others = [p for p in listing.paths if p != path and not localfs.is_temp_file(p)]
-    warnings = []
-    if others:
-        count = f"{len(others)}" if listing.complete else f"at least {len(others)}"
-        shown = ", ".join(others[:5]) + (f" and {len(others) - 5} more" if len(others) > 5 else "")
-        warnings.append(
-            f"{container.name} already has {count} path(s) changed against its image "
-            f"before this hotfix: {shown} — someone else may be editing it (see `docker diff`)"
-        )
-    if not listing.complete:
-        warnings.append(
-            f"{container.name}: first-write check stopped after {listing.entries} paths / "
-            f"{listing.seconds:.1f} s; not all changes were checked"
-        )
-    return warnings
-
-
-def _os_user() -> str:
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return str(os.getuid())

@@ -13,6 +13,11 @@ of the next run for a process that died, :func:`settle` compares the live file w
   was itself cut short): the write was cut short, so the old content, owner and mode are
   put back (a file the write created is removed);
 - anything else: someone changed the file since; it is left alone, and the note says so.
+  A live file larger than both contents is not even read (the read is bounded by them).
+
+A process settles what dead processes left when it starts (:func:`settle_unsettled`), and a
+write settles its own file's first (:func:`settle_path`): a long-running language server
+would otherwise take a save cut short after it started as a file's content before.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from hotfix.core.errors import ContainerNotFound, FileNotFound, HotfixError
+from hotfix.core.errors import ContainerNotFound, FileNotFound, FileTooLarge, HotfixError
 from hotfix.core.model import ContainerInfo
 from hotfix.docker.engine import Engine
 from hotfix.store.state import JournalEntry, StateStore, journal_fields, version_of
@@ -29,6 +34,7 @@ COMPLETED = "completed"
 UNTOUCHED = "untouched"
 CUT_SHORT = "cut short"
 CHANGED = "changed since"
+LARGER = "changed since, larger"  # CHANGED, seen from its size alone
 
 
 @dataclass(frozen=True)
@@ -84,12 +90,31 @@ def settle_unsettled(engine: Engine, store: StateStore, user: str) -> list[str]:
             current = store.journal_entry(entry.id)
             if current is None or "settled" in current.detail:
                 continue  # another process settled it while we waited for the lock
-            try:
-                _, note = settle(engine, store, container, current, user)
-            except HotfixError as exc:
-                note = f"an interrupted save is not settled yet: {exc}"
-            notes.append(f"{_where(entry)}: {note}")
+            notes.append(_settle_noted(engine, store, container, current, user))
     return notes
+
+
+def settle_path(
+    engine: Engine, store: StateStore, container: ContainerInfo, path: str, user: str
+) -> list[str]:
+    """Settle the unsettled in-place writes of one file, before a write takes the file as
+    its content before: a process started before another's save of it was cut short has
+    not settled that save. The caller holds the file's path lock. One line per write."""
+    return [
+        _settle_noted(engine, store, container, entry, user)
+        for entry in store.unsettled_writes_of(container.id, path)
+        if Intent.from_detail(entry.detail["intent"]).engine == engine.name
+    ]
+
+
+def _settle_noted(
+    engine: Engine, store: StateStore, container: ContainerInfo, entry: JournalEntry, user: str
+) -> str:
+    try:
+        _, note = settle(engine, store, container, entry, user)
+    except HotfixError as exc:
+        note = f"an interrupted save is not settled yet: {exc}"
+    return f"{_where(entry)}: {note}"
 
 
 def settle(
@@ -106,8 +131,9 @@ def settle(
         # put_intent writes both before the write starts, or neither
         note = "the save was interrupted before it wrote anything"
     else:
-        live = _read(engine, container, entry.path)
-        found = verdict(live, new, old if intent.old_present else None)
+        found, live = _judge(
+            engine, container, entry.path, new, old if intent.old_present else None
+        )
         if found == CUT_SHORT:
             try:
                 _put_back(engine, store, container, entry, intent, old, live, user)
@@ -122,6 +148,8 @@ def settle(
                 COMPLETED: "the interrupted save had completed",
                 UNTOUCHED: "the interrupted save had not touched it",
                 CHANGED: "an interrupted save; the file changed since, so it was left alone",
+                LARGER: "an interrupted save; the file changed since (it is larger than "
+                "the content before or after that save), so it was left alone",
             }[found]
     store.journal_finish(entry.id, entry.outcome, settled=note)
     store.drop_intent(entry.id)
@@ -157,11 +185,19 @@ def _put_back(
         record.version_after = version_of(old) if old is not None and intent.old_present else None
 
 
-def _read(engine: Engine, container: ContainerInfo, path: str) -> bytes | None:
+def _judge(
+    engine: Engine, container: ContainerInfo, path: str, new: bytes, old: bytes | None
+) -> tuple[str, bytes | None]:
+    """The verdict on the live file, and its content. A file larger than both contents is
+    neither of them nor a part of one, so it is not read: the verdict is :data:`LARGER`."""
+    limit = max(len(new), len(old or b""))
     try:
-        return engine.read(container, path).data
+        live = engine.read(container, path, limit).data
     except FileNotFound:
-        return None
+        live = None
+    except FileTooLarge:
+        return LARGER, None
+    return verdict(live, new, old), live
 
 
 def _where(entry: JournalEntry) -> str:

@@ -27,7 +27,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -41,9 +41,12 @@ SCHEMA_VERSION = 1
 @dataclass
 class JournalRecord:
     """A journal row being written by :meth:`StateStore.journalled`: what the work found
-    out, kept when it finishes ``ok`` (``detail``) or ``failed`` (``failure_detail``)."""
+    out, kept when it finishes ``ok`` (``detail``) or ``failed`` (``failure_detail``).
+    ``outcome``: the row's outcome when the block ends without raising — ``failed`` for
+    work that ran to its end without success (a container that never became healthy)."""
 
     id: int
+    outcome: str = "ok"
     version_after: str | None = None
     detail: dict[str, Any] = field(default_factory=dict)
     failure_detail: dict[str, Any] = field(default_factory=dict)
@@ -54,6 +57,11 @@ _INTENT_TEMP = re.compile(r"\.\d+\.(?:new|old)\.(\d+)\.\d+\.tmp")
 # A temp file this much older than the process now holding its pid was another's: slack for
 # the start time's rounding and for a clock set forward while the file was written.
 _PID_REUSE_SLACK = 60.0
+
+# A journal row of an in-place write that did not end well and was not settled since.
+_UNSETTLED_WRITE = """outcome IN ('incomplete', 'failed')
+    AND json_extract(detail, '$.intent') IS NOT NULL
+    AND json_extract(detail, '$.settled') IS NULL"""
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS checkpoints (
@@ -322,11 +330,33 @@ class StateStore:
         """In-place writes that did not end well and have not been looked at since."""
         with self._tx() as db:
             rows = db.execute(
-                """SELECT * FROM journal WHERE outcome IN ('incomplete', 'failed')
-                   AND json_extract(detail, '$.intent') IS NOT NULL
-                   AND json_extract(detail, '$.settled') IS NULL ORDER BY id"""
+                f"SELECT * FROM journal WHERE {_UNSETTLED_WRITE} ORDER BY id"
             ).fetchall()
         return [_journal(r) for r in rows]
+
+    def unsettled_writes_of(self, container_id: str, path: str) -> list[JournalEntry]:
+        """The unsettled in-place writes of one file, a dead process's ``started`` rows among
+        them (marked ``incomplete`` here, as :meth:`mark_stale_incomplete` would): for a
+        process that started before they were left, under the file's path lock."""
+        with self._tx() as db:
+            rows = db.execute(
+                f"""SELECT * FROM journal WHERE container_id = ? AND path = ?
+                    AND (({_UNSETTLED_WRITE}) OR (outcome = 'started'
+                         AND json_extract(detail, '$.intent') IS NOT NULL)) ORDER BY id""",
+                (container_id, path),
+            ).fetchall()
+            entries = [_journal(r) for r in rows]
+            stale = {
+                e.id for e in entries if e.outcome == "started" and not alive(e.detail.get("pid"))
+            }
+            db.executemany(
+                "UPDATE journal SET outcome = 'incomplete' WHERE id = ?", [(i,) for i in stale]
+            )
+        return [
+            replace(e, outcome="incomplete") if e.id in stale else e
+            for e in entries
+            if e.outcome != "started" or e.id in stale
+        ]
 
     # --- checkpoints ------------------------------------------------------------------------
 
@@ -403,17 +433,20 @@ class StateStore:
         describe: Callable[[BaseException], str] = str,
         **fields: Any,
     ) -> Iterator[JournalRecord]:
-        """Journal the work of the ``with`` block: a row ``started`` before it, ``ok`` (with
-        what the block put in the record) after it, ``failed`` (``describe(exc)``) when it
-        raises one of ``catch``. Anything else — the process being killed — leaves the row
-        ``started``, for the next run to find (:meth:`mark_stale_incomplete`)."""
+        """Journal the work of the ``with`` block: a row ``started`` before it, the record's
+        ``outcome`` (with what the block put in the record) after it, ``failed``
+        (``describe(exc)``) when it raises one of ``catch``. Anything else — the process
+        being killed — leaves the row ``started``, for the next run to find
+        (:meth:`mark_stale_incomplete`)."""
         record = JournalRecord(self.journal_start(**fields))
         try:
             yield record
         except catch as exc:
             self.journal_finish(record.id, "failed", error=describe(exc), **record.failure_detail)
             raise
-        self.journal_finish(record.id, "ok", version_after=record.version_after, **record.detail)
+        self.journal_finish(
+            record.id, record.outcome, version_after=record.version_after, **record.detail
+        )
 
     def journal_add(self, outcome: str = "ok", **fields: Any) -> int:
         return self._journal_insert(outcome=outcome, **fields)
