@@ -234,3 +234,52 @@ def test_the_next_run_removes_an_intent_temp_its_dead_writer_left(
     monkeypatch.setattr(state, "alive", lambda pid: pid != 4242)
     HotfixService(in_place, store, user="tester")  # type: ignore[arg-type]
     assert not temp.exists()
+
+
+def test_settling_does_not_read_a_file_larger_than_both_contents(
+    service: HotfixService,
+    in_place: FakeEngine,
+    store: StateStore,
+    web: FakeContainer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Neither content nor a part of one: it changed since, which its size alone shows."""
+    die_writing(service, in_place, web, keep=None)
+    web.add_file(APP, b"#" * (len(NEW) + 1))
+    monkeypatch.setattr(state, "alive", lambda pid: False)
+    nxt = HotfixService(in_place, store, user="tester")  # type: ignore[arg-type]
+    assert nxt.settled == [
+        "web:/srv/app/app.py: an interrupted save; the file changed since (it is larger than "
+        "the content before or after that save), so it was left alone"
+    ]
+    assert web.node(APP).data == b"#" * (len(NEW) + 1)
+    assert store.unsettled_writes() == []
+
+
+def test_a_running_service_settles_a_save_cut_short_since_before_it_writes(
+    service: HotfixService,
+    in_place: FakeEngine,
+    store: StateStore,
+    web: FakeContainer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A language server runs on while a CLI save of the same file dies half-written: the
+    server's next save puts the file back first, so the half is never its "before"."""
+    cli = HotfixService(in_place, store, user="tester")  # type: ignore[arg-type]
+    cli.write("web", APP, b"print(1)\n")
+    die_writing(cli, in_place, web, keep=7)
+    monkeypatch.setattr(state, "alive", lambda pid: False)  # the CLI's process died
+
+    result = service.write("web", APP, b"print(3)\n")
+    assert result.previous_version == version_of(b"print(1)\n")
+    assert result.warnings == [
+        "web:/srv/app/app.py: a save cut short had left it half-written; the previous content "
+        "was put back"
+    ]
+    assert [(e.action, e.outcome) for e in store.journal()] == [
+        ("write", "ok"),
+        ("write", "incomplete"),
+        ("recover", "ok"),
+        ("write", "ok"),
+    ]
+    assert store.unsettled_writes() == [] and not any(store.intent_dir.iterdir())

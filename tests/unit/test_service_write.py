@@ -12,6 +12,7 @@ from hotfix.core.errors import (
     FileExists,
     FileIsADirectory,
     FileNotFound,
+    FileTooLarge,
     NoPermissions,
     ValidationFailed,
 )
@@ -373,3 +374,20 @@ def test_delete_checkpoints_first(
     assert cp is not None and store.get_blob(cp.blob or "") == ORIGINAL
     with pytest.raises(FileIsADirectory):
         service.delete("web", "/srv/app")
+
+
+def test_delete_reads_what_it_checkpoints_within_the_size_limit(
+    engine: FakeEngine, store: StateStore, web: FakeContainer
+) -> None:
+    """The checkpoint keeps the file whole, so deleting one above the limit is refused
+    unread; forced, it goes ahead."""
+    svc = HotfixService(engine, store, user="tester", max_file_size=10)  # type: ignore[arg-type]
+    web.add_file("/srv/big.log", b"x" * 11)
+    with pytest.raises(FileTooLarge) as raised:
+        svc.delete("web", "/srv/big.log")
+    assert "web:/srv/big.log is 0.0 MiB, above the 0.0 MiB limit" in str(raised.value)
+    assert "/srv/big.log" in web.fs and store.checkpoints(web.id) == []
+    svc.delete("web", "/srv/big.log", force=True)
+    cp = store.get_checkpoint(web.id, "/srv/big.log")
+    assert "/srv/big.log" not in web.fs and cp is not None
+    assert store.get_blob(cp.blob or "") == b"x" * 11

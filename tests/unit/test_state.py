@@ -188,6 +188,46 @@ def test_mark_stale_incomplete(store: StateStore) -> None:
     assert store.mark_stale_incomplete() == []
 
 
+def test_journalled_brackets_the_work(store: StateStore) -> None:
+    with store.journalled(action="restart", user="u", container_id=CID) as record:
+        assert [e.outcome for e in store.journal()] == ["started"]
+        record.outcome, record.detail = "failed", {"healthy": False}  # ran, not healthy
+    with (
+        pytest.raises(Unavailable),
+        store.journalled(
+            catch=Unavailable, describe=lambda exc: f"said: {exc}", action="write", user="u"
+        ),
+    ):
+        raise Unavailable("engine gone")
+    with pytest.raises(KeyError), store.journalled(catch=Unavailable, action="write", user="u"):
+        raise KeyError("not caught: as if killed")
+    unhealthy, failed, killed = store.journal()
+    assert (unhealthy.outcome, unhealthy.detail["healthy"]) == ("failed", False)
+    assert (failed.outcome, failed.detail["error"]) == ("failed", "said: engine gone")
+    assert killed.outcome == "started"
+
+
+def test_unsettled_writes_of_one_file(store: StateStore) -> None:
+    """Its in-place writes that did not end well, a dead process's ``started`` among them
+    (then ``incomplete``); not a live process's, not another file's, not a settled one."""
+    intent = {"intent": {"engine": "default", "new_version": "sha256:n", "old_present": True}}
+
+    def row(outcome: str, path: str = "/x", pid: int | None = None, **more: object) -> int:
+        detail = {**intent, "pid": pid or dead_pid(), **more}
+        return store.journal_add(
+            outcome=outcome, action="write", user="u", container_id=CID, path=path, detail=detail
+        )
+
+    dead, failed = row("started"), row("failed")
+    row("started", pid=os.getpid())
+    row("failed", path="/y")
+    row("failed", settled="put back")
+    store.journal_add(outcome="failed", action="write", user="u", container_id=CID, path="/x")
+    found = store.unsettled_writes_of(CID, "/x")
+    assert [(e.id, e.outcome) for e in found] == [(dead, "incomplete"), (failed, "failed")]
+    assert {e.id: e.outcome for e in store.journal()}[dead] == "incomplete"
+
+
 def test_find_containers_by_name_and_id_prefix(store: StateStore) -> None:
     store.journal_add(action="write", user="u", container_id=CID, container_name="web")
     store.journal_add(action="write", user="u", container_id=CID, container_name="web")
