@@ -72,6 +72,8 @@ LINK_STAT_WORKERS = 8  # a file browser's listing stats this many symlink target
 
 
 class HotfixService(GoingLive):
+    """The use cases on one engine's containers, journalled in one state store."""
+
     def __init__(
         self,
         engine: Engine,
@@ -559,8 +561,9 @@ class HotfixService(GoingLive):
     ) -> Future[ChangeListing] | None:
         """The paths the Engine's container diff lists as changed (leaves only), for the
         warning before a container's first hotfix: computed in the background, once per
-        :data:`~hotfix.service.firstwrite.CHANGED_PATHS_TTL`, from the first read on. ``prefetch`` starts it only for
-        a container without checkpoints (one that has them needs no warning)."""
+        :data:`~hotfix.service.firstwrite.CHANGED_PATHS_TTL`, from the first read on.
+        ``prefetch`` starts it only for a container without checkpoints (one that has them
+        needs no warning)."""
         now = time.monotonic()
         with self._changed_lock:
             known = self._changed.get(container.id)
