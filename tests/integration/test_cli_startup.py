@@ -18,7 +18,7 @@ import pytest
 # modules it imported to the file named by $MODULES_OUT.
 SCRIPT = """
 import json, os, sys
-from hotfix.cli.commands import main
+from hotfix.startup.control import run_cli as main
 try:
     code = main(sys.argv[1:])
 except SystemExit as exc:

@@ -275,7 +275,7 @@ def test_checkpoint_survives_sigkill_between_checkpoint_and_write(box, state_dir
         import os, signal
         from hotfix.docker import engine
         engine.Engine.write = lambda *a, **k: os.kill(os.getpid(), signal.SIGKILL)
-        from hotfix.cli.commands import main
+        from hotfix.cli.main import main
         main(["write", "{box.name}:/precious.txt", "-"])
     """)
     proc = subprocess.run(

@@ -54,7 +54,7 @@ KILL_SCRIPT = textwrap.dedent(
 
     setattr(owner, cfg["name"], patched)
     exec(cfg["prelude"])
-    from hotfix.cli.commands import main
+    from hotfix.cli.main import main
     sys.exit(main(cfg["argv"]))
     """
 )

@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 import pytest
 
-from hotfix.cli.commands import Output, table
+from hotfix.cli.output import Output, table
 from hotfix.core.terminal import printable
 from tests.conftest import CliResult, Running
 

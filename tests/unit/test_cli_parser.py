@@ -8,7 +8,9 @@ from typing import Any
 
 import pytest
 
-from hotfix.cli import commands as cli
+from hotfix.cli.argv import command_in
+from hotfix.cli.main import main
+from hotfix.cli.parser import COMMANDS, LazyHandler, build_parser
 
 ARGVS = [
     [],
@@ -73,8 +75,8 @@ def _parse(parser_for: Any, argv: list[str]) -> tuple[Any, ...]:
 
 @pytest.mark.parametrize("argv", ARGVS, ids=" ".join)
 def test_one_command_parser_parses_as_the_whole_parser(argv: list[str]) -> None:
-    whole = _parse(lambda _: cli.build_parser(), argv)
-    only = _parse(lambda a: cli.build_parser(cli.command_in(a)), argv)
+    whole = _parse(lambda _: build_parser(), argv)
+    only = _parse(lambda a: build_parser(command_in(a, COMMANDS)), argv)
     assert only == whole
 
 
@@ -94,12 +96,18 @@ def test_one_command_parser_parses_as_the_whole_parser(argv: list[str]) -> None:
     ],
 )
 def test_command_in(argv: list[str], command: str | None) -> None:
-    assert cli.command_in(argv) == command
+    assert command_in(argv, COMMANDS) == command
 
 
 def test_every_command_is_listed_in_help(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit):
-        cli.main(["--help"])
+        main(["--help"])
     text = capsys.readouterr().out
-    for name in cli.COMMANDS:
+    for name in COMMANDS:
         assert f"    {name} " in text
+
+
+@pytest.mark.parametrize("name", COMMANDS)
+def test_every_command_has_its_handler(name: str) -> None:
+    run, _, _ = COMMANDS[name]
+    assert isinstance(run, LazyHandler) and callable(run.resolve())

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from hotfix.cli.argv import command_in
 from hotfix.core import rundir
 from hotfix.core.errors import Unavailable
 from hotfix.startup import launcher
@@ -21,15 +22,15 @@ from hotfix.startup import launcher
 @pytest.mark.parametrize(
     ("argv", "command"),
     [
-        (["cat", "c:/etc/hosts"], "cat"),
+        (["cat", "c:/etc/hosts"], None),  # the resident process runs it
         (["--json", "lsp"], "lsp"),
         (["--engine", "edit", "daemon", "stop"], "daemon"),  # --engine's value is no command
         (["--version"], None),
         ([], None),
     ],
 )
-def test_first_command(argv: list[str], command: str | None) -> None:
-    assert launcher._first_command(argv) == command
+def test_local_command(argv: list[str], command: str | None) -> None:
+    assert command_in(argv, launcher.LOCAL_COMMANDS) == command
 
 
 @pytest.fixture

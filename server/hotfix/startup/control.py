@@ -8,13 +8,18 @@ import argparse
 import os
 from collections.abc import Sequence
 
-from hotfix.cli.commands import Command, Output, main, table
+from hotfix.cli.main import main
+from hotfix.cli.output import Output, table
+from hotfix.cli.parser import Command
 from hotfix.core.errors import EXIT_OK
 from hotfix.startup import daemon
+from hotfix.startup.import_cost import spare_paramiko
 from hotfix.startup.launcher import OFF
 
 
 def run_cli(argv: Sequence[str]) -> int:
+    """One command, in this process: `hotfix daemon` added, paramiko spared where it can be."""
+    spare_paramiko(argv)
     return main(argv, extra=COMMANDS)
 
 

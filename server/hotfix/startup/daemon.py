@@ -7,7 +7,7 @@ what commands use, listens, and for each connection:
 1. reads the request: argv, environment, working directory, umask, stdio encodings, and the
    caller's stdin, stdout and stderr as passed descriptors (``SCM_RIGHTS``);
 2. forks. The child makes them its own (``dup2`` onto 0, 1, 2; ``chdir``; the environment
-   replaced), answers its pid, runs :func:`hotfix.cli.commands.main` and exits;
+   replaced), answers its pid, runs :func:`hotfix.startup.control.run_cli` and exits;
 3. waits for the child through a pidfd and answers its exit status, or the signal that
    killed it. If the caller goes away first, the child gets SIGHUP, as from a closed terminal.
 
@@ -40,6 +40,7 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from hotfix.cli.argv import command_in
 from hotfix.core.errors import Unavailable
 from hotfix.core.rundir import fd_path, foreign_peer, open_private_dir, open_private_subdir
 from hotfix.startup.launcher import (
@@ -198,10 +199,9 @@ class Daemon:
             return  # another one serves this socket
         for signum in (signal.SIGINT, signal.SIGHUP):
             signal.signal(signum, signal.SIG_IGN)  # a terminal's signals are not for it
-        # The gc module's recipe for fork without exec: no collection here (no freed holes
-        # in pages the children share), gc.freeze() before each fork, gc.enable() in the
-        # child. Else a collection in a child touches, and so copies, every page of what was
-        # imported (~50 ms here).
+        # The gc module's recipe for fork without exec: no collection here, gc.freeze()
+        # before each fork, gc.enable() in the child; else a child's first collection copies
+        # every page of what was imported (docs/cli.md, "The resident process").
         gc.disable()
         try:
             _preload()
@@ -282,7 +282,7 @@ class Daemon:
         except (OSError, ValueError, EOFError, KeyError, TypeError):
             conn.close()  # the caller sees no pid and runs the command itself
             return
-        if _command(request.argv) in LOCAL_COMMANDS:
+        if command_in(request.argv, LOCAL_COMMANDS):
             _close_all(request.fds)
             with contextlib.suppress(OSError):
                 conn.sendall(RECORD.pack(LOCAL, 0))
@@ -434,17 +434,15 @@ def _flushed(code: int) -> int:
     return code
 
 
-def _command(argv: list[str]) -> str | None:
-    from hotfix.cli.commands import command_in
-    from hotfix.startup.control import COMMANDS
-
-    return command_in(argv, COMMANDS)
-
-
 def _preload() -> None:
     """Import what the commands use, so that no command pays for it. docker-py comes with
     paramiko (hotfix.docker.engine imports it whole), so ssh:// engines work as in-process."""
-    import hotfix.cli.commands
+    import hotfix.cli.files
+    import hotfix.cli.fleet
+    import hotfix.cli.live
+    import hotfix.cli.main
+    import hotfix.cli.release
+    import hotfix.cli.server
     import hotfix.docker.engine
     import hotfix.docker.engines
     import hotfix.fleet

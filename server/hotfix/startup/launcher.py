@@ -1,13 +1,14 @@
 """The ``hotfix`` command's entry point: hands the command to the resident process if one runs.
 
-A ``hotfix`` command started as a fresh process spends ~0.3 s importing docker-py, requests
-and the service before it does any work; ``docker cp`` starts in ~30 ms. The resident process
-(:mod:`hotfix.startup.daemon`) has imported them once and forks a child for each command. The child
-takes this process's arguments, environment, working directory, umask and its very stdin,
-stdout and stderr (the descriptors themselves, passed over a Unix socket), runs
-:func:`hotfix.cli.commands.main` and exits; its exit status becomes this process's. Signals sent to
-this process (Ctrl-C, ``kill``, Ctrl-Z) are passed on to the child. Only imported code is
-shared between commands, never state: each command is a fresh fork.
+A fresh ``hotfix`` process spends most of its time importing docker-py, requests and the
+service before it does any work (docs/cli.md, "The resident process"). The resident process
+(:mod:`hotfix.startup.daemon`) has imported them once and forks a child for each command. The
+child takes this process's arguments, environment, working directory, umask and its very
+stdin, stdout and stderr (the descriptors themselves, passed over a Unix socket), runs the
+command line (:func:`hotfix.startup.control.run_cli`) and exits; its exit status becomes this
+process's. Signals sent to this process (Ctrl-C, ``kill``, Ctrl-Z) are passed on to the
+child. Only imported code is shared between commands, never state: each command is a fresh
+fork.
 
 When no resident process answers, the command runs here, in-process, as it always could, and
 one is started in the background for the next command. ``HOTFIX_DAEMON=off`` turns it off.
@@ -17,7 +18,7 @@ This module imports only light standard-library modules: it runs before every co
 from __future__ import annotations
 
 # Only modules that cost nothing to import: this runs before every command. The public
-# socket and signal modules wrap these two in IntEnums (enum: ~10 ms here), and json needs re.
+# socket and signal modules wrap these two in IntEnums (enum is costly), and json needs re.
 import _signal as signal  # type: ignore[import-not-found]  # (no stubs: signal's C half)
 import _socket as socket
 import errno
@@ -27,6 +28,7 @@ import struct
 import sys
 import zlib
 
+from hotfix.cli.argv import command_in
 from hotfix.core.errors import Unavailable
 from hotfix.core.rundir import fd_path, foreign_peer, open_private_subdir, subdir_path
 
@@ -47,7 +49,7 @@ def main() -> int:
     argv = sys.argv[1:]
     try:
         code = run_resident(argv)
-    except KeyboardInterrupt:  # Ctrl-C before the child could take it: as cli.main says it
+    except KeyboardInterrupt:  # Ctrl-C before the child could take it: as the CLI says it
         print("hotfix: interrupted", file=sys.stderr)
         return 130
     if code is not None:
@@ -59,7 +61,7 @@ def main() -> int:
 
 def run_resident(argv: list[str]) -> int | None:
     """The command's exit status, run by the resident process; None when it should run here."""
-    if os.environ.get("HOTFIX_DAEMON", "").lower() in OFF or _first_command(argv) in LOCAL_COMMANDS:
+    if os.environ.get("HOTFIX_DAEMON", "").lower() in OFF or command_in(argv, LOCAL_COMMANDS):
         return None
     try:
         conn = _connect()
@@ -268,18 +270,6 @@ def _die_by(signum: int) -> None:
         os.kill(os.getpid(), signum)
     except (OSError, ValueError):
         pass  # not a signal this process can be sent: the exit status says it (128 + signum)
-
-
-def _first_command(argv: list[str]) -> str | None:
-    """The first word that is not an option or ``--engine``'s value: enough to keep the
-    commands that stay local away from the resident process (it checks again, exactly)."""
-    words = iter(argv)
-    for word in words:
-        if word == "--engine":
-            next(words, None)
-        elif not word.startswith("-"):
-            return word
-    return None
 
 
 def _umask() -> int:

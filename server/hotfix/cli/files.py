@@ -1,0 +1,226 @@
+"""The file commands: ps, ls, cat, write, edit, checkpoint, changes, diff, revert, log."""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import os
+import shutil
+import stat as stat_module
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from hotfix.cli.output import Output, joined_paths, table
+from hotfix.cli.replicas import fleet_of, replica_set, replica_set_asked
+from hotfix.core.errors import EXIT_ERROR, EXIT_OK, HotfixError
+from hotfix.core.paths import parse_target
+from hotfix.core.terminal import printable
+from hotfix.views import (
+    change_view,
+    checkpoint_view,
+    container_view,
+    journal_view,
+    stat_view,
+    write_view,
+)
+
+if TYPE_CHECKING:
+    from hotfix.core.model import DirEntry
+    from hotfix.service.files import HotfixService
+    from hotfix.service.results import WriteResult
+
+# ls's first letter of the mode, by kind ("-" for a regular file).
+KIND_LETTERS = {"dir": "d", "symlink": "l", "fifo": "p", "socket": "s", "device": "c"}
+
+
+def cmd_ps(args: argparse.Namespace, svc: HotfixService, out: Output) -> int:
+    if args.all_engines:
+        containers = [c for e in args.engines.all() for c in e.list_containers(all=args.all)]
+    else:
+        containers = svc.containers(all=args.all)
+    rows = [["NAME", "ID", "IMAGE", "STATE", "PORTS"] + (["ENGINE"] if args.all_engines else [])]
+    for c in containers:
+        state = c.state + (f" ({c.health})" if c.health else "")
+        row = [c.name, c.short_id, c.image, state, ", ".join(c.ports)]
+        rows.append(row + ([c.engine] if args.all_engines else []))
+    out.result({"containers": [container_view(c) for c in containers]}, table(rows))
+    return EXIT_OK
+
+
+def cmd_ls(args: argparse.Namespace, svc: HotfixService, out: Output) -> int:
+    container, path = parse_target(args.target)
+    entries = svc.list_dir(container, path or "/")
+    data = {"path": path, "entries": [{"name": e.name, **stat_view(e.stat)} for e in entries]}
+    out.result(data, table([_ls_row(e) for e in entries]))
+    return EXIT_OK
+
+
+def _ls_row(entry: DirEntry) -> list[str]:
+    """As `ls -l` shows it: mode, owner, group, size, time, name (and a link's target)."""
+    st = entry.stat
+    mode = KIND_LETTERS.get(st.kind, "-") + stat_module.filemode(st.mode)[1:]
+    when = datetime.fromtimestamp(st.mtime).strftime("%Y-%m-%d %H:%M")
+    name = entry.name + (f" -> {st.link_target}" if st.link_target else "")
+    return [mode, str(st.uid), str(st.gid), str(st.size), when, name]
+
+
+def cmd_cat(args: argparse.Namespace, svc: HotfixService, out: Output) -> int:
+    container, path = parse_target(args.target)
+    res = svc.read(container, path or "", force=args.force)
+    if out.as_json:
+        data = base64.b64encode(res.data).decode()
+        out.result(
+            {
+                "container": res.container.name,
+                "path": res.path,
+                "version": res.version,
+                "data": data,
+            }
+        )
+    else:
+        sys.stdout.buffer.write(res.data)
+        sys.stdout.flush()
+    return EXIT_OK
+
+
+def cmd_write(args: argparse.Namespace, svc: HotfixService, out: Output) -> int:
+    container, path = parse_target(args.target)
+    if args.src in (None, "-"):
+        data = sys.stdin.buffer.read()
+    else:
+        try:
+            data = Path(args.src).read_bytes()
+        except OSError as exc:
+            raise HotfixError(f"cannot read {args.src}: {exc.strerror}") from exc
+    res = svc.write(container, path or "", data, base_version=args.base_version, force=args.force)
+    return _report_write(out, res)
+
+
+def _report_write(out: Output, res: WriteResult, **extra: Any) -> int:
+    for warning in res.warnings:
+        out.note(f"warning: {warning}")
+    taken = " (checkpoint taken first)" if res.checkpointed else ""
+    text = f"wrote {res.container.name}:{printable(res.path)}{taken}"
+    out.result({**extra, **write_view(res)}, text)
+    return EXIT_OK
+
+
+def cmd_edit(args: argparse.Namespace, svc: HotfixService, out: Output) -> int:
+    import tempfile
+
+    container, path = parse_target(args.target)
+    original = svc.read(container, path or "")
+    workdir = Path(tempfile.mkdtemp(prefix="hotfix-edit-"))
+    copy = workdir / Path(original.path).name
+    copy.write_bytes(original.data)
+    status = _run_editor(copy)
+    if status != 0:
+        out.note(f"editor exited with {status}; nothing written. Your copy: {copy}")
+        return EXIT_ERROR
+    edited = copy.read_bytes()
+    if edited == original.data:
+        shutil.rmtree(workdir, ignore_errors=True)
+        out.result({"changed": False, "path": original.path}, "no change; nothing written")
+        return EXIT_OK
+    try:
+        res = svc.write(container, original.path, edited, base_version=original.version)
+    except HotfixError as exc:
+        # The edit is the one thing we must never lose: keep the copy and say where.
+        out.note(f"hotfix: error: {exc}")
+        out.note(
+            f"your edited copy is kept at {copy} — write it with "
+            f"`hotfix write {container}:{original.path} {copy}` once resolved"
+        )
+        return exc.exit_code
+    shutil.rmtree(workdir, ignore_errors=True)
+    return _report_write(out, res, changed=True)
+
+
+def _run_editor(copy: Path) -> int:
+    """$VISUAL, else $EDITOR, else vi on ``copy``, on this terminal; its exit status."""
+    import shlex
+    import subprocess
+
+    editor = os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi"
+    return subprocess.call([*shlex.split(editor), str(copy)])
+
+
+def cmd_checkpoint(args: argparse.Namespace, svc: HotfixService, out: Output) -> int:
+    by_container: dict[str, list[str]] = {}
+    for target in args.targets:
+        container, path = parse_target(target)
+        by_container.setdefault(container, []).append(path or "")
+    taken = [cp for c, paths in by_container.items() for cp in svc.checkpoint(c, paths)]
+    text = "\n".join(
+        f"checkpoint {cp.container_name}:{printable(cp.path)} {cp.version}" for cp in taken
+    )
+    out.result({"checkpoints": [checkpoint_view(cp) for cp in taken]}, text)
+    return EXIT_OK
+
+
+def cmd_changes(args: argparse.Namespace, svc: HotfixService, out: Output) -> int:
+    changes = svc.changes(args.container)
+    text = "\n".join(f"{c.status:9} {c.container_name}:{printable(c.path)}" for c in changes)
+    out.result({"changes": [change_view(c) for c in changes]}, text)
+    return EXIT_OK
+
+
+def cmd_diff(args: argparse.Namespace, svc: HotfixService, out: Output) -> int:
+    container, path = parse_target(args.target, path_required=False)
+    if replica_set_asked(args):
+        return _diff_replicas(args, svc, out, container, path)
+    diff = svc.diff(container, path)
+    if out.as_json:
+        out.result({"diff": diff})
+    elif diff:
+        sys.stdout.write(diff)
+    return EXIT_OK
+
+
+def _diff_replicas(
+    args: argparse.Namespace, svc: HotfixService, out: Output, container: str, path: str | None
+) -> int:
+    groups = fleet_of(args, svc).diff_groups(replica_set(args, svc, container), path)
+    if out.as_json:
+        out.result(
+            {
+                "groups": [
+                    {"containers": [str(t) for t in g.targets], "diff": g.diff} for g in groups
+                ]
+            }
+        )
+    else:  # a patch, exact as `git diff` prints one: the content is not escaped
+        sys.stdout.write(
+            "".join(
+                f"# {', '.join(map(str, g.targets))}\n" + (g.diff or "(no changes)\n")
+                for g in groups
+            )
+        )
+    return EXIT_OK
+
+
+def cmd_revert(args: argparse.Namespace, svc: HotfixService, out: Output) -> int:
+    container, path = parse_target(args.target, path_required=False)
+    if replica_set_asked(args):
+        done = fleet_of(args, svc).revert_all(replica_set(args, svc, container), path)
+        lines = [f"{t}: reverted {joined_paths(paths) or 'nothing'}" for t, paths in done.items()]
+        out.result({"reverted": {str(t): paths for t, paths in done.items()}}, "\n".join(lines))
+        return EXIT_OK
+    reverted = svc.revert(container, path, force=args.force)
+    text = "\n".join(f"reverted {printable(p)}" for p in reverted) or "nothing to revert"
+    out.result({"reverted": reverted}, text)
+    return EXIT_OK
+
+
+def cmd_log(args: argparse.Namespace, svc: HotfixService, out: Output) -> int:
+    views = [journal_view(e) for e in svc.journal(args.container, limit=args.limit)]
+    rows = []
+    for v in views:
+        when = datetime.fromtimestamp(v["time"]).strftime("%Y-%m-%d %H:%M:%S")
+        where = (v["container"] or "") + (f":{v['path']}" if v["path"] else "")
+        extra = v["detail"].get("error") or v["detail"].get("probe_result") or ""
+        rows.append([when, v["user"], v["action"], where, v["outcome"], str(extra)])
+    out.result({"entries": views}, table(rows))
+    return EXIT_OK
