@@ -1,6 +1,6 @@
 """Reading request params and command arguments: one JSON object each.
 
-The server keeps custom methods' params as plain dicts (see ``server.converter``); nested
+The server keeps custom methods' params as plain dicts (see ``server._converter``); nested
 namedtuples, pygls' default, are accepted too. A missing or mistyped field is
 :class:`~hotfix.lsp.errors.InvalidParams` naming it.
 """
