@@ -1,10 +1,8 @@
 """Container Hotfix: edit files of live Docker containers safely.
 
-The package is one core (:mod:`hotfix.service.files`) over three small adapters
-(:mod:`hotfix.docker.engine` for Docker, :mod:`hotfix.git.repo` for git,
-:mod:`hotfix.store.state` for the SQLite state store), served by two thin front
-ends: the ``hotfix`` command line (:mod:`hotfix.cli.commands`) and the language server
-(:mod:`hotfix.lsp`).
+Layered (docs/architecture.md): ``core`` at the bottom; the adapters ``docker``, ``git``
+and ``store``; the use cases ``service`` (files and going live), ``release`` and
+``fleet``; the front ends ``cli`` and ``lsp``, started by ``startup``.
 """
 
 __version__ = "0.1.0"

@@ -13,7 +13,7 @@ if TYPE_CHECKING:
 
 
 def cmd_lsp(args: argparse.Namespace, svc: HotfixService | None, out: Output) -> int:
-    from hotfix.lsp.server import run
+    from hotfix.lsp.main import run
 
     run(tcp=args.tcp)
     return EXIT_OK

@@ -517,7 +517,8 @@ def _max_file_size() -> int:
 
 
 class _ServiceMaker:
-    """As ``hotfix.cli.commands.make_service(engine)``, once per engine name; one state store for all."""
+    """One service per engine name, made on first use (so the server starts with Docker
+    down); one state store for all."""
 
     def __init__(self) -> None:
         self._engines: Engines | None = None
