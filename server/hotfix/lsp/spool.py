@@ -1,7 +1,7 @@
 """Big file contents beside the JSON-RPC stream: the negotiated ``bodyTransfer: "file"``.
 
 A file's content inside a JSON-RPC message costs base64, JSON and the pipe on both ends
-(≈11 ms per MB here). A client on this host (one that started the server, as the editor
+(docs/performance.md has the figures). A client on this host (one that started the server, as the editor
 does) asks for ``initializationOptions.bodyTransfer = "file"``; the server then makes a
 private spool directory and contents of :data:`THRESHOLD` bytes or more travel as files
 in it:
