@@ -252,11 +252,24 @@ def test_overlay_walk_stops_at_its_depth_limit(tmp_path: Path) -> None:
         os.close(fd)
         fd = deeper
     os.close(fd)
-    before = len(os.listdir("/proc/self/fd"))
     changes = localfs.overlay_changes(OverlayDirs(str(upper), (str(base),)))
     assert not changes.complete
     assert len(changes.paths) == localfs.MAX_WALK_DEPTH + 1
-    assert len(os.listdir("/proc/self/fd")) == before
+    assert _open_under(tmp_path) == []  # every directory it opened is closed again
+
+
+def _open_under(directory: Path) -> list[str]:
+    """What this process holds open below ``directory`` (other threads' descriptors come and
+    go meanwhile, so a count of all of them would not tell)."""
+    held = []
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            target = os.readlink(f"/proc/self/fd/{fd}")
+        except OSError:
+            continue  # closed since the listing
+        if target.startswith(str(directory)):
+            held.append(target)
+    return held
 
 
 def test_read_never_opens_a_fifo(tmp_path: Path) -> None:
