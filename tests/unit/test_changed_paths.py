@@ -32,7 +32,7 @@ def _synthetic_diff(files: int) -> list[str]:
 
 def _best_time(work: Callable[[], object]) -> float:
     times = []
-    for _ in range(3):
+    for _ in range(5):  # the best of several: a busy machine only ever slows a run down
         started = time.perf_counter()
         work()
         times.append(time.perf_counter() - started)
@@ -40,12 +40,13 @@ def _best_time(work: Callable[[], object]) -> float:
 
 
 def test_leaves_take_near_linear_time() -> None:
-    """4 × the paths takes about 4 × the time; the old pairwise scan took 16 ×."""
+    """4 × the paths takes about 4 × the time (n log n: a little more); the old pairwise scan
+    took 16 ×, so 10 × tells them apart with room for a busy machine."""
     small, large = _synthetic_diff(20_000), _synthetic_diff(80_000)
     assert len(leaves(large)) == 80_000
     small_time = _best_time(lambda: leaves(small))
     large_time = _best_time(lambda: leaves(large))
-    assert large_time < 8 * small_time, (small_time, large_time)
+    assert large_time < 10 * small_time, (small_time, large_time)
     assert large_time < 2.0
 
 
