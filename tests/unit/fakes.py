@@ -73,6 +73,12 @@ class FakeContainer:
     labels: dict[str, str] = field(default_factory=dict)
     engine: str = "default"
     env: list[str] = field(default_factory=list)  # runtime "NAME=value" entries
+    # What `top` lists: (pid, ppid, start time as time.time(), args); pid 4242 is its PID 1.
+    processes: list[tuple[int, int, float, str]] = field(
+        default_factory=lambda: [(4242, 0, time.time() - 3600, "/srv/app/run")]
+    )
+    # A signal: True renews the children of PID 1 (a reload that applied), False leaves them.
+    reload_applies: bool = True
 
     @property
     def info(self) -> ContainerInfo:
@@ -143,6 +149,7 @@ class FakeEngine:
     """The subset of ``Engine`` that :class:`hotfix.service.files.HotfixService` calls."""
 
     host_address = "198.51.100.7"
+    is_local = False  # processes come from `top`, never from this host's /proc
 
     def __init__(self, name: str = "default") -> None:
         self.name = name
@@ -220,12 +227,32 @@ class FakeEngine:
         self._record("restart", container_id)
         container = self._fc(container_id)
         container.state = "running"
+        container.processes = [
+            (pid, ppid, time.time(), a) for pid, ppid, _, a in container.processes
+        ]
         if container.on_restart:
             container.on_restart(container)
 
     def signal(self, container_id: str, signal: str) -> None:
         self._record("signal", container_id, signal)
-        self._fc(container_id)
+        container = self._fc(container_id)
+        if container.reload_applies:
+            container.processes = [
+                (pid, ppid, time.time() if ppid == 4242 else started, args)
+                for pid, ppid, started, args in container.processes
+            ]
+
+    def top(self, container_id: str, ps_args: str | None = None) -> list[list[str]]:
+        """As the Engine's top with ``-o pid,ppid,lstart,args`` (lstart's words split apart)."""
+        self._record("top", container_id, ps_args)
+        container = self._fc(container_id)
+        if container.state != "running":
+            raise HotfixError(f"container {container_id} is not running")
+        rows = [["PID", "PPID", "STARTED", "COMMAND"]]
+        for pid, ppid, started, args in container.processes:
+            lstart = time.strftime("%a %b %d %H:%M:%S %Y", time.localtime(started)).split()
+            rows.append([str(pid), str(ppid), *lstart, args])
+        return rows
 
     def exec(self, container_id: str, argv: list[str], timeout: float = 30) -> tuple[int, bytes]:
         self._record("exec", container_id, list(argv))
