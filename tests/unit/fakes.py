@@ -36,6 +36,7 @@ from hotfix.core.model import (
     DirEntry,
     FileContent,
     FileStat,
+    Mount,
 )
 from hotfix.core.paths import normalize
 from hotfix.docker import localfs
@@ -68,6 +69,10 @@ class FakeContainer:
     exit_code: int | None = None
     logs: str = ""
     diff: list[str] = field(default_factory=list)  # the paths of its container diff
+    diff_added: list[str] = field(default_factory=list)  # those of them the image lacks
+    mounts: tuple[Mount, ...] = ()  # its bind mounts, volumes, tmpfs mounts
+    stop_timeout: int | None = None
+    stop_signal: str | None = None
     fs: dict[str, Node] = field(default_factory=lambda: {"/": Node("dir", mode=0o755)})
     on_restart: Callable[[FakeContainer], None] | None = None
     labels: dict[str, str] = field(default_factory=dict)
@@ -93,6 +98,7 @@ class FakeContainer:
             pid=4242,
             labels=dict(self.labels),
             engine=self.engine,
+            mounts=self.mounts,
         )
 
     def details(self) -> ContainerDetails:
@@ -100,9 +106,10 @@ class FakeContainer:
             info=self.info,
             healthcheck=self.healthcheck,
             published=list(self.published),
-            stop_timeout=None,
+            stop_timeout=self.stop_timeout,
             exit_code=self.exit_code,
             read_only=False,
+            stop_signal=self.stop_signal,
         )
 
     # --- building the filesystem ----------------------------------------------------------------
@@ -221,7 +228,9 @@ class FakeEngine:
     def container_diff(
         self, container: ContainerInfo, limit: localfs.WalkLimit | None = None
     ) -> localfs.ChangeListing:
-        return localfs.ChangeListing(self.changed_paths(container))
+        paths = self.changed_paths(container)
+        added = frozenset(self._fc(container.id).diff_added) & frozenset(paths)
+        return localfs.ChangeListing(paths, added=added)
 
     def restart(self, container_id: str, stop_timeout: int | None = None) -> None:
         self._record("restart", container_id)
@@ -293,6 +302,7 @@ class FakeEngine:
             uid=node.uid if owner else None,
             gid=node.gid if owner else None,
             link_target=fc.resolve(path) if node.kind == "symlink" else None,
+            mount=fc.info.mount_at(path),  # as the back ends name it
         )
 
     def writes_atomically(self, container: ContainerInfo) -> bool:

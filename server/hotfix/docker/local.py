@@ -22,7 +22,7 @@ from hotfix.core.model import ContainerInfo, DirEntry, FileContent, FileStat
 from hotfix.core.paths import normalize, split
 from hotfix.docker import localfs
 from hotfix.docker.archive import ArchiveFiles
-from hotfix.docker.files import not_regular, size_refusal
+from hotfix.docker.files import not_regular, on_mount, read_on_mount, size_refusal
 from hotfix.docker.localfs import ChangeListing, WalkLimit
 
 
@@ -43,13 +43,13 @@ class LocalFiles:
     def stat(self, path: str) -> FileStat:
         path = normalize(path)
         with contextlib.suppress(RootGone), self._errors(path):
-            return localfs.lstat(self.root, path)
+            return on_mount(self.container, localfs.lstat(self.root, path))
         return self.archive.stat(path)
 
     def stat_full(self, path: str) -> FileStat:
         path = normalize(path)
         with contextlib.suppress(RootGone), self._errors(path):
-            return localfs.lstat(self.root, path)
+            return on_mount(self.container, localfs.lstat(self.root, path))
         return self.archive.stat_full(path)
 
     def read(self, path: str, max_size: int | None = None) -> FileContent:
@@ -57,7 +57,7 @@ class LocalFiles:
         where = f"{self.container.name}:{path}"
         with contextlib.suppress(RootGone), self._errors(path):
             try:
-                return localfs.read(self.root, path, max_size)
+                return read_on_mount(self.container, localfs.read(self.root, path, max_size))
             except localfs.NotARegularFile as exc:
                 raise not_regular(where, exc.kind) from None
             except localfs.AboveLimit as exc:
