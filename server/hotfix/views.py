@@ -76,6 +76,10 @@ def _probe(r: RestartResult) -> dict[str, Any]:
     return {"spec": r.probe, **shape(r.result)}
 
 
+def _strategy(r: RestartResult) -> dict[str, Any]:
+    return {"how": r.action, "why": r.why}
+
+
 # Keyed by class name: importing the classes would import git and the release side.
 SHAPES: Mapping[str, tuple[Entry, ...]] = {
     "ContainerInfo": ("id", "name", "image", "state", "health", "service", "ports", "engine"),
@@ -110,7 +114,15 @@ SHAPES: Mapping[str, tuple[Entry, ...]] = {
         Key("", "probe", convert=_probe),
         Key("reverted", when="after_revert"),
         Key("after_revert", when="after_revert"),
+        Key("", "strategy", convert=_strategy, when="why"),
+        Key("check", when="check"),
+        "refused",
+        Key("applied", when="applied"),
+        Key("reason", when="reason"),
+        "notes",
+        "probes",
     ),
+    "CheckResult": ("command", "why", "exit_code", "output", "passed"),
     "JournalEntry": (
         "id",
         "time",
