@@ -71,19 +71,35 @@ class LocalFiles:
         return self.archive.list_dir(path)
 
     def write(self, path: str, data: bytes, *, uid: int, gid: int, mode: int) -> float:
-        """Renaming over a single-file bind mount fails: the file is then rewritten in
-        place, as the archive API would."""
+        """A file that is itself a mount (a single-file bind mount) is rewritten in place:
+        renamed over, it would be replaced under the mount, and the host's file left as
+        it was."""
         path = normalize(path)
         parent, _ = split(path)
+        in_place = self._is_mount_point(path)
         with contextlib.suppress(RootGone), self._errors(path, parent):
-            return localfs.write(self.root, path, data, uid=uid, gid=gid, mode=mode)
+            return localfs.write(
+                self.root, path, data, uid=uid, gid=gid, mode=mode, in_place=in_place
+            )
         return self.archive.write(path, data, uid=uid, gid=gid, mode=mode)
+
+    def _is_mount_point(self, path: str) -> bool:
+        mount = self.container.mount_at(path)
+        return mount is not None and mount.destination.rstrip("/") == path
 
     def mkdir(self, path: str, *, uid: int, gid: int, mode: int) -> None:
         self.archive.mkdir(path, uid=uid, gid=gid, mode=mode)
 
     def delete(self, path: str) -> None:
+        """A mount point is refused: unlinked from the host's mount namespace, it would go
+        from under the mount, which the container would no longer see."""
         path = normalize(path)
+        if self._is_mount_point(path):
+            mount = self.container.mount_at(path)
+            raise NoPermissions(
+                f"{self.container.name}:{path} is {mount.describe() if mount else 'a mount'}; "
+                "a mount point cannot be deleted in the container"
+            )
         with contextlib.suppress(RootGone), self._errors(path):
             with contextlib.suppress(FileNotFoundError):
                 localfs.unlink(self.root, path)

@@ -161,14 +161,23 @@ def _check_size(path: str, size: int, limit: int | None) -> None:
         raise AboveLimit(path, size, limit)
 
 
-def write(root: str, path: str, data: bytes, *, uid: int, gid: int, mode: int) -> float:
+def write(
+    root: str, path: str, data: bytes, *, uid: int, gid: int, mode: int, in_place: bool = False
+) -> float:
     """Replace a file atomically: temp file + fsync + rename, owner and mode set first.
 
-    Renaming over a single-file bind mount fails (EBUSY); then the file is rewritten in
-    place, which is what the archive API does too. Returns the new mtime.
+    ``in_place``: rewrite the file where it is instead — a single-file bind mount, which a
+    rename from the host's mount namespace would not fail on but replace *under* the mount,
+    detaching the container from the host's file. Returns the new mtime.
     """
     parent, name = split(path)
     fd = open_dir(root, parent)
+    if in_place:
+        try:
+            _rewrite_in_place(fd, name, data)
+            return os.stat(name, dir_fd=fd).st_mtime_ns / 1e9
+        finally:
+            os.close(fd)
     tmp = f"{_temp_prefix(name)}{os.getpid()}{_TEMP_SUFFIX}"
     try:
         _remove_abandoned_temps(fd, name)
