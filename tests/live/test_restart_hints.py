@@ -11,6 +11,7 @@ import pytest
 
 from hotfix.docker.engine import Engine
 from hotfix.service.hints import restart_with_hints
+from tests.conftest import CliResult
 from tests.live.conftest import LiveService
 from tests.live.load import LoadLoop
 
@@ -63,3 +64,19 @@ def test_a_server_that_stops_on_sigterm_gets_none(
 ) -> None:
     service = live_service(images["busybox"], 8080, command=["sh", "-c", HANDLES_SIGTERM])
     assert restart_under_load(docker_client, service, stop_timeout=STOP_TIMEOUT) == []
+
+
+def test_hotfix_restart_says_so(
+    images: dict[str, str],
+    live_service: Callable[..., LiveService],
+    hotfix: Callable[..., CliResult],
+) -> None:
+    """The hint reaches the command's output, its --json notes and the journal."""
+    service = live_service(images["busybox"], 8080)
+    res = hotfix("restart", service.name, "--json", "--timeout", "60")
+    assert res.code == 0, res.stderr
+    hint = "waited 10 s for SIGTERM: the container's PID 1 ignored it and was killed"
+    assert any(note.startswith(hint) for note in res.json()["notes"]), res.stdout
+    journal = hotfix("log", service.name, "--json").json()["entries"]
+    restarts = [e for e in journal if e["action"] == "restart"]
+    assert any(n.startswith(hint) for n in restarts[-1]["detail"]["notes"])

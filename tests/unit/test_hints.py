@@ -37,14 +37,19 @@ def _clock(monkeypatch: pytest.MonkeyPatch, restart_takes: float) -> None:
     monkeypatch.setattr(hints.time, "monotonic", lambda: next(moments))
 
 
-def test_restart_with_hints_reads_the_containers_timeout(
+def test_restart_with_hints_counts_the_timeout_the_restart_was_given(
     engine: FakeEngine, web: FakeContainer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    web.stop_timeout, web.stop_signal = 2, "SIGTERM"
-    _clock(monkeypatch, 2.05)
+    """docker-py's restart sends the Engine's default (10 s) unless told another."""
+    web.stop_signal = "SIGTERM"
+    _clock(monkeypatch, 10.05)
     [hint] = restart_with_hints(engine, web.id)  # type: ignore[arg-type]
+    assert hint.startswith("waited 10 s for SIGTERM")
+    _clock(monkeypatch, 2.05)
+    [hint] = restart_with_hints(engine, web.id, stop_timeout=2)  # type: ignore[arg-type]
     assert hint.startswith("waited 2 s for SIGTERM")
-    assert engine.called("restart") == [("restart", web.id)]
+    _clock(monkeypatch, 2.05)
+    assert restart_with_hints(engine, web.id) == []  # type: ignore[arg-type]
 
 
 def test_restart_with_hints_does_not_inspect_after_a_quick_restart(

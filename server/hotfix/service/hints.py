@@ -42,13 +42,13 @@ def slow_stop_hints(
 def restart_with_hints(
     engine: Engine, container_id: str, stop_timeout: int | None = None
 ) -> list[str]:
-    """Restart the container (as ``Engine.restart``); the hints its duration gives. The
-    container is inspected only when the restart took long enough to need a look."""
+    """Restart the container (as ``Engine.restart``, whose stop timeout is the Engine's
+    default unless given); the hints its duration gives. The container is inspected only
+    when the restart took long enough to need a look."""
     started = time.monotonic()
     engine.restart(container_id, stop_timeout)
     seconds = time.monotonic() - started
-    if seconds < SHORTEST_TIMEOUT - TIMEOUT_SLACK:
+    timeout = DOCKER_STOP_TIMEOUT if stop_timeout is None else stop_timeout
+    if seconds < timeout - TIMEOUT_SLACK:
         return []
-    details = engine.inspect(container_id)
-    timeout = details.stop_timeout if stop_timeout is None else stop_timeout
-    return slow_stop_hints(seconds, timeout, details.stop_signal)
+    return slow_stop_hints(seconds, timeout, engine.inspect(container_id).stop_signal)

@@ -34,6 +34,7 @@ from hotfix.service.golive import (
     detect_server,
     wait_until_new,
 )
+from hotfix.service.hints import restart_with_hints
 from hotfix.service.processes import ProcessesUnknown
 from hotfix.service.processes import Source as ProcessSource
 from hotfix.service.results import CheckResult, RestartResult
@@ -224,11 +225,11 @@ class GoingLive:
                 f"check failed: {checked.command} exited {checked.exit_code}; nothing went live"
             )
             return replace(base, check=checked, refused=True, reason=reason)
-        proof = self._step(container, strategy, timeout, progress)
+        proof, hints = self._step(container, strategy, timeout, progress)
         if replan and not strategy.signal:  # a port published without a fixed host port moves
             chosen = self.plan_probes(self.engine.inspect(container.id), wanted)
             base = replace(base, probe=str(chosen), probes=[str(p) for p in chosen.probes])
-        notes = [proof.reason] if proof.applied is None else []
+        notes = hints + ([proof.reason] if proof.applied is None else [])
         if proof.applied is False:
             seconds = time.monotonic() - started
             failed = ProbeResult(False, proof.reason)
@@ -239,6 +240,7 @@ class GoingLive:
                 reason=proof.reason,
                 seconds=seconds,
                 result=failed,
+                notes=hints,
             )
         remaining = max(0.0, timeout - (time.monotonic() - started))
         healthy, last, _, attempts = self.wait_healthy(
@@ -258,18 +260,21 @@ class GoingLive:
 
     def _step(
         self, container: ContainerInfo, strategy: Strategy, timeout: float, progress: Progress
-    ) -> Proof:
+    ) -> tuple[Proof, list[str]]:
         """Restart or signal the container; then wait until the processes that serve it
-        started after that moment (old workers gone), at most the server's settle time."""
+        started after that moment (old workers gone), at most the server's settle time.
+        Also the hints of where the Engine cost time (a stop signal nobody handled)."""
         source = ProcessSource(self.engine)
         since = source.now(container)
+        hints: list[str] = []
         if strategy.signal:
             self.engine.signal(container.id, strategy.signal)
         else:
-            self.engine.restart(container.id)
+            hints = restart_with_hints(self.engine, container.id)
         server = strategy.server
         if strategy.signal and server is None:  # what a reload renews is the server's own affair
-            return Proof(None, f"no known server: cannot tell whether {strategy.how} was applied")
+            reason = f"no known server: cannot tell whether {strategy.how} was applied"
+            return Proof(None, reason), hints
         settle = min(timeout, server.settle if server else RESTART_SETTLE)
         hint = server.hint if server and strategy.signal else ""
         return wait_until_new(
@@ -278,7 +283,7 @@ class GoingLive:
             settle,
             progress.cancelled,
             hint,
-        )
+        ), hints
 
     def _run_check(self, container: ContainerInfo, check: CheckPlan) -> CheckResult:
         code, output = self.engine.exec(container.id, list(check.argv))
@@ -302,6 +307,8 @@ class GoingLive:
             detail["applied"] = outcome.applied
         if outcome.reason:
             detail["reason"] = self.redact(container.id, outcome.reason)
+        if outcome.notes:
+            detail["notes"] = [self.redact(container.id, note) for note in outcome.notes]
         return detail
 
     def probe(
