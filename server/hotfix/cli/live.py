@@ -5,10 +5,9 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
-from hotfix.cli.output import Output, joined_paths
+from hotfix.cli.output import Output, joined_paths, view
 from hotfix.core.errors import EXIT_OK, EXIT_UNHEALTHY
 from hotfix.core.terminal import printable
-from hotfix.views import restart_view
 
 if TYPE_CHECKING:
     from hotfix.service.files import HotfixService
@@ -52,7 +51,7 @@ def _report_health(res: RestartResult, out: Output) -> int:
     if res.after_revert:
         lines.append(f"reverted {joined_paths(res.reverted) or 'nothing'}; then:")
         lines.append(_health_line(res.after_revert))
-    out.result(restart_view(res), "\n".join(lines))
+    out.result(lambda: view(res), "\n".join(lines))
     return EXIT_OK if res.healthy else EXIT_UNHEALTHY
 
 
