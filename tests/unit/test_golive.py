@@ -63,6 +63,10 @@ UWSGI = listing(
                  (9, 1, "nginx: worker process")), "signal HUP", "nginx master detected"),
         (listing((1, 0, "apache2 -k start"), (5, 1, "apache2 -k start")), "signal USR1",
          "Apache master detected"),
+        (listing((1, 0, "httpd -DFOREGROUND"), (7, 1, "httpd -DFOREGROUND")), "signal USR1",
+         "Apache master detected"),
+        (listing((1, 0, "/bin/httpd -f -p 8080 -h /www")), "restart",
+         "no known server: restart"),  # busybox's httpd applet
         (listing((1, 0, "php-fpm: master process (/etc/php/8.2/fpm/php-fpm.conf)"),
                  (4, 1, "php-fpm: pool www")), "signal USR2", "php-fpm master detected"),
         (listing((1, 0, "/sbin/docker-init -- nginx -g daemon off;"),

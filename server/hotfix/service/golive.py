@@ -85,11 +85,17 @@ def _kind(process: Process) -> str | None:
     names = [posixpath.basename(w) for w in words]
     if names and names[0].startswith("uwsgi"):
         return "uwsgi"
-    if names and names[0] in ("apache2", "httpd"):
+    if names and (names[0] == "apache2" or (names[0] == "httpd" and _apache_flags(process))):
         return "apache"
     if any(n.startswith("gunicorn") for n in names):
         return "gunicorn"
     return None
+
+
+def _apache_flags(process: Process) -> bool:
+    """Apache's ``httpd`` runs with ``-k start`` or ``-D…`` (``-DFOREGROUND``); busybox's
+    applet of the same name (``httpd -f -p 8080``) is no Apache and has no reload."""
+    return any(arg == "-k" or arg.startswith("-D") for arg in process.argv[1:])
 
 
 def detect_server(listing: Listing) -> Detected | None:
