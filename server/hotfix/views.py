@@ -1,29 +1,35 @@
 """JSON shapes of results, shared by ``--json`` output and the language server.
 
-One rule names the keys: a field's snake_case name in camelCase (``previous_version`` →
-``previousVersion``). :data:`SHAPES` lists, per result class, the keys of its shape in
-order, and where one departs from the rule: another key name, a value read from a nested
-object, a conversion (:func:`octal`, :func:`seconds`). Nested results take their own shape.
+One cattrs converter makes them. Its hook factory gives every result dataclass one rule: each
+field under its snake_case name in camelCase (``previous_version`` → ``previousVersion``),
+durations (``seconds``, ``*_seconds``) rounded to the millisecond, nested results in their own
+shape. :data:`DEPARTURES` says, per result class, where its shape departs from the rule.
 
-Not a cattrs converter: ``ps``, ``write`` and ``restart`` build these shapes, and must not
-import cattrs (tests/integration/test_cli_startup.py).
+Importing this module imports cattrs (tens of milliseconds), so the CLI builds a view only when
+it prints JSON (tests/integration/test_cli_startup.py).
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, is_dataclass
+from dataclasses import dataclass, field
+from functools import cache
+from operator import attrgetter
 from typing import TYPE_CHECKING, Any
 
+import cattrs
+from cattrs.gen import make_dict_unstructure_fn, override
+
 if TYPE_CHECKING:  # only for annotations: the CLI should not import git to print a table
+    from cattrs.gen._consts import AttributeOverride  # what override() makes
+
     from hotfix.core.model import ContainerInfo, FileStat
     from hotfix.fleet import ApplyResult, RolloutResult
     from hotfix.release.harvest import HarvestResult
     from hotfix.release.imaging import CommitResult
     from hotfix.service.results import Change, RestartResult, WriteResult
     from hotfix.store.state import Checkpoint, JournalEntry
-
-Convert = Callable[[Any], Any]
 
 
 def camel(name: str) -> str:
@@ -32,221 +38,261 @@ def camel(name: str) -> str:
     return first + "".join(word[:1].upper() + word[1:] for word in rest)
 
 
-def octal(mode: int) -> str:
-    return f"{mode:04o}"
+def octal(mode: int | None) -> str | None:
+    return None if mode is None else f"{mode:04o}"
 
 
 def seconds(value: float) -> float:
     return round(value, 3)
 
 
+OMITTED: Any = object()  # what a computed key gives to be left out of the shape
+
+
 @dataclass(frozen=True)
-class Key:
-    """One key of a shape: the value at ``source`` (an attribute, a dotted path into a nested
-    object, or "" for the object itself), named ``name`` (when empty, the last attribute in
-    camelCase), converted by ``convert`` (None stays None), shown only when attribute ``when``
-    is not None."""
+class Departure:
+    """Where a class's shape departs from the rule.
 
-    source: str
-    name: str = ""
-    convert: Convert | None = None
-    when: str = ""
+    ``fields``: cattrs overrides by field name — another key (``rename``), a value hook, the
+    key left out (``omit``) or shown only when not None (``omit_if_default``: the field's
+    default is None). ``computed``: keys that are no field (a property, a value read from a
+    nested object), by key, in place of a field's of the same key; :data:`OMITTED` leaves
+    one out. ``order``: the shape's keys in order, when it is not field order (computed keys
+    last); fields not named are left out."""
 
-    def key(self) -> str:
-        return self.name or camel(self.source.rpartition(".")[2])
-
-    def value(self, obj: Any) -> Any:
-        value = obj
-        for attribute in filter(None, self.source.split(".")):
-            value = getattr(value, attribute)
-        if value is not None and self.convert is not None:
-            return self.convert(value)
-        return _json(value)
+    fields: Mapping[str, AttributeOverride] = field(default_factory=dict)
+    computed: Mapping[str, Callable[[Any], Any]] = field(default_factory=dict)
+    order: tuple[str, ...] = ()
 
 
-Entry = str | Key  # a plain attribute name: that attribute, key in camelCase, value as is
-
-CONTAINER = Key("container.name", "container")
-CONTAINER_ID = Key("container.id", "containerId")
-SECONDS = Key("seconds", convert=seconds)
-MODE = Key("mode", convert=octal)
+OMIT = override(omit=True)
+WHEN_SET = override(omit_if_default=True)
+MODE = override(unstruct_hook=octal)
+NAMED_CONTAINER = override(rename="container")  # a container_name field
+CONTAINER_NAME = override(unstruct_hook=attrgetter("name"))  # a ContainerInfo field
+CONTAINER_ID: Mapping[str, Callable[[Any], Any]] = {"containerId": attrgetter("container.id")}
+AS_TEXT = override(unstruct_hook=str)
 
 
 def _probe(r: RestartResult) -> dict[str, Any]:
-    return {"spec": r.probe, **shape(r.result)}
+    return {"spec": r.probe, **view(r.result)}
+
+
+def _reverted(r: RestartResult) -> Any:
+    return view(r.reverted) if r.after_revert is not None else OMITTED
+
+
+def _strategy(r: RestartResult) -> Any:
+    return {"how": r.action, "why": r.why} if r.why is not None else OMITTED
 
 
 # Keyed by class name: importing the classes would import git and the release side.
-SHAPES: Mapping[str, tuple[Entry, ...]] = {
-    "ContainerInfo": ("id", "name", "image", "state", "health", "service", "ports", "engine"),
-    "FileStat": (Key("kind", "type"), "size", MODE, "uid", "gid", "mtime", "link_target"),
-    "WriteResult": (CONTAINER, "path", "version", "previous_version", "checkpointed", "warnings"),
-    "Checkpoint": (
-        "container_id",
-        Key("container_name", "container"),
-        "path",
-        "image",
-        "present",
-        "version",
-        MODE,
-        "uid",
-        "gid",
-        "created_at",
+DEPARTURES: Mapping[str, Departure] = {
+    "ContainerInfo": Departure(
+        computed={"service": attrgetter("service")},
+        order=("id", "name", "image", "state", "health", "service", "ports", "engine"),
     ),
-    "Change": (
-        "container_id",
-        Key("container_name", "container"),
-        "path",
-        "status",
-        "container_exists",
+    "FileStat": Departure(
+        fields={"kind": override(rename="type"), "mode": MODE},
+        order=("type", "size", "mode", "uid", "gid", "mtime", "linkTarget"),
     ),
-    "RestartResult": (
-        CONTAINER,
-        CONTAINER_ID,
-        "action",
-        "healthy",
-        SECONDS,
-        "attempts",
-        Key("", "probe", convert=_probe),
-        Key("reverted", when="after_revert"),
-        Key("after_revert", when="after_revert"),
+    "WriteResult": Departure(fields={"container": CONTAINER_NAME}),
+    "Checkpoint": Departure(
+        fields={"container_name": NAMED_CONTAINER, "mode": MODE},
+        computed={"version": attrgetter("version")},
+        order=(
+            "containerId",
+            "container",
+            "path",
+            "image",
+            "present",
+            "version",
+            "mode",
+            "uid",
+            "gid",
+            "createdAt",
+        ),
     ),
-    "JournalEntry": (
-        "id",
-        "time",
-        "user",
-        "action",
-        "container_id",
-        Key("container_name", "container"),
-        "image",
-        "path",
-        "version_before",
-        "version_after",
-        "outcome",
-        "detail",
+    "Change": Departure(fields={"container_name": NAMED_CONTAINER, "checkpoint": OMIT}),
+    "RestartResult": Departure(
+        fields={
+            "container": CONTAINER_NAME,
+            "after_revert": WHEN_SET,
+            "check": WHEN_SET,
+            "applied": WHEN_SET,
+            "reason": WHEN_SET,
+        },
+        computed={
+            **CONTAINER_ID,
+            "probe": _probe,
+            "reverted": _reverted,
+            "strategy": _strategy,
+        },
+        order=(
+            "container",
+            "containerId",
+            "action",
+            "healthy",
+            "seconds",
+            "attempts",
+            "probe",
+            "reverted",
+            "afterRevert",
+            "strategy",
+            "check",
+            "refused",
+            "applied",
+            "reason",
+            "notes",
+            "probes",
+        ),
     ),
-    "HarvestResult": (
-        CONTAINER,
-        CONTAINER_ID,
-        "image",
-        "image_id",
-        "repo",
-        "branch",
-        "new_branch",
-        "commit",
-        "parent",
-        "base",
-        "base_source",
-        "files",
-        "test",
-        "diff",
-        SECONDS,
-        "notes",
+    "JournalEntry": Departure(fields={"container_name": NAMED_CONTAINER}),
+    "HarvestResult": Departure(
+        fields={"container": CONTAINER_NAME},
+        computed=CONTAINER_ID,
+        order=(
+            "container",
+            "containerId",
+            "image",
+            "imageId",
+            "repo",
+            "branch",
+            "newBranch",
+            "commit",
+            "parent",
+            "base",
+            "baseSource",
+            "files",
+            "test",
+            "diff",
+            "seconds",
+            "notes",
+        ),
     ),
-    "HarvestedFile": (
-        "path",
-        "repo_path",
-        "status",
-        "action",
-        "mapped_by",
-        "executable",
-        "version",
-        "binary",
+    "HarvestedFile": Departure(fields={"blob": OMIT}),
+    "TestRun": Departure(order=("command", "exitCode", "seconds", "output")),
+    "CommitResult": Departure(
+        fields={"container": CONTAINER_NAME},
+        computed=CONTAINER_ID,
+        order=(
+            "container",
+            "containerId",
+            "mode",
+            "tag",
+            "imageId",
+            "baseImage",
+            "baseImageId",
+            "files",
+            "labels",
+            "revision",
+            "harvestBranch",
+            "replaced",
+            "extraPaths",
+            "runtimeEnv",
+            "seconds",
+            "commitSeconds",
+            "notes",
+            "verify",
+        ),
     ),
-    "TestRun": ("command", "exit_code", SECONDS, "output"),
-    "CommitResult": (
-        CONTAINER,
-        CONTAINER_ID,
-        "mode",
-        "tag",
-        "image_id",
-        "base_image",
-        "base_image_id",
-        "files",
-        "labels",
-        "revision",
-        "harvest_branch",
-        "replaced",
-        "extra_paths",
-        "runtime_env",
-        SECONDS,
-        Key("commit_seconds", convert=seconds),
-        "notes",
-        "verify",
+    "ImageFile": Departure(fields={"mode": MODE}),
+    "VerifyResult": Departure(
+        fields={"result": OMIT},
+        computed={"detail": attrgetter("result.detail"), "status": attrgetter("result.status")},
     ),
-    "ImageFile": ("path", "status", MODE, "uid", "gid", "version"),
-    "VerifyResult": (
-        "container",
-        "probe",
-        "healthy",
-        SECONDS,
-        "attempts",
-        Key("result.detail"),
-        Key("result.status"),
+    "ApplyResult": Departure(
+        fields={"source": AS_TEXT, "outcomes": override(rename="targets")},
+        computed={"ok": attrgetter("ok")},
+        order=("source", "files", "rolling", "seconds", "ok", "targets"),
     ),
-    "ApplyResult": (
-        Key("source", convert=str),
-        "files",
-        "rolling",
-        SECONDS,
-        "ok",
-        Key("outcomes", "targets"),
+    "TargetOutcome": Departure(
+        fields={"target": override(rename="container", unstruct_hook=str)},
+        computed={"engine": attrgetter("target.engine")},
+        order=("container", "engine", "status", "files", "detail", "health"),
     ),
-    "TargetOutcome": (
-        Key("target", "container", convert=str),
-        Key("target.engine"),
-        "status",
-        "files",
-        "detail",
-        "health",
+    "RolloutResult": Departure(
+        computed={"converged": attrgetter("converged")},
+        order=(
+            "service",
+            "image",
+            "previousImage",
+            "state",
+            "converged",
+            "message",
+            "seconds",
+            "tasks",
+        ),
     ),
-    "RolloutResult": (
-        "service",
-        "image",
-        "previous_image",
-        "state",
-        "converged",
-        "message",
-        SECONDS,
-        "tasks",
-    ),
-    "TaskReport": ("slot", "state", "image", "container_id", "message"),
-    "ProbeResult": ("ok", "detail", "status", "body"),
+    "ProbeResult": Departure(fields={"elapsed": OMIT}),
 }
 
 
-def shape(result: object) -> dict[str, Any]:
-    """A result (a dataclass instance) in its shape from :data:`SHAPES`."""
-    entries = SHAPES.get(type(result).__name__)
-    if entries is None:
-        raise TypeError(f"no JSON shape for {type(result).__name__}: add it to views.SHAPES")
-    keys = (entry if isinstance(entry, Key) else Key(entry) for entry in entries)
-    return {
-        key.key(): key.value(result)
-        for key in keys
-        if not key.when or getattr(result, key.when) is not None
+def _field_override(name: str, departure: Departure) -> AttributeOverride:
+    """The rule for one field, with the class's departure from it."""
+    given = departure.fields.get(name, override())
+    key = given.rename or camel(name)
+    if given.omit or key in departure.computed or (departure.order and key not in departure.order):
+        return OMIT
+    hook = given.unstruct_hook
+    if hook is None and (name == "seconds" or name.endswith("_seconds")):
+        hook = seconds
+    return override(omit_if_default=given.omit_if_default, rename=key, unstruct_hook=hook)
+
+
+def _shape_hook(cls: type, converter: cattrs.Converter) -> Callable[[Any], dict[str, Any]]:
+    """The unstructure hook of one result class: cattrs' generated function for its fields,
+    then its computed keys, in the shape's order."""
+    departure = DEPARTURES.get(cls.__name__, Departure())
+    overrides: dict[str, Any] = {
+        f.name: _field_override(f.name, departure) for f in dataclasses.fields(cls)
     }
+    fields_of: Callable[[Any], dict[str, Any]] = make_dict_unstructure_fn(
+        cls, converter, **overrides
+    )
+    if not departure.computed and not departure.order:
+        return fields_of
+
+    def unstructure(obj: Any) -> dict[str, Any]:
+        shape = fields_of(obj)
+        for key, compute in departure.computed.items():
+            value = compute(obj)
+            if value is not OMITTED:
+                shape[key] = value
+        if not departure.order:
+            return shape
+        return {key: shape[key] for key in departure.order if key in shape}
+
+    return unstructure
 
 
-def _json(value: Any) -> Any:
-    """JSON values all the way down: nested results in their shapes."""
-    if isinstance(value, list | tuple):
-        return [_json(item) for item in value]
-    if isinstance(value, dict):
-        return {key: _json(item) for key, item in value.items()}
-    return shape(value) if is_dataclass(value) else value
+def _is_result(cls: Any) -> bool:
+    return isinstance(cls, type) and dataclasses.is_dataclass(cls)
+
+
+@cache
+def converter() -> cattrs.Converter:
+    """The one converter of these shapes, configured on first use."""
+    made = cattrs.Converter()
+    made.register_unstructure_hook_factory(_is_result, _shape_hook)
+    return made
+
+
+def view(result: object) -> Any:
+    """A result (a dataclass instance, or a list or dict of them) in its JSON shape."""
+    return converter().unstructure(result)
 
 
 # --- the shapes by name, for the front ends ---------------------------------------------------
 
-container_view: Callable[[ContainerInfo], dict[str, Any]] = shape
-stat_view: Callable[[FileStat], dict[str, Any]] = shape
-write_view: Callable[[WriteResult], dict[str, Any]] = shape
-checkpoint_view: Callable[[Checkpoint], dict[str, Any]] = shape
-change_view: Callable[[Change], dict[str, Any]] = shape
-restart_view: Callable[[RestartResult], dict[str, Any]] = shape
-journal_view: Callable[[JournalEntry], dict[str, Any]] = shape
-harvest_view: Callable[[HarvestResult], dict[str, Any]] = shape
-commit_image_view: Callable[[CommitResult], dict[str, Any]] = shape
-apply_view: Callable[[ApplyResult], dict[str, Any]] = shape
-rollout_view: Callable[[RolloutResult], dict[str, Any]] = shape
+container_view: Callable[[ContainerInfo], dict[str, Any]] = view
+stat_view: Callable[[FileStat], dict[str, Any]] = view
+write_view: Callable[[WriteResult], dict[str, Any]] = view
+checkpoint_view: Callable[[Checkpoint], dict[str, Any]] = view
+change_view: Callable[[Change], dict[str, Any]] = view
+restart_view: Callable[[RestartResult], dict[str, Any]] = view
+journal_view: Callable[[JournalEntry], dict[str, Any]] = view
+harvest_view: Callable[[HarvestResult], dict[str, Any]] = view
+commit_image_view: Callable[[CommitResult], dict[str, Any]] = view
+apply_view: Callable[[ApplyResult], dict[str, Any]] = view
+rollout_view: Callable[[RolloutResult], dict[str, Any]] = view

@@ -101,7 +101,7 @@ def test_the_first_save_warning_is_taken_when_the_file_is_read(
 ) -> None:
     """The language server's service takes the container diff behind the first-save
     warning at the read, so the save finds it done — and it names what others changed."""
-    box.sh("echo 'edited by hand' > /etc/motd")  # someone else's change, before the hotfix
+    box.sh("echo 'edited by hand' >> /etc/group")  # someone else's change, before the hotfix
     store = StateStore(state_dir)  # type: ignore[arg-type]
     try:
         service = HotfixService(Engine(docker_client), store, user="tester", prefetch=True)
@@ -110,4 +110,4 @@ def test_the_first_save_warning_is_taken_when_the_file_is_read(
     finally:
         store.close()
     [warning] = result.warnings
-    assert "/etc/motd" in warning and FILE not in warning
+    assert "/etc/group" in warning and FILE not in warning

@@ -136,6 +136,21 @@ def test_runs_that_may_reach_an_ssh_engine_keep_paramiko(
 
 
 @pytest.mark.engine
+def test_json_output_imports_the_shapes(
+    images: dict[str, str], run_container, tmp_path: Path
+) -> None:
+    """The converter of the result shapes (with cattrs) is imported when JSON is printed."""
+    run_container(images["busybox"], command=["sleep", "3600"])
+    (tmp_path / "docker").mkdir()
+    proc, modules = run_cli(
+        tmp_path, "ps", "--json", env={"DOCKER_CONFIG": str(tmp_path / "docker")}
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert {"hotfix.views", "cattrs"} <= modules
+    assert json.loads(proc.stdout)["containers"], proc.stdout
+
+
+@pytest.mark.engine
 def test_file_and_restart_commands_import_no_lsp_git_or_fleet(
     images: dict[str, str], run_container, tmp_path: Path
 ) -> None:
@@ -155,4 +170,5 @@ def test_file_and_restart_commands_import_no_lsp_git_or_fleet(
         proc, modules = run_cli(tmp_path, *args, input=stdin, env=env)
         assert proc.returncode == 0, (args, proc.stderr)
         assert not modules & (LSP_AND_RELEASE | REPLICAS_AND_RELEASE), args
+        assert "hotfix.views" not in modules, args  # the JSON shapes: built for --json only
         assert "docker" in modules and "paramiko" not in modules, args

@@ -187,10 +187,10 @@ def test_ambiguous_id_prefix_and_resolution(images, docker_client, hotfix):
 
 
 def test_first_write_warns_about_other_changes(box, hotfix):
-    box.sh("echo tampered > /etc/motd")
+    box.sh("echo tampered >> /etc/group")  # an image file: a file created since is not warned of
     first = hotfix("write", f"{box.name}:/www/index.html", input=b"a\n")
     assert first.code == 0
-    assert "warning:" in first.stderr and "/etc/motd" in first.stderr
+    assert "warning:" in first.stderr and "/etc/group" in first.stderr
     second = hotfix("write", f"{box.name}:/www/index.html", input=b"b\n")
     assert "warning:" not in second.stderr  # only before the first write
 

@@ -205,3 +205,51 @@ def test_commit_refusals(
     assert res.code == 2 and "--whole-layer" in res.stderr
     failed = [e for e in service.journal(name) if e.action == "commit-image"]
     assert failed == []  # refused before anything was started
+
+
+# --- files on mounts: docker commit skips them (issue 16, item 7) -------------------------------
+
+
+@pytest.fixture
+def mounted_incident(
+    release_image: str, run_container: Any, docker_client: docker.DockerClient, tmp_path: Path
+) -> Any:
+    """The service with its app.py bind-mounted from a host file (a copy of the image's)."""
+    app = tmp_path / "app.py"
+    app.write_bytes(docker_client.containers.run(release_image, ["cat", APP], remove=True))
+    # --mount, as `docker run -v` makes it: docker-py's volumes= would also declare the
+    # path a volume in the container's config, which a whole-layer image then takes along.
+    bind = docker.types.Mount(target=APP, source=str(app), type="bind")
+    return run_container(release_image, port=8001, mounts=[bind]), app
+
+
+def test_a_clean_commit_refuses_a_file_on_a_bind_mount(
+    mounted_incident: Any, service: HotfixService, hotfix: Any
+) -> None:
+    incident, host_app = mounted_incident
+    fix(service, incident.name)
+    assert b"cause_a_problem = False" in host_app.read_bytes()  # the host's file changed
+    res = hotfix("commit", incident.name)
+    assert res.code == 2, res.stderr
+    assert f"{APP} is on a bind mount of the host's {host_app}" in res.stderr
+    assert "docker commit skips mounts" in res.stderr
+    assert [e for e in service.journal(incident.name) if e.action == "commit-image"] == []
+
+
+def test_whole_layer_lists_the_mounted_file_and_a_failed_verify_says_why(
+    mounted_incident: Any, service: HotfixService, hotfix: Any, image_cleanup: list[str]
+) -> None:
+    """The fix lives on the host's file: the image keeps the broken original, so its verify
+    fails — and says the fix sat on a mount."""
+    incident, host_app = mounted_incident
+    fix(service, incident.name)
+    assert service.restart(incident.name).healthy
+    res = hotfix("commit", incident.name, "--whole-layer", "--verify", "--timeout", "3", "--json")
+    assert res.code == 4, res.stdout + res.stderr
+    data = res.json()
+    image_cleanup.append(data["imageId"])
+    assert f"not in the image: {APP} is on a bind mount of the host's {host_app}" in res.stderr
+    assert "verify failed, and hotfixed files sat on mounts the image lacks" in res.stderr
+    assert data["verify"]["status"] == 500
+    assert data["labels"]["hotfix.files"] == ""
+    assert data["files"] == []

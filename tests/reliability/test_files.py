@@ -162,15 +162,18 @@ def test_a_full_container_disk_leaves_the_file_whole(
 def test_a_name_that_is_not_utf8_in_the_writable_layer_does_not_fail_the_first_write(
     box: Running, file_path: str, hotfix: Hotfix
 ) -> None:
-    """The first-write check lists the container's changed paths; one named with bytes that
-    are not UTF-8 (and an ESC) is someone else's file, shown escaped, never an error."""
+    """The first-write check looks at the container's changed paths; one named with bytes
+    that are not UTF-8 (and an ESC), created since the start, is counted as a runtime file
+    beside the image file someone edited — never an error, never a raw ESC."""
     code, out = box.container.exec_run(["sh", "-c", "printf x > \"/$(printf 'r\\233\\033c')\""])
     assert code == 0, out
     named = box.container.exec_run(["sh", "-c", 'for f in /r*c; do printf %s "$f"; done'])
     assert named.output == b"/r\x9b\x1bc"
 
+    box.sh("echo edited >> /etc/group")
     written = hotfix("write", f"{box.name}:/www/index.html", input=b"<h1>fixed</h1>\n")
     assert written.code == 0, written.stderr
     assert in_container(box, "/www/index.html") == b"<h1>fixed</h1>\n"
-    assert "already has" in written.stderr and "\\x1bc" in written.stderr
+    assert "already has 1 image file(s)" in written.stderr, written.stderr
+    assert "/etc/group" in written.stderr and "1 runtime file(s) ignored" in written.stderr
     assert "\x1b" not in written.stderr

@@ -36,6 +36,7 @@ from hotfix.core.model import (
     DirEntry,
     FileContent,
     FileStat,
+    Mount,
 )
 from hotfix.core.paths import normalize
 from hotfix.docker import localfs
@@ -68,11 +69,21 @@ class FakeContainer:
     exit_code: int | None = None
     logs: str = ""
     diff: list[str] = field(default_factory=list)  # the paths of its container diff
+    diff_added: list[str] = field(default_factory=list)  # those of them the image lacks
+    mounts: tuple[Mount, ...] = ()  # its bind mounts, volumes, tmpfs mounts
+    stop_timeout: int | None = None
+    stop_signal: str | None = None
     fs: dict[str, Node] = field(default_factory=lambda: {"/": Node("dir", mode=0o755)})
     on_restart: Callable[[FakeContainer], None] | None = None
     labels: dict[str, str] = field(default_factory=dict)
     engine: str = "default"
     env: list[str] = field(default_factory=list)  # runtime "NAME=value" entries
+    # What `top` lists: (pid, ppid, start time as time.time(), args); pid 4242 is its PID 1.
+    processes: list[tuple[int, int, float, str]] = field(
+        default_factory=lambda: [(4242, 0, time.time() - 3600, "/srv/app/run")]
+    )
+    # A signal: True renews the children of PID 1 (a reload that applied), False leaves them.
+    reload_applies: bool = True
 
     @property
     def info(self) -> ContainerInfo:
@@ -87,6 +98,7 @@ class FakeContainer:
             pid=4242,
             labels=dict(self.labels),
             engine=self.engine,
+            mounts=self.mounts,
         )
 
     def details(self) -> ContainerDetails:
@@ -94,9 +106,10 @@ class FakeContainer:
             info=self.info,
             healthcheck=self.healthcheck,
             published=list(self.published),
-            stop_timeout=None,
+            stop_timeout=self.stop_timeout,
             exit_code=self.exit_code,
             read_only=False,
+            stop_signal=self.stop_signal,
         )
 
     # --- building the filesystem ----------------------------------------------------------------
@@ -143,6 +156,7 @@ class FakeEngine:
     """The subset of ``Engine`` that :class:`hotfix.service.files.HotfixService` calls."""
 
     host_address = "198.51.100.7"
+    is_local = False  # processes come from `top`, never from this host's /proc
 
     def __init__(self, name: str = "default") -> None:
         self.name = name
@@ -214,18 +228,40 @@ class FakeEngine:
     def container_diff(
         self, container: ContainerInfo, limit: localfs.WalkLimit | None = None
     ) -> localfs.ChangeListing:
-        return localfs.ChangeListing(self.changed_paths(container))
+        paths = self.changed_paths(container)
+        added = frozenset(self._fc(container.id).diff_added) & frozenset(paths)
+        return localfs.ChangeListing(paths, added=added)
 
     def restart(self, container_id: str, stop_timeout: int | None = None) -> None:
         self._record("restart", container_id)
         container = self._fc(container_id)
         container.state = "running"
+        container.processes = [
+            (pid, ppid, time.time(), a) for pid, ppid, _, a in container.processes
+        ]
         if container.on_restart:
             container.on_restart(container)
 
     def signal(self, container_id: str, signal: str) -> None:
         self._record("signal", container_id, signal)
-        self._fc(container_id)
+        container = self._fc(container_id)
+        if container.reload_applies:
+            container.processes = [
+                (pid, ppid, time.time() if ppid == 4242 else started, args)
+                for pid, ppid, started, args in container.processes
+            ]
+
+    def top(self, container_id: str, ps_args: str | None = None) -> list[list[str]]:
+        """As the Engine's top with ``-o pid,ppid,lstart,args`` (lstart's words split apart)."""
+        self._record("top", container_id, ps_args)
+        container = self._fc(container_id)
+        if container.state != "running":
+            raise HotfixError(f"container {container_id} is not running")
+        rows = [["PID", "PPID", "STARTED", "COMMAND"]]
+        for pid, ppid, started, args in container.processes:
+            lstart = time.strftime("%a %b %d %H:%M:%S %Y", time.localtime(started)).split()
+            rows.append([str(pid), str(ppid), *lstart, args])
+        return rows
 
     def exec(self, container_id: str, argv: list[str], timeout: float = 30) -> tuple[int, bytes]:
         self._record("exec", container_id, list(argv))
@@ -266,6 +302,7 @@ class FakeEngine:
             uid=node.uid if owner else None,
             gid=node.gid if owner else None,
             link_target=fc.resolve(path) if node.kind == "symlink" else None,
+            mount=fc.info.mount_at(path),  # as the back ends name it
         )
 
     def writes_atomically(self, container: ContainerInfo) -> bool:

@@ -109,7 +109,7 @@ def test_restart_waits_for_an_http_probe(
     assert 0 < result.seconds < 5
     assert (result.reverted, result.after_revert) == ([], None)
     assert result.container.name == "web"
-    assert progress.messages[0] == "restart web"
+    assert progress.messages[0] == "restart web (no known server: restart)"
     assert any("HTTP 500" in m for m in progress.messages)
     [entry] = store.journal()
     assert (entry.action, entry.outcome) == ("restart", "ok")

@@ -264,12 +264,9 @@ def test_first_write_warns_of_leaf_changes_except_the_written_path(
         "D /var/cache/old",
     )
     result = service.write("web", APP, b"print(2)\n")
-    assert warned_paths(result.warnings) == [
-        "/etc/nginx/nginx.conf",
-        "/tmp/debug.log",
-        "/var/cache/old",
-    ]
-    assert "web already has 3 path(s) changed" in result.warnings[0]
+    assert warned_paths(result.warnings) == ["/etc/nginx/nginx.conf"]
+    assert "web already has 1 image file(s) modified or deleted" in result.warnings[0]
+    assert result.warnings[0].endswith("; 2 runtime file(s) ignored")
 
 
 def test_first_write_warning_only_once_per_container(
@@ -303,9 +300,9 @@ def test_the_writes_own_temp_file_is_not_someone_elses_change(
 
 
 def test_many_changes_are_summarised(service: HotfixService, web: FakeContainer) -> None:
-    web.diff = diff(*[f"A /tmp/f{i}" for i in range(8)])
+    web.diff = diff(*[f"C /srv/f{i}" for i in range(8)])
     [text] = service.write("web", APP, b"print(2)\n").warnings
-    assert "8 path(s)" in text and "/tmp/f4 and 3 more" in text and "/tmp/f5" not in text
+    assert "8 image file(s)" in text and "/srv/f4 and 3 more" in text and "/srv/f5" not in text
 
 
 def test_a_failing_container_diff_does_not_block_the_write(
@@ -343,8 +340,8 @@ def test_a_diff_taken_at_a_read_expires(
     svc.read("web", APP)
     svc._changed[web.id][1].result(timeout=5)
     monkeypatch.setattr(service_module, "CHANGED_PATHS_TTL", 0.0)
-    web.diff = diff("A /tmp/later")
-    assert warned_paths(svc.write("web", APP, b"print(2)\n").warnings) == ["/tmp/later"]
+    web.diff = diff("C /srv/later")
+    assert warned_paths(svc.write("web", APP, b"print(2)\n").warnings) == ["/srv/later"]
 
 
 def test_a_one_shot_service_takes_no_diff_on_a_read(

@@ -21,7 +21,7 @@ from hotfix.fleet import ApplyResult, RolloutResult, Target, TargetOutcome, Task
 from hotfix.git import repo
 from hotfix.release.harvest import HarvestedFile, HarvestResult
 from hotfix.release.imaging import CommitResult, ImageFile, VerifyResult
-from hotfix.service.results import Change, RestartResult, WriteResult
+from hotfix.service.results import Change, CheckResult, RestartResult, WriteResult
 from hotfix.store.state import Checkpoint, JournalEntry
 
 GOLDEN = Path(__file__).parent / "golden" / "views.json"
@@ -123,6 +123,21 @@ REVERTED = RestartResult(
     attempts=12,
     reverted=["/srv/app/main.py"],
     after_revert=RESTARTED,
+)
+NOT_APPLIED = RestartResult(
+    container=WEB,
+    action="signal HUP",
+    probe="http://127.0.0.1:8080/ + tcp:127.0.0.1:8001",
+    healthy=False,
+    seconds=3.0104,
+    result=ProbeResult(False, "not applied: nginx's workers did not restart"),
+    attempts=0,
+    why="--signal given",
+    check=CheckResult("nginx -t", "nginx's config test", 0, "syntax is ok", True),
+    applied=False,
+    reason="not applied: nginx's workers did not restart",
+    notes=["a note"],
+    probes=["http://127.0.0.1:8080/", "tcp:127.0.0.1:8001"],
 )
 JOURNAL = JournalEntry(
     id=7,
@@ -289,7 +304,7 @@ CASES: dict[str, tuple[Callable[[Any], dict[str, Any]], list[Any]]] = {
     "write": (views.write_view, [WRITE]),
     "checkpoint": (views.checkpoint_view, [CHECKPOINT, ABSENT]),
     "change": (views.change_view, [CHANGE]),
-    "restart": (views.restart_view, [RESTARTED, REVERTED]),
+    "restart": (views.restart_view, [RESTARTED, REVERTED, NOT_APPLIED]),
     "journal": (views.journal_view, [JOURNAL]),
     "harvest": (views.harvest_view, [HARVEST, HARVEST_NOTHING]),
     "commit_image": (views.commit_image_view, [COMMITTED, COMMITTED_LAYER]),

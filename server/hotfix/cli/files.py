@@ -12,19 +12,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from hotfix.cli.output import Output, joined_paths, table
+from hotfix.cli.output import Output, joined_paths, table, view
 from hotfix.cli.replicas import fleet_of, replica_set, replica_set_asked
 from hotfix.core.errors import EXIT_ERROR, EXIT_OK, HotfixError
 from hotfix.core.paths import parse_target
 from hotfix.core.terminal import printable
-from hotfix.views import (
-    change_view,
-    checkpoint_view,
-    container_view,
-    journal_view,
-    stat_view,
-    write_view,
-)
 
 if TYPE_CHECKING:
     from hotfix.core.model import DirEntry
@@ -45,15 +37,17 @@ def cmd_ps(args: argparse.Namespace, svc: HotfixService, out: Output) -> int:
         state = c.state + (f" ({c.health})" if c.health else "")
         row = [c.name, c.short_id, c.image, state, ", ".join(c.ports)]
         rows.append(row + ([c.engine] if args.all_engines else []))
-    out.result({"containers": [container_view(c) for c in containers]}, table(rows))
+    out.result(lambda: {"containers": view(containers)}, table(rows))
     return EXIT_OK
 
 
 def cmd_ls(args: argparse.Namespace, svc: HotfixService, out: Output) -> int:
     container, path = parse_target(args.target)
     entries = svc.list_dir(container, path or "/")
-    data = {"path": path, "entries": [{"name": e.name, **stat_view(e.stat)} for e in entries]}
-    out.result(data, table([_ls_row(e) for e in entries]))
+    out.result(
+        lambda: {"path": path, "entries": [{"name": e.name, **view(e.stat)} for e in entries]},
+        table([_ls_row(e) for e in entries]),
+    )
     return EXIT_OK
 
 
@@ -103,7 +97,7 @@ def _report_write(out: Output, res: WriteResult, **extra: Any) -> int:
         out.note(f"warning: {warning}")
     taken = " (checkpoint taken first)" if res.checkpointed else ""
     text = f"wrote {res.container.name}:{printable(res.path)}{taken}"
-    out.result({**extra, **write_view(res)}, text)
+    out.result(lambda: {**extra, **view(res)}, text)
     return EXIT_OK
 
 
@@ -156,14 +150,14 @@ def cmd_checkpoint(args: argparse.Namespace, svc: HotfixService, out: Output) ->
     text = "\n".join(
         f"checkpoint {cp.container_name}:{printable(cp.path)} {cp.version}" for cp in taken
     )
-    out.result({"checkpoints": [checkpoint_view(cp) for cp in taken]}, text)
+    out.result(lambda: {"checkpoints": view(taken)}, text)
     return EXIT_OK
 
 
 def cmd_changes(args: argparse.Namespace, svc: HotfixService, out: Output) -> int:
     changes = svc.changes(args.container)
     text = "\n".join(f"{c.status:9} {c.container_name}:{printable(c.path)}" for c in changes)
-    out.result({"changes": [change_view(c) for c in changes]}, text)
+    out.result(lambda: {"changes": view(changes)}, text)
     return EXIT_OK
 
 
@@ -215,12 +209,12 @@ def cmd_revert(args: argparse.Namespace, svc: HotfixService, out: Output) -> int
 
 
 def cmd_log(args: argparse.Namespace, svc: HotfixService, out: Output) -> int:
-    views = [journal_view(e) for e in svc.journal(args.container, limit=args.limit)]
+    entries = svc.journal(args.container, limit=args.limit)
     rows = []
-    for v in views:
-        when = datetime.fromtimestamp(v["time"]).strftime("%Y-%m-%d %H:%M:%S")
-        where = (v["container"] or "") + (f":{v['path']}" if v["path"] else "")
-        extra = v["detail"].get("error") or v["detail"].get("probe_result") or ""
-        rows.append([when, v["user"], v["action"], where, v["outcome"], str(extra)])
-    out.result({"entries": views}, table(rows))
+    for e in entries:
+        when = datetime.fromtimestamp(e.time).strftime("%Y-%m-%d %H:%M:%S")
+        where = (e.container_name or "") + (f":{e.path}" if e.path else "")
+        extra = e.detail.get("error") or e.detail.get("probe_result") or ""
+        rows.append([when, e.user, e.action, where, e.outcome, str(extra)])
+    out.result(lambda: {"entries": view(entries)}, table(rows))
     return EXIT_OK

@@ -5,11 +5,10 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
-from hotfix.cli.output import Output, joined_paths
+from hotfix.cli.output import Output, joined_paths, view
 from hotfix.cli.replicas import fleet_of
 from hotfix.core.errors import EXIT_CONFLICT, EXIT_ERROR, EXIT_OK, EXIT_UNHEALTHY
 from hotfix.core.terminal import printable
-from hotfix.views import apply_view, rollout_view
 
 if TYPE_CHECKING:
     from hotfix.fleet import ApplyResult, RolloutResult, Target
@@ -35,7 +34,7 @@ def cmd_apply(args: argparse.Namespace, svc: HotfixService, out: Output) -> int:
         force=args.force,
         progress=out,
     )
-    out.result(apply_view(result), _apply_text(source, targets, result))
+    out.result(lambda: view(result), _apply_text(source, targets, result))
     return _apply_exit_code(result)
 
 
@@ -72,7 +71,7 @@ def cmd_rollout(args: argparse.Namespace, svc: HotfixService, out: Output) -> in
         timeout=args.timeout,
         progress=out,
     )
-    out.result(rollout_view(result), _rollout_text(result))
+    out.result(lambda: view(result), _rollout_text(result))
     return EXIT_OK if result.converged else EXIT_UNHEALTHY
 
 

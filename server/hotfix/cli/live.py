@@ -5,10 +5,9 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
-from hotfix.cli.output import Output, joined_paths
+from hotfix.cli.output import Output, joined_paths, view
 from hotfix.core.errors import EXIT_OK, EXIT_UNHEALTHY
 from hotfix.core.terminal import printable
-from hotfix.views import restart_view
 
 if TYPE_CHECKING:
     from hotfix.service.files import HotfixService
@@ -20,6 +19,11 @@ def cmd_restart(args: argparse.Namespace, svc: HotfixService, out: Output) -> in
         args.container,
         args.probe,
         signal=args.signal,
+        restart=args.restart,
+        check=args.check,
+        no_check=args.no_check,
+        expect_body=args.expect_body,
+        expect_body_regex=args.expect_body_regex,
         timeout=args.timeout,
         revert_on_failure=args.revert_on_failure,
         expect_status=args.expect_status,
@@ -35,21 +39,41 @@ def cmd_probe(args: argparse.Namespace, svc: HotfixService, out: Output) -> int:
         args.probe,
         timeout=args.timeout,
         expect_status=args.expect_status,
+        expect_body=args.expect_body,
+        expect_body_regex=args.expect_body_regex,
         progress=out,
     )
     return _report_health(res, out)
 
 
 def _report_health(res: RestartResult, out: Output) -> int:
-    lines = [_health_line(res)]
+    lines = [*_going_live_lines(res), _health_line(res)]
     if res.after_revert:
         lines.append(f"reverted {joined_paths(res.reverted) or 'nothing'}; then:")
         lines.append(_health_line(res.after_revert))
-    out.result(restart_view(res), "\n".join(lines))
+    out.result(lambda: view(res), "\n".join(lines))
     return EXIT_OK if res.healthy else EXIT_UNHEALTHY
 
 
+def _going_live_lines(res: RestartResult) -> list[str]:
+    """How it went live and why, the check and what it printed, and the notes."""
+    lines = []
+    if res.why is not None:
+        lines.append(f"strategy: {res.action} ({printable(res.why)})")
+    if res.check:
+        verdict = "passed" if res.check.passed else f"FAILED (exit {res.check.exit_code})"
+        lines.append(
+            f"check {printable(res.check.command)} ({printable(res.check.why)}): {verdict}"
+        )
+        if not res.check.passed and res.check.output:
+            lines.extend("  " + printable(line) for line in res.check.output.splitlines()[-10:])
+    lines.extend(f"note: {printable(note)}" for note in res.notes)
+    return lines
+
+
 def _health_line(res: RestartResult) -> str:
+    if res.refused or res.applied is False:
+        return f"{res.container.name}: UNHEALTHY: {printable(res.reason or '')}"
     verdict = "healthy" if res.healthy else "UNHEALTHY"
     return (
         f"{res.container.name}: {verdict} after {res.seconds:.2f} s ({res.action}; "

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from hotfix.core.terminal import printable
@@ -23,10 +23,12 @@ class Output:
         self.interactive = sys.stderr.isatty() and not as_json
         self._progress_shown = False
 
-    def result(self, data: Any, text: str | None = None) -> None:
+    def result(self, data: Any | Callable[[], Any], text: str | None = None) -> None:
+        """``data``: the JSON value, or a function that makes it, called only for --json (a
+        result's shape imports cattrs, which a text run need not pay for)."""
         self.clear_progress()
         if self.as_json:
-            json.dump(data, sys.stdout, indent=2, default=str)
+            json.dump(data() if callable(data) else data, sys.stdout, indent=2, default=str)
             sys.stdout.write("\n")
         elif text:
             text = printable(text, keep="\n")
@@ -54,6 +56,13 @@ class Output:
             sys.stderr.write("\r\x1b[K")
             sys.stderr.flush()
             self._progress_shown = False
+
+
+def view(result: object) -> Any:
+    """A result's JSON shape (:mod:`hotfix.views`), for the function given to ``result``."""
+    from hotfix.views import view as shape
+
+    return shape(result)
 
 
 def table(rows: list[list[str]]) -> str:

@@ -154,15 +154,32 @@ def _probe_arguments(p: argparse.ArgumentParser, timeout: float = 10.0) -> None:
     p.add_argument(
         "--probe",
         metavar=PROBE_METAVAR,
-        help="default: the image's HEALTHCHECK, else HTTP GET / on the first published port",
+        action="append",
+        help="repeatable, all must pass; default: the image's HEALTHCHECK, "
+        "else HTTP GET / on the first published port",
     )
     _expect_status_option(p)
+    body = p.add_mutually_exclusive_group()
+    body.add_argument("--expect-body", metavar="TEXT", help="the HTTP probe's body holds TEXT")
+    body.add_argument("--expect-body-regex", metavar="RE", help="the HTTP probe's body matches RE")
     p.add_argument("--timeout", type=_seconds, default=timeout, metavar="S")
 
 
 def _restart_arguments(p: argparse.ArgumentParser) -> None:
     _probe_arguments(p, timeout=60.0)
-    p.add_argument("--signal", metavar="SIG", help="send SIG (e.g. HUP) instead of restarting")
+    how = p.add_mutually_exclusive_group()
+    how.add_argument(
+        "--signal", metavar="SIG", help="send SIG (e.g. HUP) instead of the chosen strategy"
+    )
+    how.add_argument("--restart", action="store_true", help="restart even if a reload would do")
+    check = p.add_mutually_exclusive_group()
+    check.add_argument(
+        "--check",
+        metavar="CMD",
+        help="run CMD (or exec:CMD) in the container first; exit != 0 refuses (default: the "
+        "label hotfix.check, else the server's own test: nginx -t, apachectl -t, php-fpm -t)",
+    )
+    check.add_argument("--no-check", action="store_true", help="no pre-flight check")
     p.add_argument("--force", action="store_true", help="even if labelled hotfix.protect=true")
     p.add_argument(
         "--revert-on-failure",

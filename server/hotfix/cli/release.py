@@ -9,11 +9,10 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from hotfix.cli.output import Output
+from hotfix.cli.output import Output, view
 from hotfix.cli.replicas import fleet_of, replica_set, replica_set_asked
 from hotfix.core.errors import EXIT_OK, EXIT_UNHEALTHY, HotfixError, UsageError
 from hotfix.core.terminal import printable
-from hotfix.views import commit_image_view, harvest_view
 
 # The release modules bring git and more: imported by their own commands only (docs/cli.md).
 if TYPE_CHECKING:
@@ -41,7 +40,7 @@ def cmd_harvest(args: argparse.Namespace, svc: HotfixService, out: Output) -> in
     )
     for note in res.notes:
         out.note(f"note: {note}")
-    out.result(harvest_view(res), _harvest_text(res))
+    out.result(lambda: view(res), _harvest_text(res))
     return EXIT_OK
 
 
@@ -90,7 +89,7 @@ def cmd_commit(args: argparse.Namespace, svc: HotfixService, out: Output) -> int
     )
     for note in res.notes:
         out.note(f"note: {note}")
-    out.result(commit_image_view(res), _commit_text(res))
+    out.result(lambda: view(res), _commit_text(res))
     if res.verify is None:
         return EXIT_OK
     return EXIT_OK if res.verify.healthy else EXIT_UNHEALTHY

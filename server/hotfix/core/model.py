@@ -22,6 +22,9 @@ class FileStat:
     uid: int | None = None
     gid: int | None = None
     link_target: str | None = None
+    # The mount the path is on (bind, volume, tmpfs), when the back end looked; None: the
+    # container's own filesystem, or not looked.
+    mount: Mount | None = None
 
 
 @dataclass(frozen=True)
@@ -46,6 +49,35 @@ class FileContent:
         content = cls(data, stat)
         content.__dict__["version"] = version  # what the cached_property would compute
         return content
+
+
+MountType = Literal["bind", "volume", "tmpfs", "other"]
+
+
+@dataclass(frozen=True)
+class Mount:
+    """One of a container's mounts, from ``Mounts`` in inspect. A file there is not in its
+    writable layer: a save edits the host's file (bind), a volume's, or memory (tmpfs), and
+    ``docker commit`` skips it."""
+
+    type: MountType
+    destination: str  # where the container sees it
+    source: str = ""  # the host's path (bind, volume); empty for a tmpfs
+    name: str = ""  # a named volume's name
+
+    def covers(self, path: str) -> bool:
+        root = self.destination.rstrip("/")
+        return path == self.destination or path.startswith(root + "/")
+
+    def describe(self) -> str:
+        """ "a bind mount of the host's /srv/conf", "the volume data (…)", "a tmpfs"."""
+        if self.type == "bind":
+            return f"a bind mount of the host's {self.source}"
+        if self.type == "volume":
+            return f"the volume {self.name or '(anonymous)'} (the host's {self.source})"
+        if self.type == "tmpfs":
+            return f"a tmpfs at {self.destination}"
+        return f"a mount at {self.destination}"
 
 
 @dataclass(frozen=True)
@@ -73,6 +105,13 @@ class ContainerInfo:
     unarchivable: tuple[str, ...] = ()
     # overlay2's directories on the engine's host, from inspect: None with another driver.
     overlay: OverlayDirs | None = None
+    # Its bind mounts, volumes and tmpfs mounts, from inspect (none from a listing).
+    mounts: tuple[Mount, ...] = ()
+
+    def mount_at(self, path: str) -> Mount | None:
+        """The mount a container path is on: the longest destination that covers it."""
+        covering = [m for m in self.mounts if m.covers(path)]
+        return max(covering, key=lambda m: len(m.destination), default=None)
 
     @property
     def short_id(self) -> str:
@@ -101,3 +140,8 @@ class ContainerDetails:
     stop_timeout: int | None
     exit_code: int | None
     read_only: bool
+    stop_signal: str | None = None  # Config.StopSignal; None: SIGTERM
+
+    @property
+    def mounts(self) -> tuple[Mount, ...]:
+        return self.info.mounts

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from hotfix.core.model import ContainerDetails, ContainerInfo, OverlayDirs
+from hotfix.core.model import ContainerDetails, ContainerInfo, Mount, MountType, OverlayDirs
 
 
 def info_from_summary(row: dict[str, Any]) -> ContainerInfo:
@@ -55,6 +55,7 @@ def details_from_inspect(attrs: dict[str, Any]) -> ContainerDetails:
         pid=int(state.get("Pid") or 0),
         unarchivable=_unarchivable_mounts(attrs),
         overlay=_overlay_dirs(attrs),
+        mounts=mounts_from_inspect(attrs),
     )
     return ContainerDetails(
         info=info,
@@ -63,6 +64,7 @@ def details_from_inspect(attrs: dict[str, Any]) -> ContainerDetails:
         stop_timeout=config.get("StopTimeout"),
         exit_code=state.get("ExitCode"),
         read_only=bool(host_config.get("ReadonlyRootfs")),
+        stop_signal=config.get("StopSignal") or None,
     )
 
 
@@ -88,6 +90,27 @@ def _overlay_dirs(attrs: dict[str, Any]) -> OverlayDirs | None:
         return None
     lowers = tuple(p for p in str(data.get("LowerDir") or "").split(":") if p)
     return OverlayDirs(str(data["UpperDir"]), lowers)
+
+
+_MOUNT_TYPES: dict[str, MountType] = {"bind": "bind", "volume": "volume", "tmpfs": "tmpfs"}
+
+
+def mounts_from_inspect(attrs: dict[str, Any]) -> tuple[Mount, ...]:
+    """The container's mounts (``Mounts``, and ``--tmpfs`` ones, which only ``HostConfig``
+    names), sorted by destination."""
+    mounts = {
+        str(m["Destination"]): Mount(
+            type=_MOUNT_TYPES.get(str(m.get("Type")), "other"),
+            destination=str(m["Destination"]),
+            source=str(m.get("Source") or ""),
+            name=str(m.get("Name") or "") if m.get("Type") == "volume" else "",
+        )
+        for m in attrs.get("Mounts") or []
+        if m.get("Destination")
+    }
+    for destination in (attrs.get("HostConfig") or {}).get("Tmpfs") or {}:
+        mounts.setdefault(destination, Mount("tmpfs", destination))
+    return tuple(mounts[d] for d in sorted(mounts))
 
 
 def _unarchivable_mounts(attrs: dict[str, Any]) -> tuple[str, ...]:

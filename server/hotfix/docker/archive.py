@@ -28,7 +28,7 @@ from hotfix.core.model import ContainerInfo, DirEntry, FileContent, FileKind, Fi
 from hotfix.core.paths import join, normalize, split
 from hotfix.docker.answers import parse_go_time
 from hotfix.docker.errors import engine_errors
-from hotfix.docker.files import not_regular, size_refusal
+from hotfix.docker.files import not_regular, on_mount, read_on_mount, size_refusal
 from hotfix.docker.localfs import ChangeListing, WalkLimit
 
 # Go's os.FileMode type bits, as the Engine reports them in X-Docker-Container-Path-Stat.
@@ -40,6 +40,8 @@ GO_SOCKET = 1 << 24
 GO_SETUID = 1 << 23
 GO_SETGID = 1 << 22
 GO_STICKY = 1 << 20
+
+KIND_ADDED = 1  # a container diff row's Kind: 0 modified, 1 added, 2 deleted
 
 _TAR_KINDS: dict[bytes, FileKind] = {
     tarfile.REGTYPE: "file",
@@ -89,7 +91,9 @@ class ArchiveFiles:
         header = res.headers.get("X-Docker-Container-Path-Stat")
         if not header:
             raise Unavailable(f"{self._where(path)}: the engine sent no path stat")
-        return stat_from_header(path, json.loads(base64.b64decode(header)))
+        return on_mount(
+            self.container, stat_from_header(path, json.loads(base64.b64decode(header)))
+        )
 
     def stat_full(self, path: str) -> FileStat:
         """The first tar header of ``GET …/archive``."""
@@ -98,7 +102,7 @@ class ArchiveFiles:
             member = tar.next()
             if member is None:
                 raise Unavailable(f"{self._where(path)}: the engine sent an empty archive")
-            return self._container_ids(stat_from_tarinfo(path, member))
+            return on_mount(self.container, self._container_ids(stat_from_tarinfo(path, member)))
 
     def read(self, path: str, max_size: int | None = None) -> FileContent:
         path = normalize(path)
@@ -117,7 +121,7 @@ class ArchiveFiles:
             raise Unavailable(
                 f"{where}: the engine's archive ended after {len(data)} of {member.size} bytes"
             )
-        return FileContent(data, info)
+        return read_on_mount(self.container, FileContent(data, info))
 
     def list_dir(self, path: str) -> list[DirEntry]:
         """A GET of a directory sends its whole subtree: only the headers are read."""
@@ -204,7 +208,9 @@ class ArchiveFiles:
         paths = sorted(row["Path"] for row in rows)
         complete = limit is None or len(paths) <= limit.entries
         kept = paths if limit is None else paths[: limit.entries]
-        return ChangeListing(kept, complete, len(kept), time.monotonic() - started)
+        added = frozenset(row["Path"] for row in rows if row.get("Kind") == KIND_ADDED)
+        seconds = time.monotonic() - started
+        return ChangeListing(kept, complete, len(kept), seconds, added & frozenset(kept))
 
     def _container_ids(self, st: FileStat) -> FileStat:
         """A GET's owner as the container sees it (what a PUT expects): with

@@ -1,4 +1,4 @@
-"""Containers: list, inspect and resolve them; restart, signal, exec, logs."""
+"""Containers: list, inspect and resolve them; restart, signal, exec, logs, processes."""
 
 from __future__ import annotations
 
@@ -114,6 +114,14 @@ class ContainersMixin:
             output = self.api.exec_start(created["Id"])
             code = self.api.exec_inspect(created["Id"]).get("ExitCode")
         return (code if code is not None else -1), output or b""
+
+    def top(self, container_id: str, ps_args: str | None = None) -> list[list[str]]:
+        """The container's processes as the Engine's ``top`` lists them (the engine runs
+        ``ps ps_args`` on its host): the titles row first, then one row per process."""
+        with engine_errors(container_id):
+            answer = self.api.top(container_id, ps_args=ps_args)
+        titles = [str(t) for t in answer.get("Titles") or []]
+        return [titles, *([str(v) for v in row] for row in answer.get("Processes") or [])]
 
     def logs_tail(self, container_id: str, lines: int = 10) -> str:
         with engine_errors(container_id):

@@ -13,10 +13,11 @@ says so: the service decides what a link means for each use case.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Protocol
 
 from hotfix.core.errors import FileIsADirectory, FileTooLarge, HotfixError, NoPermissions
-from hotfix.core.model import DirEntry, FileContent, FileKind, FileStat
+from hotfix.core.model import ContainerInfo, DirEntry, FileContent, FileKind, FileStat
 from hotfix.docker.localfs import MAX_SYMLINK_HOPS, ChangeListing, WalkLimit
 
 __all__ = [
@@ -25,6 +26,8 @@ __all__ = [
     "FileBackend",
     "WalkLimit",
     "not_regular",
+    "on_mount",
+    "read_on_mount",
     "size_refusal",
 ]
 
@@ -40,7 +43,8 @@ class FileBackend(Protocol):
 
     def stat(self, path: str) -> FileStat:
         """lstat of a path (symlinks not followed; a link's target made absolute); the
-        owner may be missing (see :meth:`stat_full`)."""
+        owner may be missing (see :meth:`stat_full`). It names the mount the path is on
+        (``FileStat.mount``), as :meth:`stat_full` and :meth:`read` do."""
         ...
 
     def stat_full(self, path: str) -> FileStat:
@@ -95,3 +99,15 @@ def not_regular(where: str, kind: FileKind) -> HotfixError:
     if kind == "dir":
         return FileIsADirectory(f"{where} is a directory")
     return NoPermissions(f"{where} is a {kind}, not a regular file")
+
+
+def on_mount(container: ContainerInfo, st: FileStat) -> FileStat:
+    """``st`` naming the bind mount, volume or tmpfs its path is on, if any."""
+    mount = container.mount_at(st.path)
+    return replace(st, mount=mount) if mount else st
+
+
+def read_on_mount(container: ContainerInfo, content: FileContent) -> FileContent:
+    """:func:`on_mount` for what a read returns."""
+    mount = container.mount_at(content.stat.path)
+    return FileContent(content.data, replace(content.stat, mount=mount)) if mount else content

@@ -22,7 +22,7 @@ from hotfix.core.model import ContainerInfo, DirEntry, FileContent, FileStat
 from hotfix.core.paths import normalize, split
 from hotfix.docker import localfs
 from hotfix.docker.archive import ArchiveFiles
-from hotfix.docker.files import not_regular, size_refusal
+from hotfix.docker.files import not_regular, on_mount, read_on_mount, size_refusal
 from hotfix.docker.localfs import ChangeListing, WalkLimit
 
 
@@ -43,13 +43,13 @@ class LocalFiles:
     def stat(self, path: str) -> FileStat:
         path = normalize(path)
         with contextlib.suppress(RootGone), self._errors(path):
-            return localfs.lstat(self.root, path)
+            return on_mount(self.container, localfs.lstat(self.root, path))
         return self.archive.stat(path)
 
     def stat_full(self, path: str) -> FileStat:
         path = normalize(path)
         with contextlib.suppress(RootGone), self._errors(path):
-            return localfs.lstat(self.root, path)
+            return on_mount(self.container, localfs.lstat(self.root, path))
         return self.archive.stat_full(path)
 
     def read(self, path: str, max_size: int | None = None) -> FileContent:
@@ -57,7 +57,7 @@ class LocalFiles:
         where = f"{self.container.name}:{path}"
         with contextlib.suppress(RootGone), self._errors(path):
             try:
-                return localfs.read(self.root, path, max_size)
+                return read_on_mount(self.container, localfs.read(self.root, path, max_size))
             except localfs.NotARegularFile as exc:
                 raise not_regular(where, exc.kind) from None
             except localfs.AboveLimit as exc:
@@ -71,19 +71,35 @@ class LocalFiles:
         return self.archive.list_dir(path)
 
     def write(self, path: str, data: bytes, *, uid: int, gid: int, mode: int) -> float:
-        """Renaming over a single-file bind mount fails: the file is then rewritten in
-        place, as the archive API would."""
+        """A file that is itself a mount (a single-file bind mount) is rewritten in place:
+        renamed over, it would be replaced under the mount, and the host's file left as
+        it was."""
         path = normalize(path)
         parent, _ = split(path)
+        in_place = self._is_mount_point(path)
         with contextlib.suppress(RootGone), self._errors(path, parent):
-            return localfs.write(self.root, path, data, uid=uid, gid=gid, mode=mode)
+            return localfs.write(
+                self.root, path, data, uid=uid, gid=gid, mode=mode, in_place=in_place
+            )
         return self.archive.write(path, data, uid=uid, gid=gid, mode=mode)
+
+    def _is_mount_point(self, path: str) -> bool:
+        mount = self.container.mount_at(path)
+        return mount is not None and mount.destination.rstrip("/") == path
 
     def mkdir(self, path: str, *, uid: int, gid: int, mode: int) -> None:
         self.archive.mkdir(path, uid=uid, gid=gid, mode=mode)
 
     def delete(self, path: str) -> None:
+        """A mount point is refused: unlinked from the host's mount namespace, it would go
+        from under the mount, which the container would no longer see."""
         path = normalize(path)
+        if self._is_mount_point(path):
+            mount = self.container.mount_at(path)
+            raise NoPermissions(
+                f"{self.container.name}:{path} is {mount.describe() if mount else 'a mount'}; "
+                "a mount point cannot be deleted in the container"
+            )
         with contextlib.suppress(RootGone), self._errors(path):
             with contextlib.suppress(FileNotFoundError):
                 localfs.unlink(self.root, path)

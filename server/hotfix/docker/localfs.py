@@ -161,14 +161,23 @@ def _check_size(path: str, size: int, limit: int | None) -> None:
         raise AboveLimit(path, size, limit)
 
 
-def write(root: str, path: str, data: bytes, *, uid: int, gid: int, mode: int) -> float:
+def write(
+    root: str, path: str, data: bytes, *, uid: int, gid: int, mode: int, in_place: bool = False
+) -> float:
     """Replace a file atomically: temp file + fsync + rename, owner and mode set first.
 
-    Renaming over a single-file bind mount fails (EBUSY); then the file is rewritten in
-    place, which is what the archive API does too. Returns the new mtime.
+    ``in_place``: rewrite the file where it is instead — a single-file bind mount, which a
+    rename from the host's mount namespace would not fail on but replace *under* the mount,
+    detaching the container from the host's file. Returns the new mtime.
     """
     parent, name = split(path)
     fd = open_dir(root, parent)
+    if in_place:
+        try:
+            _rewrite_in_place(fd, name, data)
+            return os.stat(name, dir_fd=fd).st_mtime_ns / 1e9
+        finally:
+            os.close(fd)
     tmp = f"{_temp_prefix(name)}{os.getpid()}{_TEMP_SUFFIX}"
     try:
         _remove_abandoned_temps(fd, name)
@@ -270,6 +279,9 @@ class ChangeListing:
     complete: bool = True
     entries: int = 0  # entries looked at
     seconds: float = 0.0
+    # The paths the image does not have (the Engine's Kind 1): made since the container
+    # started. The others were modified or deleted.
+    added: frozenset[str] = frozenset()
 
 
 def overlay_changes(dirs: OverlayDirs, limit: WalkLimit | None = None) -> ChangeListing:
@@ -277,7 +289,8 @@ def overlay_changes(dirs: OverlayDirs, limit: WalkLimit | None = None) -> Change
     the Engine's diff lists them (it compares the two trees): every entry of the writable
     layer that is no directory (a whiteout is a deletion); a directory there when something
     under it is listed, when it is new or its mode or owner changed, or when it is opaque
-    (it replaced the image's, whose entries it lacks are listed as deleted). Sorted.
+    (it replaced the image's, whose entries it lacks are listed as deleted). Sorted. An
+    entry no image layer has is ``added``.
 
     The container may swap a directory for a symlink at any moment: every layer is walked
     through ``O_NOFOLLOW`` directory descriptors, so a symlink is an entry, never entered.
@@ -308,13 +321,15 @@ class _OverlayWalk:
     def __init__(self, limit: WalkLimit | None) -> None:
         self.limit = limit
         self.found: list[str] = []
+        self.added: set[str] = set()
         self.entries = 0
         self.complete = True
         self.started = time.monotonic()
 
     def listing(self) -> ChangeListing:
         seconds = time.monotonic() - self.started
-        return ChangeListing(sorted(self.found), self.complete, self.entries, seconds)
+        found = sorted(self.found)
+        return ChangeListing(found, self.complete, self.entries, seconds, frozenset(self.added))
 
     def count_entry(self) -> None:
         self.entries += 1
@@ -348,6 +363,8 @@ class _OverlayWalk:
         self, parent: int, entry: os.DirEntry[str], path: str, below: list[int], depth: int
     ) -> bool:
         if not entry.is_dir(follow_symlinks=False):
+            if not _in_image(below, entry.name) and not _whiteout_entry(entry):
+                self.added.add(path)
             return True  # a file, symlink, … or a whiteout: a deletion
         try:
             fd = os.open(entry.name, _DIR_FLAGS, dir_fd=parent)
@@ -362,6 +379,8 @@ class _OverlayWalk:
                 self.complete = False
                 return True
             image_stat, image_dirs = _image_child(below, entry.name)
+            if image_stat is None:
+                self.added.add(path)
             try:
                 return (
                     self.directory(fd, path, image_dirs, depth + 1)
@@ -419,6 +438,28 @@ def _image_child(below: list[int], name: str) -> tuple[os.stat_result | None, li
             os.close(fd)
         raise
     return shown, merged
+
+
+def _in_image(below: list[int], name: str) -> bool:
+    """Whether the image shows ``name`` in a directory (``below``: its layers, top first;
+    none for a directory the image lacks, so a new directory's files cost no look-up)."""
+    for parent in below:
+        try:
+            st = os.stat(name, dir_fd=parent, follow_symlinks=False)
+        except FileNotFoundError:
+            continue
+        return not _is_whiteout(st)
+    return False
+
+
+def _whiteout_entry(entry: os.DirEntry[str]) -> bool:
+    """A whiteout (a deletion), stat-ed only when its type is no file or link's."""
+    if entry.is_file(follow_symlinks=False) or entry.is_symlink():
+        return False
+    try:
+        return _is_whiteout(entry.stat(follow_symlinks=False))
+    except OSError:
+        return False
 
 
 def _dir_differs(st: os.stat_result, image: os.stat_result | None) -> bool:

@@ -49,14 +49,25 @@ async def revert(ls: HotfixLanguageServer, p: Params, progress: WorkDone) -> Res
 
 @command("hotfix.restart", progress="Restarting")
 async def restart(ls: HotfixLanguageServer, p: Params, progress: WorkDone) -> Result:
-    container, probe, signal = p.text("container"), p.opt_text("probe"), p.opt_text("signal")
+    container, probe, signal = p.text("container"), _probes(p), p.opt_text("signal")
     timeout, expect = p.opt_number("timeout") or 60.0, p.opt_ints("expectStatus")
     revert_on_failure, force = p.flag("revertOnFailure", False), p.flag("force", False)
+    restart_always, check, no_check = (
+        p.flag("restart", False),
+        p.opt_text("check"),
+        p.flag("noCheck", False),
+    )
+    body, body_regex = p.opt_text("expectBody"), p.opt_text("expectBodyRegex")
     result = await ls.run(
         lambda svc: svc.restart(
             container,
             probe,
             signal=signal,
+            restart=restart_always,
+            check=check,
+            no_check=no_check,
+            expect_body=body,
+            expect_body_regex=body_regex,
             timeout=timeout,
             revert_on_failure=revert_on_failure,
             expect_status=expect,
@@ -70,15 +81,29 @@ async def restart(ls: HotfixLanguageServer, p: Params, progress: WorkDone) -> Re
 
 @command("hotfix.probe", progress="Probing")
 async def probe(ls: HotfixLanguageServer, p: Params, progress: WorkDone) -> Result:
-    container, probe = p.text("container"), p.opt_text("probe")
+    container, probe = p.text("container"), _probes(p)
     timeout, expect = p.opt_number("timeout") or 10.0, p.opt_ints("expectStatus")
+    body, body_regex = p.opt_text("expectBody"), p.opt_text("expectBodyRegex")
     result = await ls.run(
         lambda svc: svc.probe(
-            container, probe, timeout=timeout, expect_status=expect, progress=progress
+            container,
+            probe,
+            timeout=timeout,
+            expect_status=expect,
+            expect_body=body,
+            expect_body_regex=body_regex,
+            progress=progress,
         ),
         p.opt_text("engine"),
     )
     return restart_view(result)
+
+
+def _probes(p: Params) -> str | list[str] | None:
+    """``probe``: one probe text, or a list of them (all must pass)."""
+    if isinstance(p.values.get("probe"), list):
+        return p.opt_texts("probe")
+    return p.opt_text("probe")
 
 
 @command("hotfix.harvest", progress="Harvesting")

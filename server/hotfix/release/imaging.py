@@ -114,6 +114,8 @@ class CommitResult:
     seconds: float  # the whole command
     commit_seconds: float  # building the image (throwaway + put + commit, or docker commit)
     notes: list[str] = field(default_factory=list)
+    # Whole layer: hotfixed files on a bind mount, volume or tmpfs, which docker commit skips.
+    not_in_image: list[str] = field(default_factory=list)
 
 
 # --- pure parts -----------------------------------------------------------------------------
@@ -275,10 +277,11 @@ def commit_image(
     mode: Mode = "whole-layer" if whole_layer else "clean"
     progress.report(f"{container.name}: reading the hotfixed files")
     changes = _changes_to_commit(svc, container, whole_layer)
+    changes, on_mounts = _off_mounts(container, changes, whole_layer)
     base_attrs = engine.image_attrs(container.image_id)
     base_ref = _base_reference(container, base_attrs)
     paths = [c.path for c in changes]
-    notes = _orphans_removed(engine)
+    notes = _orphans_removed(engine) + _mount_notes(container, on_mounts)
     revision, branch = _revision(svc, container, changes, notes)
     repository, tag_part = _target_tag(container, tag, base_ref, branch, paths)
     full_tag = f"{repository}:{tag_part}"
@@ -303,6 +306,7 @@ def commit_image(
             verified = _verify(
                 svc, details, layer.image_id, probe, expect_status, timeout, progress
             )
+            notes += _verify_notes(container, verified, on_mounts)
         result = CommitResult(
             container=container,
             mode=mode,
@@ -321,6 +325,7 @@ def commit_image(
             seconds=time.monotonic() - started,
             commit_seconds=commit_seconds,
             notes=notes,
+            not_in_image=on_mounts,
         )
         record.detail = _journal_detail(svc, result)
     return result
@@ -388,6 +393,53 @@ def _changes_to_commit(svc: Workspace, container: ContainerInfo, whole_layer: bo
             "restore it (`hotfix revert`), or commit with --whole-layer"
         )
     return changes
+
+
+def _off_mounts(
+    container: ContainerInfo, changes: list[Change], whole_layer: bool
+) -> tuple[list[Change], list[str]]:
+    """The changes an image can carry, and the paths of those on a mount, which no image
+    does: docker commit skips mounts, and a container of the image mounts over the path
+    again. A clean commit refuses them rather than bake in what was the host's file."""
+    on_mounts = [c.path for c in changes if container.mount_at(c.path)]
+    if on_mounts and not whole_layer:
+        raise UsageError(
+            f"{container.name}: {_on_mount_text(container, on_mounts)}; no image carries a "
+            "file on a mount (docker commit skips mounts) — put the fix at a path in the "
+            "image (copy the file there and point the service at it), or change it where "
+            "the mount comes from"
+        )
+    return [c for c in changes if c.path not in on_mounts], on_mounts
+
+
+def _on_mount_text(container: ContainerInfo, paths: list[str]) -> str:
+    """ "/etc/app.conf is on a bind mount of the host's /srv/conf, …"."""
+    return ", ".join(
+        f"{path} is on {mount.describe()}"
+        for path in paths
+        if (mount := container.mount_at(path)) is not None
+    )
+
+
+def _mount_notes(container: ContainerInfo, on_mounts: list[str]) -> list[str]:
+    if not on_mounts:
+        return []
+    return [
+        f"not in the image: {_on_mount_text(container, on_mounts)} (docker commit skips "
+        "mounts; the image keeps what it had there)"
+    ]
+
+
+def _verify_notes(
+    container: ContainerInfo, verified: VerifyResult, on_mounts: list[str]
+) -> list[str]:
+    """Why a verify may fail where the container works: its fix sat on a mount."""
+    if verified.healthy or not on_mounts:
+        return []
+    return [
+        f"verify failed, and hotfixed files sat on mounts the image lacks: "
+        f"{_on_mount_text(container, on_mounts)} — the verify container ran without the fix"
+    ]
 
 
 def _revision(

@@ -50,6 +50,7 @@ from hotfix.core.model import (
 )
 from hotfix.core.paths import normalize, split
 from hotfix.core.redaction import redact, redact_strings
+from hotfix.core.terminal import printable
 from hotfix.docker.contentcache import ContentCache
 from hotfix.docker.engine import MAX_SYMLINK_HOPS, Engine, size_refusal
 from hotfix.docker.localfs import ChangeListing
@@ -233,7 +234,7 @@ class HotfixService(GoingLive):
             if changed
             else []
         )
-        notes = settled + warnings + _swarm_warning(container)
+        notes = settled + _mount_warning(container, target) + warnings + _swarm_warning(container)
         return WriteResult(container, target, after, before, checkpointed, notes)
 
     def mkdir(self, ref: str, path: str, *, force: bool = False) -> str:
@@ -731,6 +732,19 @@ def _link_path(link: FileStat) -> str:
     """Where a link points, absolute: a listing gives the link's text, relative to its folder."""
     target = link.link_target or ""
     return normalize(posixpath.join(posixpath.dirname(link.path), target))
+
+
+def _mount_warning(container: ContainerInfo, path: str) -> list[str]:
+    """A save on a mount changed no file of the container's own: say whose, and that no
+    image will carry it (``docker commit`` skips mounts)."""
+    mount = container.mount_at(path)
+    if mount is None:
+        return []
+    where = f"{container.name}:{printable(path)} is on {printable(mount.describe())}"
+    if mount.type == "tmpfs":
+        return [f"{where}: the save is lost at restart, and is not in any image"]
+    whose = "the host's file" if mount.type == "bind" else "the volume's file"
+    return [f"{where}: the save changed {whose}, and `hotfix commit` will not carry it"]
 
 
 def _swarm_warning(container: ContainerInfo) -> list[str]:

@@ -1,5 +1,6 @@
-"""Going live: restart (or signal) a container and probe it until healthy, reverting its
-hotfixes when asked and it is not; or probe it without a restart.
+"""Going live: check, then reload or restart a container (the strategy and the check are
+chosen in :mod:`hotfix.service.golive`), prove its serving processes are new, and probe it until
+healthy, reverting its hotfixes when asked and it is not; or probe it without a restart.
 
 :class:`GoingLive` is a part of :class:`hotfix.service.files.HotfixService`, which brings the
 engine, the state store, the user and ``revert``."""
@@ -7,19 +8,62 @@ engine, the state store, the user and ``revert``."""
 from __future__ import annotations
 
 import time
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from hotfix.core.errors import HotfixError, UsageError
 from hotfix.core.model import ContainerDetails, ContainerInfo
-from hotfix.core.probes import Probe, ProbeResult, parse_probe, wait_until_healthy
+from hotfix.core.probes import (
+    AllProbes,
+    Checkable,
+    Probe,
+    ProbeResult,
+    parse_probe,
+    wait_until_healthy,
+    with_expected_body,
+)
 from hotfix.core.progress import NoProgress, Progress
 from hotfix.core.redaction import redact
 from hotfix.docker.engine import Engine
 from hotfix.service.config import guard
-from hotfix.service.results import RestartResult
+from hotfix.service.golive import (
+    CheckPlan,
+    Proof,
+    Strategy,
+    choose_check,
+    choose_strategy,
+    detect_server,
+    wait_until_new,
+)
+from hotfix.service.hints import restart_with_hints
+from hotfix.service.processes import ProcessesUnknown
+from hotfix.service.processes import Source as ProcessSource
+from hotfix.service.results import CheckResult, RestartResult
 from hotfix.store.state import StateStore, journal_fields
 
 EXIT_CHECK_INTERVAL = 1.0  # seconds between looks at whether the container died
+FAIL_AFTER_5XX = 3  # HTTP 5xx answers in a row, once the step settled, that end the wait
+RESTART_SETTLE = 5.0  # seconds after a restart for its processes to show as new
+CHECK_OUTPUT_CHARS = 2000  # of a check's output, the end kept (where the error usually is)
+
+
+@dataclass(frozen=True)
+class ProbeWanted:
+    """The probes asked for: texts (None: the default probe) and what they must answer."""
+
+    probe: str | list[str] | None
+    expect_status: list[int] | None = None
+    expect_body: str | None = None
+    expect_body_regex: str | None = None
+
+
+@dataclass(frozen=True)
+class HowWanted:
+    """How the caller asked to go live: overrides of the strategy and of the check."""
+
+    signal: str | None = None
+    restart: bool = False
+    check: str | None = None
+    no_check: bool = False
 
 
 class GoingLive:
@@ -50,24 +94,63 @@ class GoingLive:
             host = f"[{host}]"
         return parse_probe(f"http://{host}:{port}/", expect)
 
+    def plan_probes(self, details: ContainerDetails, wanted: ProbeWanted) -> AllProbes:
+        """Every probe given (all must pass), else the one :meth:`plan_probe` picks; with the
+        body the HTTP ones must answer."""
+        texts = [wanted.probe] if isinstance(wanted.probe, str) else list(wanted.probe or [])
+        planned = [self.plan_probe(details, t, wanted.expect_status) for t in texts if t.strip()]
+        if not planned:
+            planned = [self.plan_probe(details, None, wanted.expect_status)]
+        probes = with_expected_body(planned, wanted.expect_body, wanted.expect_body_regex)
+        return AllProbes(tuple(probes))
+
     def restart(
         self,
         ref: str,
-        probe: str | None = None,
+        probe: str | list[str] | None = None,
         *,
         signal: str | None = None,
+        restart: bool = False,
+        check: str | None = None,
+        no_check: bool = False,
+        expect_body: str | None = None,
+        expect_body_regex: str | None = None,
         timeout: float = 60.0,
         revert_on_failure: bool = False,
         expect_status: list[int] | None = None,
         force: bool = False,
         progress: Progress | None = None,
     ) -> RestartResult:
-        progress = progress or NoProgress()
+        """Go live: check, reload or restart (:mod:`hotfix.service.golive` chooses), prove the
+        serving processes are new, then probe until healthy; revert and go again when asked."""
+        wanted = ProbeWanted(probe, expect_status, expect_body, expect_body_regex)
+        how = HowWanted(signal, restart, check, no_check)
+        outcome = self._restart_once(ref, wanted, how, timeout, force, progress or NoProgress())
+        if outcome.healthy or outcome.refused or not revert_on_failure:
+            return outcome
+        (progress or NoProgress()).report(
+            f"{outcome.container.name} unhealthy ({outcome.result.detail}); reverting to the checkpoint"
+        )
+        reverted = self.revert(outcome.container.id, force=force)
+        again = self._restart_once(
+            outcome.container.id, wanted, how, timeout, force, progress or NoProgress()
+        )
+        return replace(outcome, reverted=reverted, after_revert=again)
+
+    def _restart_once(
+        self,
+        ref: str,
+        wanted: ProbeWanted,
+        how: HowWanted,
+        timeout: float,
+        force: bool,
+        progress: Progress,
+    ) -> RestartResult:
         details = self.engine.inspect(ref)
         container = details.info
-        action = f"signal {signal}" if signal else "restart"
-        forced = guard(container, action, force)
-        chosen = self.plan_probe(details, probe, expect_status)
+        strategy, check, notes = self._plan_going_live(container, how)
+        forced = guard(container, strategy.how, force)
+        chosen = self.plan_probes(details, wanted)
         with self.store.journalled(
             catch=HotfixError,
             describe=lambda exc: self.redact(container.id, str(exc)),
@@ -75,83 +158,178 @@ class GoingLive:
             user=self.user,
             **journal_fields(container),
             detail={
-                "how": action,
+                "how": strategy.how,
+                "why": strategy.why,
                 "probe": str(chosen),
+                **({"check": check.command} if check else {}),
                 **({"forced_protected": True} if forced else {}),
             },
         ) as record:
-            progress.report(f"{action} {container.name}")
-            replan = probe is None
-            outcome = self._bounce(
-                container, signal, chosen, replan, expect_status, timeout, progress
+            progress.report(f"{strategy.how} {container.name} ({strategy.why})")
+            replan = wanted.probe is None or wanted.probe == []
+            outcome = self._go_live(
+                container, strategy, check, chosen, replan, wanted, timeout, progress
             )
+            outcome = replace(outcome, notes=notes + outcome.notes)
             record.outcome = "ok" if outcome.healthy else "failed"
-            record.detail = {
-                "healthy": outcome.healthy,
-                "seconds": round(outcome.seconds, 3),
-                "probe_result": self.redact(container.id, outcome.result.detail),
-                "status": outcome.result.status,
-            }
-        if outcome.healthy or not revert_on_failure:
-            return outcome
-        progress.report(
-            f"{container.name} unhealthy ({outcome.result.detail}); reverting to the checkpoint"
-        )
-        reverted = self.revert(container.id, force=force)
-        again = self.restart(
-            container.id,
-            probe,
-            signal=signal,
-            timeout=timeout,
-            expect_status=expect_status,
-            force=force,
-            progress=progress,
-        )
-        return replace(outcome, reverted=reverted, after_revert=again)
+            record.detail = self._journal_detail(container, outcome)
+        return outcome
 
-    def _bounce(
+    def _plan_going_live(
+        self, container: ContainerInfo, how: HowWanted
+    ) -> tuple[Strategy, CheckPlan | None, list[str]]:
+        """The strategy and the pre-flight check, from the options, the labels and the
+        container's processes."""
+        notes: list[str] = []
+        detected, unknown = None, ""
+        try:
+            detected = detect_server(ProcessSource(self.engine).list(container))
+        except ProcessesUnknown as exc:
+            unknown = str(exc)
+        strategy = choose_strategy(
+            container, detected, restart=how.restart, signal=how.signal, unknown=unknown
+        )
+        check = choose_check(container, strategy.server, check=how.check, no_check=how.no_check)
+        if check and container.state != "running":
+            notes.append(f"check {check.command} skipped: {container.name} is {container.state}")
+            check = None
+        return strategy, check, notes
+
+    def _go_live(
         self,
         container: ContainerInfo,
-        signal: str | None,
-        chosen: Probe,
+        strategy: Strategy,
+        check: CheckPlan | None,
+        chosen: AllProbes,
         replan: bool,
-        expect_status: list[int] | None,
+        wanted: ProbeWanted,
         timeout: float,
         progress: Progress,
     ) -> RestartResult:
-        """Restart (or signal) the container, then wait until the probe finds it healthy
-        (``replan``: the probe planned anew from the restarted container)."""
+        """Check, restart or signal, prove the serving processes are new, then probe."""
         started = time.monotonic()
-        if signal:
-            self.engine.signal(container.id, signal)
-        else:
-            self.engine.restart(container.id)
-            if replan:  # a port published without a fixed host port gets a new one
-                chosen = self.plan_probe(self.engine.inspect(container.id), None, expect_status)
+        base = RestartResult(
+            container,
+            strategy.how,
+            str(chosen),
+            False,
+            0.0,
+            ProbeResult(False, "not probed"),
+            0,
+            why=strategy.why,
+            probes=[str(p) for p in chosen.probes],
+        )
+        checked = self._run_check(container, check) if check else None
+        if checked and not checked.passed:
+            reason = (
+                f"check failed: {checked.command} exited {checked.exit_code}; nothing went live"
+            )
+            return replace(base, check=checked, refused=True, reason=reason)
+        proof, hints = self._step(container, strategy, timeout, progress)
+        if replan and not strategy.signal:  # a port published without a fixed host port moves
+            chosen = self.plan_probes(self.engine.inspect(container.id), wanted)
+            base = replace(base, probe=str(chosen), probes=[str(p) for p in chosen.probes])
+        notes = hints + ([proof.reason] if proof.applied is None else [])
+        if proof.applied is False:
+            seconds = time.monotonic() - started
+            failed = ProbeResult(False, proof.reason)
+            return replace(
+                base,
+                check=checked,
+                applied=False,
+                reason=proof.reason,
+                seconds=seconds,
+                result=failed,
+                notes=hints,
+            )
         remaining = max(0.0, timeout - (time.monotonic() - started))
         healthy, last, _, attempts = self.wait_healthy(
-            container, chosen, remaining, progress, started
+            container, chosen, remaining, progress, started, fail_after_5xx=FAIL_AFTER_5XX
         )
-        action = f"signal {signal}" if signal else "restart"
         seconds = time.monotonic() - started
-        return RestartResult(container, action, str(chosen), healthy, seconds, last, attempts)
+        return replace(
+            base,
+            healthy=healthy,
+            seconds=seconds,
+            result=last,
+            attempts=attempts,
+            check=checked,
+            applied=proof.applied,
+            notes=notes,
+        )
+
+    def _step(
+        self, container: ContainerInfo, strategy: Strategy, timeout: float, progress: Progress
+    ) -> tuple[Proof, list[str]]:
+        """Restart or signal the container; then wait until the processes that serve it
+        started after that moment (old workers gone), at most the server's settle time.
+        Also the hints of where the Engine cost time (a stop signal nobody handled)."""
+        source = ProcessSource(self.engine)
+        since = source.now(container)
+        hints: list[str] = []
+        if strategy.signal:
+            self.engine.signal(container.id, strategy.signal)
+        else:
+            hints = restart_with_hints(self.engine, container.id)
+        server = strategy.server
+        if strategy.signal and server is None:  # what a reload renews is the server's own affair
+            reason = f"no known server: cannot tell whether {strategy.how} was applied"
+            return Proof(None, reason), hints
+        settle = min(timeout, server.settle if server else RESTART_SETTLE)
+        hint = server.hint if server and strategy.signal else ""
+        return wait_until_new(
+            lambda: source.list(self.engine.inspect(container.id).info),
+            since,
+            settle,
+            progress.cancelled,
+            hint,
+        ), hints
+
+    def _run_check(self, container: ContainerInfo, check: CheckPlan) -> CheckResult:
+        code, output = self.engine.exec(container.id, list(check.argv))
+        text = self.redact(container.id, output.decode("utf-8", "replace")).strip()
+        return CheckResult(check.command, check.why, code, text[-CHECK_OUTPUT_CHARS:], code == 0)
+
+    def _journal_detail(
+        self, container: ContainerInfo, outcome: RestartResult
+    ) -> dict[str, object]:
+        detail: dict[str, object] = {
+            "how": outcome.action,
+            "why": outcome.why,
+            "healthy": outcome.healthy,
+            "seconds": round(outcome.seconds, 3),
+            "probe_result": self.redact(container.id, outcome.result.detail),
+            "status": outcome.result.status,
+        }
+        if outcome.check:
+            detail["check"] = {"command": outcome.check.command, "exit": outcome.check.exit_code}
+        if outcome.applied is not None:
+            detail["applied"] = outcome.applied
+        if outcome.reason:
+            detail["reason"] = self.redact(container.id, outcome.reason)
+        if outcome.notes:
+            detail["notes"] = [self.redact(container.id, note) for note in outcome.notes]
+        return detail
 
     def probe(
         self,
         ref: str,
-        probe: str | None = None,
+        probe: str | list[str] | None = None,
         *,
         timeout: float = 10.0,
         expect_status: list[int] | None = None,
+        expect_body: str | None = None,
+        expect_body_regex: str | None = None,
         progress: Progress | None = None,
     ) -> RestartResult:
         """Wait until the container is healthy, without restarting it."""
         progress = progress or NoProgress()
         details = self.engine.inspect(ref)
-        chosen = self.plan_probe(details, probe, expect_status)
+        wanted = ProbeWanted(probe, expect_status, expect_body, expect_body_regex)
+        chosen = self.plan_probes(details, wanted)
         started = time.monotonic()
         healthy, last, waited, attempts = self.wait_healthy(
-            details.info, chosen, timeout, progress, started
+            details.info, chosen, timeout, progress, started, fail_after_5xx=FAIL_AFTER_5XX
         )
         self.store.journal_add(
             action="probe",
@@ -166,17 +344,22 @@ class GoingLive:
                 "status": last.status,
             },
         )
-        return RestartResult(details.info, "probe", str(chosen), healthy, waited, last, attempts)
+        probes = [str(p) for p in chosen.probes]
+        return RestartResult(
+            details.info, "probe", str(chosen), healthy, waited, last, attempts, probes=probes
+        )
 
     def wait_healthy(
         self,
         container: ContainerInfo,
-        probe: Probe,
+        probe: Checkable,
         timeout: float,
         progress: Progress,
         started: float,
+        fail_after_5xx: int = 0,
     ) -> tuple[bool, ProbeResult, float, int]:
-        """Poll ``probe`` until healthy; stops early if the container exits.
+        """Poll ``probe`` until healthy; stops early if the container exits, or (with
+        ``fail_after_5xx``) after that many HTTP 5xx answers in a row.
 
         Returns (healthy, last result, seconds waited, attempts); progress shows the time
         since ``started`` (a ``time.monotonic()`` value)."""
@@ -192,6 +375,7 @@ class GoingLive:
             on_attempt=on_attempt,
             is_cancelled=progress.cancelled,
             still_running=hooks.exit_reason,
+            fail_after_5xx=fail_after_5xx,
         )
 
     def redact(self, container_id: str, text: str) -> str:

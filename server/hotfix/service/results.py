@@ -43,6 +43,17 @@ class Change:
 
 
 @dataclass(frozen=True)
+class CheckResult:
+    """The pre-flight check run before going live."""
+
+    command: str
+    why: str  # "--check given", "label hotfix.check", "nginx's config test"
+    exit_code: int
+    output: str  # redacted; the last lines
+    passed: bool
+
+
+@dataclass(frozen=True)
 class RestartResult:
     container: ContainerInfo
     action: str  # "restart" or "signal HUP"
@@ -53,3 +64,10 @@ class RestartResult:
     attempts: int
     reverted: list[str] = field(default_factory=list)
     after_revert: RestartResult | None = None
+    why: str | None = None  # why ``action`` was chosen ("uWSGI master detected"); None: a probe
+    check: CheckResult | None = None  # the pre-flight check, when one ran
+    refused: bool = False  # the check failed: nothing went live
+    applied: bool | None = None  # the serving processes are new; None: not known or not asked
+    reason: str | None = None  # "not applied: …", "check failed: …"
+    notes: list[str] = field(default_factory=list)  # e.g. the proof skipped, and why
+    probes: list[str] = field(default_factory=list)  # every probe given (all must pass)

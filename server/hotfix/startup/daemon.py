@@ -452,7 +452,8 @@ def _preload() -> None:
     import hotfix.release.report
     import hotfix.service.files
     import hotfix.startup.control
-    import hotfix.store.state  # noqa: F401
+    import hotfix.store.state
+    import hotfix.views  # noqa: F401  (the --json shapes: cattrs)
 
 
 def _read_exactly(conn: socket.socket, size: int) -> bytes:
