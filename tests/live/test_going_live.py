@@ -133,3 +133,20 @@ def test_node_as_non_root_keeps_owner_and_mode_and_restarts(service_images, live
     assert http_get(service.url) == (200, "hotfix-test node v2\n")
     top = service.container.top(ps_args="-o pid,uid,args")["Processes"]
     assert [uid for _, uid, args in top if args.startswith("node ")] == ["1000"]
+
+
+def test_two_fixes_of_one_size_within_a_second_both_go_live(service_images, live_service, hotfix):
+    """Python reuses a module's bytecode while its source keeps its whole-second mtime and
+    size: the second of two same-size saves in one second would run the first's code."""
+    service = live_service(service_images["gunicorn"], 8000)
+    source = hotfix("cat", f"{service.name}:{GUNICORN_APP}").stdout
+    time.sleep(1 - time.time() % 1)  # at the start of a second: both saves fall in it
+    save(hotfix, service, GUNICORN_APP, source.replace("v1", "v7"))
+    code, out = service.container.exec_run(["python3", "-m", "py_compile", GUNICORN_APP])
+    assert code == 0, out  # the bytecode of v7, as a worker importing it would leave it
+    save(hotfix, service, GUNICORN_APP, source.replace("v1", "v8"))
+    with LoadLoop(service.url, threads=2, duration=60) as load:
+        go_live(hotfix, service)  # the default: gunicorn's HUP, proven
+        assert http_get(service.url) == (200, "hotfix-test gunicorn v8\n")
+        load.stop()
+    assert load.failed == 0, load.describe()

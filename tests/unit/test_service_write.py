@@ -16,9 +16,10 @@ from hotfix.core.errors import (
     NoPermissions,
     ValidationFailed,
 )
-from hotfix.core.model import ContainerInfo
+from hotfix.core.model import ContainerInfo, FileStat
+from hotfix.service import files as files_module
 from hotfix.service import firstwrite as service_module
-from hotfix.service.files import HotfixService
+from hotfix.service.files import HotfixService, wait_for_a_new_mtime_second
 from hotfix.store.state import StateStore, version_of
 from tests.unit.fakes import FakeContainer, FakeEngine
 
@@ -388,3 +389,32 @@ def test_delete_reads_what_it_checkpoints_within_the_size_limit(
     cp = store.get_checkpoint(web.id, "/srv/big.log")
     assert "/srv/big.log" not in web.fs and cp is not None
     assert store.get_blob(cp.blob or "") == b"x" * 11
+
+
+def _stat(path: str, size: int, mtime: float) -> FileStat:
+    return FileStat(path, "file", size, 0o644, mtime)
+
+
+@pytest.mark.parametrize(
+    ("path", "old_size", "old_mtime", "now", "waited"),
+    [
+        ("/app/app.py", 10, 100.2, 100.7, 0.3),  # same second, same size: the next second
+        ("/app/app.py", 11, 100.2, 100.7, 0.0),  # another size: Python sees the change
+        ("/app/app.py", 10, 99.9, 100.7, 0.0),  # an earlier second already
+        ("/app/app.txt", 10, 100.2, 100.7, 0.0),  # not Python source
+    ],
+)
+def test_a_py_file_saved_again_within_its_second_waits_for_the_next(
+    monkeypatch: pytest.MonkeyPatch,
+    path: str,
+    old_size: int,
+    old_mtime: float,
+    now: float,
+    waited: float,
+) -> None:
+    """Python's bytecode cache is keyed by the source's whole-second mtime and its size."""
+    slept: list[float] = []
+    monkeypatch.setattr(files_module.time, "sleep", slept.append)
+    old = _stat(path, old_size, old_mtime)
+    assert wait_for_a_new_mtime_second(path, old, 10, clock=lambda: now) == pytest.approx(waited)
+    assert slept == ([pytest.approx(waited)] if waited else [])

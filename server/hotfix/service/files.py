@@ -19,6 +19,7 @@ A save, in order:
 from __future__ import annotations
 
 import contextlib
+import math
 import posixpath
 import threading
 import time
@@ -621,6 +622,8 @@ class HotfixService(GoingLive):
                 old_gid=previous.stat.gid or 0 if previous else 0,
                 old_mode=previous.stat.mode if previous else 0o644,
             )
+        if previous is not None:
+            wait_for_a_new_mtime_second(path, previous.stat, len(data))
         written: list[float] = []
 
         def write() -> None:
@@ -714,6 +717,22 @@ class HotfixService(GoingLive):
             return self.engine.inspect(container_id).info
         except ContainerNotFound:
             return None
+
+
+def wait_for_a_new_mtime_second(
+    path: str, old: FileStat, size: int, clock: Callable[[], float] = time.time
+) -> float:
+    """Python keeps a module's compiled bytecode while its source's mtime, in whole seconds,
+    and size stay the same: a ``.py`` saved again within the second of its last change, at
+    the same size, would run the old code after a reload. Such a save waits for the next
+    second (at most 1 s). Returns the seconds waited."""
+    if not path.endswith(".py") or old.size != size:
+        return 0.0
+    delay = math.floor(old.mtime) + 1 - clock()
+    if not 0 < delay <= 1:
+        return 0.0
+    time.sleep(delay)
+    return delay
 
 
 def _redacted(entry: JournalEntry, secrets: set[str]) -> JournalEntry:
