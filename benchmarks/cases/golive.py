@@ -39,14 +39,21 @@ def _marker(n: int) -> str:
     return f"[golive {n}]"  # bracketed: "golive 1" must not match "golive 12"
 
 
+def _python_source(text: str, n: int) -> bytes:
+    """Each version a size of its own: Python reuses a module's bytecode while its source
+    keeps its whole-second mtime and size, and the seed's ``docker cp`` flow keeps the local
+    file's mtime (hotfix's own saves wait out that second: tests/live/test_going_live.py)."""
+    return (text + f"# version {n}{'.' * n}\n").encode()
+
+
 def _uwsgi_app(n: int) -> bytes:
     text = (PROD_DIR / "app.py").read_text().replace("= True", "= False")
-    return text.replace('b"Hello World"', f'b"Hello World {_marker(n)}"').encode()
+    return _python_source(text.replace('b"Hello World"', f'b"Hello World {_marker(n)}"'), n)
 
 
 def _gunicorn_app(n: int) -> bytes:
     text = (SERVICES_DIR / "gunicorn" / "app.py").read_text()
-    return text.replace("gunicorn v1", f"gunicorn {_marker(n)}").encode()
+    return _python_source(text.replace("gunicorn v1", f"gunicorn {_marker(n)}"), n)
 
 
 def _nginx_site(n: int) -> bytes:
