@@ -568,25 +568,7 @@ def _ensure_prod_images(client: docker.DockerClient, log: Log) -> None:
             "app.py": _sha256_file(PROD_DIR / "app.py"),
         }
     )
-    if _rebuild_mode() == "" and _image_recipe(client, PROD_REF) == recipe:
-        log(f"[images] {PROD_REF}: up to date")
-        return
-    t0 = time.monotonic()
-    old = _image_id(client, PROD_REF)
-    try:
-        client.images.build(
-            path=str(PROD_DIR),
-            tag=PROD_REF,
-            labels={RECIPE_LABEL: recipe},
-            rm=True,
-            forcerm=True,
-            pull=False,
-        )
-    except docker.errors.BuildError as exc:
-        lines = [str(chunk.get("stream", chunk)).rstrip() for chunk in exc.build_log]
-        raise RuntimeError(f"docker build {PROD_REF} failed: {exc}\n" + "\n".join(lines)) from exc
-    _drop_if_dangling(client, old, log)
-    log(f"[images] {PROD_REF}: built in {time.monotonic() - t0:.1f} s")
+    _docker_build(client, PROD_DIR, PROD_REF, recipe, log)
 
 
 def _docker_build(
