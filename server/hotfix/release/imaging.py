@@ -35,7 +35,7 @@ from hotfix.core.progress import NoProgress, Progress
 from hotfix.docker.engine import Engine
 from hotfix.release.harvest import BRANCH_PREFIX, REVISION_LABEL, branch_slug, slugify
 from hotfix.service.results import Change
-from hotfix.store.state import StateStore, journal_fields, version_of
+from hotfix.store.state import StateStore, first_line, journal_fields, version_of
 
 if TYPE_CHECKING:
     from hotfix.release.workspace import Workspace
@@ -288,7 +288,7 @@ def commit_image(
     before = engine.find_image(full_tag)
     labels = _labels(container, base_ref, base_attrs, paths, mode, revision, branch)
     with svc.store.journalled(
-        describe=_first_line,
+        describe=first_line,
         action="commit-image",
         user=svc.user,
         **journal_fields(container),
@@ -368,10 +368,6 @@ def _orphans_removed(engine: Engine) -> list[str]:
         if orphans
         else []
     )
-
-
-def _first_line(exc: BaseException) -> str:
-    return (str(exc).splitlines() or [type(exc).__name__])[0]
 
 
 def _config(image_attrs: dict[str, Any]) -> dict[str, Any]:

@@ -38,6 +38,11 @@ from hotfix.core.processes import alive
 SCHEMA_VERSION = 1
 
 
+def first_line(exc: BaseException) -> str:
+    """A failed journal row's error, for errors whose message runs over several lines."""
+    return (str(exc).splitlines() or [type(exc).__name__])[0]
+
+
 @dataclass
 class JournalRecord:
     """A journal row being written by :meth:`StateStore.journalled`: what the work found

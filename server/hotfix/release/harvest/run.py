@@ -19,7 +19,7 @@ from hotfix.release.harvest.mapping import PathMap, map_paths, parse_map
 from hotfix.release.harvest.naming import BRANCH_PREFIX, branch_slug, commit_message
 from hotfix.release.harvest.plan import FilePlan, Harvestable, plan_files
 from hotfix.release.harvest.results import HarvestedFile, HarvestResult
-from hotfix.store.state import JournalRecord, StateStore, journal_fields, version_of
+from hotfix.store.state import JournalRecord, StateStore, first_line, journal_fields, version_of
 
 if TYPE_CHECKING:
     from hotfix.core.progress import Progress
@@ -97,7 +97,7 @@ def harvest(
     )
     source = _source(svc, ref, repo_dir, progress, started)
     with svc.store.journalled(
-        describe=_first_line,
+        describe=first_line,
         action="harvest",
         user=svc.user,
         **journal_fields(source.container),
@@ -405,7 +405,3 @@ def _journal_detail(result: HarvestResult) -> dict[str, Any]:
 def _check_cancel(progress: Progress) -> None:
     if progress.cancelled():
         raise Cancelled("harvest cancelled; nothing was committed")
-
-
-def _first_line(exc: BaseException) -> str:
-    return (str(exc).splitlines() or [type(exc).__name__])[0]
