@@ -58,8 +58,8 @@ from hotfix.docker.localfs import ChangeListing
 from hotfix.service import firstwrite
 from hotfix.service.config import configured_max_file_size, guard, os_user
 from hotfix.service.diffing import status, unified_diff
-from hotfix.service.live import GoingLive
 from hotfix.service.results import Change, ReadResult, WriteResult
+from hotfix.service.reverting import Reverting
 from hotfix.store import recovery
 from hotfix.store.state import (
     Checkpoint,
@@ -73,7 +73,7 @@ from hotfix.store.state import (
 LINK_STAT_WORKERS = 8  # a file browser's listing stats this many symlink targets at once
 
 
-class HotfixService(GoingLive):
+class HotfixService(Reverting):
     """The use cases on one engine's containers, journalled in one state store."""
 
     def __init__(
@@ -383,42 +383,6 @@ class HotfixService(GoingLive):
             parts.append(unified_diff(cp, old, live))
         return "".join(parts)
 
-    def revert(self, ref: str, path: str | None = None, *, force: bool = False) -> list[str]:
-        """Bring files back to their checkpoints (content, owner, mode); returns the paths changed."""
-        container = self.engine.resolve(ref)
-        forced = guard(container, "revert", force)
-        reverted = []
-        for cp in self._checkpoints_for(container, path):
-            with self.store.path_lock(container.id, cp.path):
-                self._settle_path(container, cp.path)
-                _, live = self._live(container, cp.path)
-                if status(cp, live) == "unchanged":
-                    continue
-                self._restore(container, cp, live, forced=forced)
-            reverted.append(cp.path)
-        return reverted
-
-    def _restore(
-        self, container: ContainerInfo, cp: Checkpoint, live: FileContent | None, *, forced: bool
-    ) -> None:
-        if cp.present:
-            data = self.store.get_blob(cp.blob or "")
-            uid, gid = cp.uid or 0, cp.gid or 0
-            mode = cp.mode if cp.mode is not None else 0o644
-            self._write_file(
-                "revert", container, cp.path, data, live, uid=uid, gid=gid, mode=mode, forced=forced
-            )
-            return
-        self._journalled(  # the hotfix created it
-            "revert",
-            container,
-            cp.path,
-            partial(self.engine.delete, container, cp.path),
-            before=live.version if live else None,
-            after=cp.version,
-            forced=forced,
-        )
-
     # --- journal ----------------------------------------------------------------------------
 
     def journal(self, ref: str | None = None, limit: int | None = None) -> list[JournalEntry]:
@@ -603,6 +567,7 @@ class HotfixService(GoingLive):
         mode: int,
         forced: bool,
         version: str | None = None,
+        extra: dict[str, Any] | None = None,
     ) -> None:
         """Journal and write one file (``version``: of ``data``, when known); the caller
         holds its path lock.
@@ -639,6 +604,7 @@ class HotfixService(GoingLive):
                 after=version,
                 forced=forced,
                 intent=(intent, data, previous) if intent else None,
+                extra=extra,
             )
         finally:
             if in_place:
@@ -657,11 +623,13 @@ class HotfixService(GoingLive):
         after: str | None,
         forced: bool = False,
         intent: tuple[recovery.Intent, bytes, FileContent | None] | None = None,
+        extra: dict[str, Any] | None = None,
     ) -> None:
         """Journal ``work`` on one path. An in-place write (``intent``: what it is about to
         do, its new content and the file before) keeps its intent while it runs; when it
         fails, the file is settled at once and the error says what was found."""
         detail: dict[str, Any] = {"forced_protected": True} if forced else {}
+        detail.update(extra or {})  # e.g. what a revert went back to
         if intent:
             detail["intent"] = intent[0].to_detail()
         record: JournalRecord | None = None

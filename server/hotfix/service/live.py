@@ -3,7 +3,7 @@ chosen in :mod:`hotfix.service.golive`), prove its serving processes are new, an
 healthy, reverting its hotfixes when asked and it is not; or probe it without a restart.
 
 :class:`GoingLive` is a part of :class:`hotfix.service.files.HotfixService`, which brings the
-engine, the state store, the user and ``revert``."""
+engine, the state store and the user; the revert flow is :mod:`hotfix.service.reverting`'s."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass, replace
 
 from hotfix.core.errors import HotfixError, UsageError
-from hotfix.core.model import ContainerDetails, ContainerInfo
+from hotfix.core.model import ContainerDetails, ContainerInfo, FileContent
 from hotfix.core.probes import (
     AllProbes,
     Checkable,
@@ -24,6 +24,7 @@ from hotfix.core.probes import (
 from hotfix.core.progress import NoProgress, Progress
 from hotfix.core.redaction import redact
 from hotfix.docker.engine import Engine
+from hotfix.service import lastgood
 from hotfix.service.config import guard
 from hotfix.service.golive import (
     CheckPlan,
@@ -37,7 +38,7 @@ from hotfix.service.golive import (
 from hotfix.service.hints import restart_with_hints
 from hotfix.service.processes import ProcessesUnknown
 from hotfix.service.processes import Source as ProcessSource
-from hotfix.service.results import CheckResult, RestartResult
+from hotfix.service.results import CheckResult, RestartResult, RevertResult, RevertTarget
 from hotfix.store.state import StateStore, journal_fields
 
 EXIT_CHECK_INTERVAL = 1.0  # seconds between looks at whether the container died
@@ -71,7 +72,22 @@ class GoingLive:
     store: StateStore
     user: str
 
-    def revert(self, ref: str, path: str | None = None, *, force: bool = False) -> list[str]:
+    def _revert_and_go_live(
+        self,
+        container_id: str,
+        paths: str | list[str] | None,
+        to: RevertTarget,
+        wanted: ProbeWanted,
+        how: HowWanted,
+        timeout: float,
+        force: bool,
+        progress: Progress,
+    ) -> RevertResult:
+        raise NotImplementedError  # :class:`hotfix.service.reverting.Reverting`'s
+
+    def _live(
+        self, container: ContainerInfo, path: str, *, force: bool = False
+    ) -> tuple[str, FileContent | None]:
         raise NotImplementedError  # the file use cases'
 
     def plan_probe(
@@ -125,17 +141,27 @@ class GoingLive:
         serving processes are new, then probe until healthy; revert and go again when asked."""
         wanted = ProbeWanted(probe, expect_status, expect_body, expect_body_regex)
         how = HowWanted(signal, restart, check, no_check)
-        outcome = self._restart_once(ref, wanted, how, timeout, force, progress or NoProgress())
-        if outcome.healthy or outcome.refused or not revert_on_failure:
+        progress = progress or NoProgress()
+        outcome = self._restart_once(ref, wanted, how, timeout, force, progress)
+        if outcome.healthy:
             return outcome
-        (progress or NoProgress()).report(
-            f"{outcome.container.name} unhealthy ({outcome.result.detail}); reverting to the checkpoint"
+        good_at = lastgood.latest(self.store, outcome.container.id)
+        if outcome.refused or not revert_on_failure:
+            return replace(outcome, last_good=good_at)
+        to = "the last good version" if good_at is not None else "the checkpoint"
+        progress.report(
+            f"{outcome.container.name} unhealthy ({outcome.result.detail}); reverting to {to}"
         )
-        reverted = self.revert(outcome.container.id, force=force)
-        again = self._restart_once(
-            outcome.container.id, wanted, how, timeout, force, progress or NoProgress()
+        done = self._revert_and_go_live(
+            outcome.container.id, None, "last-good", wanted, how, timeout, force, progress
         )
-        return replace(outcome, reverted=reverted, after_revert=again)
+        return replace(
+            outcome,
+            reverted=done.reverted,
+            after_revert=done.restart,
+            revert=replace(done, restart=None),
+            last_good=good_at,
+        )
 
     def _restart_once(
         self,
@@ -145,12 +171,17 @@ class GoingLive:
         timeout: float,
         force: bool,
         progress: Progress,
+        *,
+        record_good: bool = True,
     ) -> RestartResult:
+        """One going-live step, journalled; ending healthy, what went live becomes each
+        checkpointed path's last good version (unless ``record_good`` is False)."""
         details = self.engine.inspect(ref)
         container = details.info
         strategy, check, notes = self._plan_going_live(container, how)
         forced = guard(container, strategy.how, force)
         chosen = self.plan_probes(details, wanted)
+        taken = lastgood.snapshot(self.store, container, self._live) if record_good else []
         with self.store.journalled(
             catch=HotfixError,
             describe=lambda exc: self.redact(container.id, str(exc)),
@@ -173,6 +204,9 @@ class GoingLive:
             outcome = replace(outcome, notes=notes + outcome.notes)
             record.outcome = "ok" if outcome.healthy else "failed"
             record.detail = self._journal_detail(container, outcome)
+            if outcome.healthy and taken:
+                lastgood.record(self.store, container, taken, record.id)
+                record.detail["last_good"] = [item.path for item in taken]
         return outcome
 
     def _plan_going_live(

@@ -11,6 +11,8 @@ from hotfix.core.probes import ProbeResult
 from hotfix.store.state import Checkpoint
 
 ChangeStatus = Literal["modified", "created", "deleted", "unchanged"]
+RevertTarget = Literal["checkpoint", "last-good"]
+REVERT_TARGETS: tuple[RevertTarget, ...] = ("checkpoint", "last-good")
 
 
 @dataclass(frozen=True)
@@ -71,3 +73,45 @@ class RestartResult:
     reason: str | None = None  # "not applied: …", "check failed: …"
     notes: list[str] = field(default_factory=list)  # e.g. the proof skipped, and why
     probes: list[str] = field(default_factory=list)  # every probe given (all must pass)
+    revert: RevertResult | None = None  # revert-on-failure: what each file went back to
+    last_good: float | None = None  # unhealthy: when the container's last good went live
+
+
+@dataclass(frozen=True)
+class RevertedFile:
+    """One path of a revert: what it went back to, or why that failed."""
+
+    path: str
+    to: RevertTarget  # what it was brought back to (or was to be)
+    went_live_at: float | None = None  # ``to`` last-good: when that version went live
+    fallback: bool = False  # last good asked, none known for this path: the checkpoint
+    error: str | None = None  # the step failed, also when retried
+    retried: bool = False  # it failed first and was tried again once the container ran
+
+
+@dataclass(frozen=True)
+class FinalState:
+    """The container after a revert and its restart: what the Engine and the probe say."""
+
+    state: str  # running, exited, …
+    health: str | None  # the HEALTHCHECK's status, if any
+    healthy: bool  # the probe passed after the restart, and the container still runs
+    detail: str  # the probe's last answer, or why there was none
+    exit_code: int | None = None
+
+
+@dataclass(frozen=True)
+class RevertResult:
+    container: ContainerInfo
+    to: RevertTarget  # what was asked for
+    files: list[RevertedFile] = field(default_factory=list)  # the paths changed (or failed)
+    restart: RestartResult | None = None  # with a restart: the going live after it
+    final: FinalState | None = None  # with a restart: the container at the end
+
+    @property
+    def reverted(self) -> list[str]:
+        return [f.path for f in self.files if f.error is None]
+
+    @property
+    def failed(self) -> list[RevertedFile]:
+        return [f for f in self.files if f.error is not None]

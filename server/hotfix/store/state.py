@@ -35,7 +35,7 @@ from hotfix.core.errors import Unavailable
 from hotfix.core.model import ContainerInfo, FileContent
 from hotfix.core.processes import alive
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: the last_good table (issue 16)
 
 
 def first_line(exc: BaseException) -> str:
@@ -102,6 +102,24 @@ CREATE TABLE IF NOT EXISTS journal (
 CREATE INDEX IF NOT EXISTS journal_container ON journal (container_id, time);
 """
 
+# By the version they bring a state directory to; idempotent, run in order, then the version set.
+_MIGRATIONS: dict[int, str] = {
+    2: """
+CREATE TABLE IF NOT EXISTS last_good (
+    container_id   TEXT NOT NULL,
+    path           TEXT NOT NULL,
+    present        INTEGER NOT NULL,   -- 0: the file did not exist when it went live
+    blob           TEXT,               -- sha256 of the content, a blob like a checkpoint's
+    mode           INTEGER,
+    uid            INTEGER,
+    gid            INTEGER,
+    went_live_at   REAL NOT NULL,      -- when the going-live step that proved it healthy ended
+    journal_id     INTEGER,            -- that step's journal row
+    PRIMARY KEY (container_id, path)
+);
+""",
+}
+
 
 def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
@@ -142,6 +160,26 @@ class Checkpoint:
 
 
 @dataclass(frozen=True)
+class LastGood:
+    """A file's content when a going-live step last ended healthy (``present`` False: the
+    file did not exist then)."""
+
+    container_id: str
+    path: str
+    present: bool
+    blob: str | None
+    mode: int | None
+    uid: int | None
+    gid: int | None
+    went_live_at: float
+    journal_id: int | None = None
+
+    @property
+    def version(self) -> str | None:
+        return f"sha256:{self.blob}" if self.blob else None
+
+
+@dataclass(frozen=True)
 class JournalEntry:
     id: int
     time: float
@@ -173,16 +211,27 @@ class StateStore:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")
             self._db.executescript(_SCHEMA)
-            # Setting it takes the write lock: only when needed, so reads work while another
-            # process holds the database.
-            if self._db.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
-                self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+            self._migrate()
         except (OSError, sqlite3.Error) as exc:
             raise _unavailable(self.directory, exc) from exc
 
     def close(self) -> None:
         with self._lock:
             self._db.close()
+
+    def _migrate(self) -> None:
+        """Bring an older state directory to :data:`SCHEMA_VERSION`, keeping all it holds.
+        Setting the version takes the write lock: only when needed, so reads work while
+        another process holds the database."""
+        found = int(self._db.execute("PRAGMA user_version").fetchone()[0])
+        if found >= SCHEMA_VERSION:
+            return
+        with self._db:
+            for version in sorted(v for v in _MIGRATIONS if found < v <= SCHEMA_VERSION):
+                for statement in _MIGRATIONS[version].split(";"):
+                    if statement.strip():
+                        self._db.execute(statement)
+            self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
 
     def _refuse_lost_database(self) -> None:
         """Checkpoint contents without the database that indexes them mean state.db was
@@ -400,6 +449,39 @@ class StateStore:
             rows = db.execute(query + " ORDER BY container_id, path", args).fetchall()
         return [_checkpoint(r) for r in rows]
 
+    # --- last known good ----------------------------------------------------------------------
+
+    def put_last_good(
+        self, good: LastGood, data: bytes | None, version: str | None = None
+    ) -> LastGood:
+        """Record (or replace) a file's last good version; ``data`` None: it was absent."""
+        blob = self.put_blob(data, version) if data is not None else None
+        row = {**good.__dict__, "blob": blob, "present": int(data is not None)}
+        with self._tx() as db:
+            db.execute(
+                """INSERT OR REPLACE INTO last_good
+                   (container_id, path, present, blob, mode, uid, gid, went_live_at, journal_id)
+                   VALUES (:container_id, :path, :present, :blob, :mode, :uid, :gid,
+                           :went_live_at, :journal_id)""",
+                row,
+            )
+        return LastGood(**{**row, "present": data is not None})
+
+    def get_last_good(self, container_id: str, path: str) -> LastGood | None:
+        with self._tx() as db:
+            row = db.execute(
+                "SELECT * FROM last_good WHERE container_id = ? AND path = ?",
+                (container_id, path),
+            ).fetchone()
+        return _last_good(row) if row else None
+
+    def last_goods(self, container_id: str) -> list[LastGood]:
+        with self._tx() as db:
+            rows = db.execute(
+                "SELECT * FROM last_good WHERE container_id = ? ORDER BY path", (container_id,)
+            ).fetchall()
+        return [_last_good(r) for r in rows]
+
     def find_containers(self, ref: str) -> list[tuple[str, str]]:
         """(id, name) of containers with checkpoints or journal entries matching a name or ID prefix."""
         with self._tx() as db:
@@ -537,6 +619,12 @@ def _checkpoint(row: sqlite3.Row) -> Checkpoint:
     data = dict(row)
     data["present"] = bool(data["present"])
     return Checkpoint(**data)
+
+
+def _last_good(row: sqlite3.Row) -> LastGood:
+    data = dict(row)
+    data["present"] = bool(data["present"])
+    return LastGood(**data)
 
 
 def _journal(row: sqlite3.Row) -> JournalEntry:
