@@ -232,11 +232,17 @@ class Fleet:
                 outcome.status = "fixed"
                 continue
             progress.report(f"{target}: unhealthy ({health.result.detail}); reverting")
-            for path in outcome.files:
-                svc.revert(target.container, path)
-            restart(svc, target)
+            back = svc.revert_and_restart(
+                target.container,
+                outcome.files,
+                to="last-good",
+                probe=probe,
+                signal=signal,
+                timeout=timeout,
+                progress=progress,
+            )
             outcome.status = "reverted"
-            outcome.detail = f"unhealthy after the change: {health.result.detail}"
+            outcome.detail = f"unhealthy after the change: {health.result.detail}; {back.summary}"
             break
         touched = {o.target for o in outcomes}
         outcomes += [TargetOutcome(t, "untouched") for t in targets if t not in touched]

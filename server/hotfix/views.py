@@ -28,7 +28,7 @@ if TYPE_CHECKING:  # only for annotations: the CLI should not import git to prin
     from hotfix.fleet import ApplyResult, RolloutResult
     from hotfix.release.harvest import HarvestResult
     from hotfix.release.imaging import CommitResult
-    from hotfix.service.results import Change, RestartResult, WriteResult
+    from hotfix.service.results import Change, RestartResult, RevertResult, WriteResult
     from hotfix.store.state import Checkpoint, JournalEntry
 
 
@@ -121,6 +121,8 @@ DEPARTURES: Mapping[str, Departure] = {
             "check": WHEN_SET,
             "applied": WHEN_SET,
             "reason": WHEN_SET,
+            "revert": WHEN_SET,
+            "last_good": WHEN_SET,
         },
         computed={
             **CONTAINER_ID,
@@ -145,8 +147,17 @@ DEPARTURES: Mapping[str, Departure] = {
             "reason",
             "notes",
             "probes",
+            "revert",
+            "lastGood",
         ),
     ),
+    # issue 16: what each path went back to, and the container's state at the end
+    "RevertResult": Departure(
+        fields={"container": CONTAINER_NAME, "restart": WHEN_SET, "final": WHEN_SET},
+        computed={**CONTAINER_ID, "reverted": attrgetter("reverted")},
+        order=("container", "containerId", "to", "reverted", "files", "restart", "final"),
+    ),
+    "RevertedFile": Departure(fields={"went_live_at": WHEN_SET, "error": WHEN_SET}),
     "JournalEntry": Departure(fields={"container_name": NAMED_CONTAINER}),
     "HarvestResult": Departure(
         fields={"container": CONTAINER_NAME},
@@ -291,6 +302,7 @@ write_view: Callable[[WriteResult], dict[str, Any]] = view
 checkpoint_view: Callable[[Checkpoint], dict[str, Any]] = view
 change_view: Callable[[Change], dict[str, Any]] = view
 restart_view: Callable[[RestartResult], dict[str, Any]] = view
+revert_view: Callable[[RevertResult], dict[str, Any]] = view
 journal_view: Callable[[JournalEntry], dict[str, Any]] = view
 harvest_view: Callable[[HarvestResult], dict[str, Any]] = view
 commit_image_view: Callable[[CommitResult], dict[str, Any]] = view

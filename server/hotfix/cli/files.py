@@ -12,9 +12,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from hotfix.cli.live import revert_lines
 from hotfix.cli.output import Output, joined_paths, table, view
 from hotfix.cli.replicas import fleet_of, replica_set, replica_set_asked
-from hotfix.core.errors import EXIT_ERROR, EXIT_OK, HotfixError
+from hotfix.core.errors import EXIT_ERROR, EXIT_OK, HotfixError, UsageError
 from hotfix.core.paths import parse_target
 from hotfix.core.terminal import printable
 
@@ -198,14 +199,15 @@ def _diff_replicas(
 def cmd_revert(args: argparse.Namespace, svc: HotfixService, out: Output) -> int:
     container, path = parse_target(args.target, path_required=False)
     if replica_set_asked(args):
+        if args.to != "checkpoint":
+            raise UsageError("--to last-good reverts one container; without --replicas/--with")
         done = fleet_of(args, svc).revert_all(replica_set(args, svc, container), path)
         lines = [f"{t}: reverted {joined_paths(paths) or 'nothing'}" for t, paths in done.items()]
         out.result({"reverted": {str(t): paths for t, paths in done.items()}}, "\n".join(lines))
         return EXIT_OK
-    reverted = svc.revert(container, path, force=args.force)
-    text = "\n".join(f"reverted {printable(p)}" for p in reverted) or "nothing to revert"
-    out.result({"reverted": reverted}, text)
-    return EXIT_OK
+    result = svc.revert_files(container, path, to=args.to, force=args.force)
+    out.result(lambda: view(result), "\n".join(revert_lines(result)) or "nothing to revert")
+    return EXIT_ERROR if result.failed else EXIT_OK
 
 
 def cmd_log(args: argparse.Namespace, svc: HotfixService, out: Output) -> int:

@@ -119,6 +119,12 @@ def _diff_arguments(p: argparse.ArgumentParser) -> None:
 
 def _revert_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("target", metavar="CONTAINER[:PATH]")
+    p.add_argument(
+        "--to",
+        choices=("checkpoint", "last-good"),
+        default="checkpoint",
+        help="the checkpoint (default), or each file's last version that went live healthy",
+    )
     p.add_argument("--force", action="store_true", help="even if labelled hotfix.protect=true")
     _replica_options(p)
 
@@ -184,7 +190,8 @@ def _restart_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--revert-on-failure",
         action="store_true",
-        help="when unhealthy: revert to the checkpoint, restart again, report both",
+        help="when unhealthy: revert to the last good version (else the checkpoint), "
+        "restart again, report both and the final state",
     )
 
 

@@ -4,6 +4,8 @@ takes an optional ``engine`` (a docker context name; ``default`` when absent), a
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, cast
+
 from hotfix.core.errors import UsageError
 from hotfix.lsp import uris
 from hotfix.lsp.params import Params
@@ -13,7 +15,17 @@ from hotfix.lsp.server import HotfixLanguageServer
 from hotfix.release.harvest import harvest
 from hotfix.release.imaging import commit_image
 from hotfix.release.report import build_report
-from hotfix.views import checkpoint_view, commit_image_view, harvest_view, restart_view
+from hotfix.service.results import REVERT_TARGETS
+from hotfix.views import (
+    checkpoint_view,
+    commit_image_view,
+    harvest_view,
+    restart_view,
+    revert_view,
+)
+
+if TYPE_CHECKING:
+    from hotfix.service.results import RevertTarget
 
 
 @command("hotfix.checkpoint")
@@ -40,11 +52,32 @@ async def diff(ls: HotfixLanguageServer, p: Params, progress: WorkDone) -> Resul
 
 @command("hotfix.revert", progress="Reverting")
 async def revert(ls: HotfixLanguageServer, p: Params, progress: WorkDone) -> Result:
+    """``to``: "checkpoint" (default) or "last-good"; ``restart``: then go live and probe, in
+    the same call (the editor's Revert and Restart), the result ending with the final state."""
     container, path, force = p.text("container"), p.opt_text("path"), p.flag("force", False)
-    reverted = await ls.run(
-        lambda svc: svc.revert(container, path, force=force), p.opt_text("engine")
+    to = cast("RevertTarget", p.choice("to", REVERT_TARGETS))
+    if not p.flag("restart", False):
+        result = await ls.run(
+            lambda svc: svc.revert_files(container, path, to=to, force=force), p.opt_text("engine")
+        )
+        return revert_view(result)
+    probe, signal, timeout = _probes(p), p.opt_text("signal"), p.opt_number("timeout") or 60.0
+    expect = p.opt_ints("expectStatus")
+    result = await ls.run(
+        lambda svc: svc.revert_and_restart(
+            container,
+            path,
+            to=to,
+            probe=probe,
+            signal=signal,
+            timeout=timeout,
+            expect_status=expect,
+            force=force,
+            progress=progress,
+        ),
+        p.opt_text("engine"),
     )
-    return {"reverted": reverted}
+    return revert_view(result)
 
 
 @command("hotfix.restart", progress="Restarting")

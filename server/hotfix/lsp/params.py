@@ -105,6 +105,16 @@ class Params:
             raise self._bad(name, "a list of integers", value)
         return list(items)
 
+    def choice(self, name: str, choices: tuple[str, ...]) -> str:
+        """One of ``choices``; absent or null: the first."""
+        value = self.values.get(name)
+        if value is None:
+            return choices[0]
+        if value not in choices:
+            wanted = " or ".join(f'"{c}"' for c in choices)
+            raise InvalidParams(f"{self.where}.{name}: expected {wanted}, got {value!r}")
+        return str(value)
+
     def opt_text_map(self, name: str) -> dict[str, str] | None:
         """An object of strings; a list of ``KEY=VALUE`` strings is taken too."""
         value = self.values.get(name)

@@ -3,6 +3,7 @@ the release and fleet use cases (which never import the service itself)."""
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -88,6 +89,14 @@ class RevertedFile:
     error: str | None = None  # the step failed, also when retried
     retried: bool = False  # it failed first and was tried again once the container ran
 
+    @property
+    def described_to(self) -> str:
+        """ "last good (went live 02:41:07)", "checkpoint (no last good for it)", "checkpoint"."""
+        if self.to == "last-good":
+            when = time.strftime("%H:%M:%S", time.localtime(self.went_live_at or 0))
+            return f"last good (went live {when})"
+        return "checkpoint (no last good for it)" if self.fallback else "checkpoint"
+
 
 @dataclass(frozen=True)
 class FinalState:
@@ -115,3 +124,21 @@ class RevertResult:
     @property
     def failed(self) -> list[RevertedFile]:
         return [f for f in self.files if f.error is not None]
+
+    @property
+    def summary(self) -> str:
+        """One line: what was reverted to, what failed, the final state."""
+        done = [f for f in self.files if f.error is None]
+        targets = {f.described_to for f in done}
+        if not done:
+            line = "reverted nothing"
+        elif len(targets) == 1:
+            line = f"reverted to {targets.pop()}"
+        else:
+            line = "reverted " + ", ".join(f"{f.path} to {f.described_to}" for f in done)
+        if self.failed:
+            line += f"; {len(self.failed)} step(s) failed: {self.failed[0].error}"
+        if self.final:
+            verdict = "healthy" if self.final.healthy else "UNHEALTHY"
+            line += f"; final state: {self.final.state}, {verdict}"
+        return line
