@@ -119,7 +119,7 @@ async def test_the_incident_through_the_protocol(client: LanguageClient, prod: R
 
     # and back: revert (the fixed code stays loaded until the next restart)
     reverted = await command(client, "hotfix.revert", container=prod.name, path=APP)
-    assert reverted == {"reverted": [APP]}
+    assert (reverted["reverted"], reverted["to"]) == ([APP], "checkpoint")
     probe = await command(client, "hotfix.probe", container=prod.name, timeout=5)
     assert probe["healthy"] is True  # the old code is loaded until the restart
     assert (await call(client, "hotfix/changes", container=prod.name))["changes"] == []
