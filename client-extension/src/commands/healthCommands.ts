@@ -1,16 +1,25 @@
-import { ProgressLocation } from 'vscode';
+import { ProgressLocation, Uri } from 'vscode';
 import { showInformationMessage, showInputBox, showWarningMessage, withProgress } from '../common/vscodeapi';
 import { describeServerError } from '../fs/errors';
 import type { CommandOptions } from '../server/hotfixServer';
-import type { HealthResult } from '../server/protocol';
-import { revert, showChanges } from './fileCommands';
-import { describeHealth, probeArgs, restartArgs } from './params';
+import type { HealthResult, RevertTarget } from '../server/protocol';
+import { showChanges } from './fileCommands';
+import {
+    describeHealth,
+    describeRevertAndRestart,
+    probeArgs,
+    restartArgs,
+    revertAndRestartArgs,
+    revertedUris,
+} from './params';
 import { containerTargetOrPick } from './pickers';
 import { progressReporter } from './progress';
 import type { Services } from './services';
 import type { Target } from './targets';
 
 const REVERT_AND_RESTART = 'Revert and Restart';
+const TO_LAST_GOOD = 'Revert to Last Good and Restart';
+const TO_CHECKPOINT = 'Revert to Checkpoint and Restart';
 const SHOW_CHANGES = 'Show Changes';
 const ENTER_PROBE = 'Enter Probe…';
 
@@ -66,13 +75,38 @@ async function reportHealth(services: Services, target: Target, result: HealthRe
         await showInformationMessage(message);
         return;
     }
-    const choice = await showWarningMessage(message, {}, REVERT_AND_RESTART, SHOW_CHANGES);
-    if (choice === REVERT_AND_RESTART) {
-        if (await revert(services, { container: target.container, engine: target.engine })) {
-            await restartWithProgress(services, target);
-        }
+    // With a last good version known, both ways back are offered; the server falls back to
+    // the checkpoint per file where it has none.
+    const reverts = result.lastGood !== undefined ? [TO_LAST_GOOD, TO_CHECKPOINT] : [REVERT_AND_RESTART];
+    const choice = await showWarningMessage(message, {}, ...reverts, SHOW_CHANGES);
+    if (choice === TO_LAST_GOOD || choice === TO_CHECKPOINT || choice === REVERT_AND_RESTART) {
+        await revertAndRestart(services, target, choice === TO_CHECKPOINT ? 'checkpoint' : 'last-good');
     } else if (choice === SHOW_CHANGES) {
         await showChanges(services, { kind: 'container', container: { name: target.container } });
+    }
+}
+
+/**
+ * Revert and restart as one server call: the restart never waits on a notification, and a
+ * revert step that failed is retried by the server once the container runs. The outcome,
+ * ending with the container's real state, is shown last.
+ */
+export async function revertAndRestart(services: Services, target: Target, to: RevertTarget): Promise<void> {
+    const title = `Reverting and restarting ${target.container}`;
+    try {
+        const args = revertAndRestartArgs(target, to, services.settings().defaultProbe);
+        const result = await withServerProgress(`${title}…`, (options) =>
+            services.server.executeCommand('hotfix.revert', args, options),
+        );
+        revertedUris(target, result.reverted).forEach((uri) => services.files.notifyChanged(Uri.parse(uri, true)));
+        services.changes.scheduleRefresh();
+        if (result.restart) {
+            services.probes.record(target.container, result.restart);
+        }
+        const message = describeRevertAndRestart(target.container, result);
+        await (result.final?.healthy && !result.files?.some((f) => f.error) ? showInformationMessage : showWarningMessage)(message);
+    } catch (error) {
+        await showWarningMessage(`${title} failed: ${describeServerError(error).message}`);
     }
 }
 

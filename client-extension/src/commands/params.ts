@@ -3,7 +3,16 @@
  * their results. Pure functions: the decisions themselves are the server's.
  */
 import { buildUri } from '../fs/uris';
-import type { CommitImageArgs, HarvestArgs, HealthResult, RestartArgs } from '../server/protocol';
+import type {
+    CommitImageArgs,
+    HarvestArgs,
+    HealthResult,
+    RestartArgs,
+    RevertArgs,
+    RevertedFile,
+    RevertResult,
+    RevertTarget,
+} from '../server/protocol';
 import type { Target } from './targets';
 
 /** `hotfix.restart`: the configured default probe only if set; otherwise the server's. */
@@ -56,6 +65,38 @@ export function describeHealth(container: string, result: HealthResult): string 
             ? ` Reverted ${result.reverted.length} file${result.reverted.length === 1 ? '' : 's'}.`
             : '';
     return `${container} ${verdict} after ${result.seconds.toFixed(1)} s${detail}.${reverted}`;
+}
+
+/** `hotfix.revert` with `restart`: every changed file of the container, then going live. */
+export function revertAndRestartArgs(target: Target, to: RevertTarget, defaultProbe: string): RevertArgs {
+    return { container: target.container, to, restart: true, ...(defaultProbe ? { probe: defaultProbe } : {}) };
+}
+
+/**
+ * "web: reverted 1 file to last good (went live 02:41:07); now running, healthy — HTTP 200."
+ * A failed step is named; the end is always the container's real state.
+ */
+export function describeRevertAndRestart(container: string, result: RevertResult): string {
+    const files: RevertedFile[] =
+        result.files ?? result.reverted.map((path) => ({ path, to: result.to ?? 'checkpoint', fallback: false, retried: false }));
+    const done = files.filter((f) => !f.error);
+    const targets = [...new Set(done.map(describeTo))];
+    const what =
+        done.length === 0
+            ? 'nothing to revert'
+            : `reverted ${done.length} file${done.length === 1 ? '' : 's'} to ${targets.join(' / ')}`;
+    const failed = files.filter((f) => f.error).map((f) => ` Could not revert ${f.path}: ${f.error}.`).join('');
+    const final = result.final;
+    const state = final ? `; now ${final.state}, ${final.healthy ? 'healthy' : 'NOT healthy'} — ${final.detail}` : '';
+    return `${container}: ${what}${state}.${failed}`;
+}
+
+function describeTo(file: Pick<RevertedFile, 'to' | 'wentLiveAt' | 'fallback'>): string {
+    if (file.to === 'last-good') {
+        const when = file.wentLiveAt ? new Date(file.wentLiveAt * 1000).toTimeString().slice(0, 8) : '';
+        return when ? `last good (went live ${when})` : 'last good';
+    }
+    return file.fallback ? 'checkpoint (no last good)' : 'checkpoint';
 }
 
 /** Reverted entries may be paths or URIs; both become `hotfix://` URIs. */

@@ -100,6 +100,46 @@ export interface HealthResult {
     seconds: number;
     probe: ProbeAnswer;
     reverted?: string[];
+    /** Unhealthy: when the container's last good version went live (epoch seconds), if any. */
+    lastGood?: number;
+}
+
+export type RevertTarget = 'checkpoint' | 'last-good';
+
+/** `hotfix.revert`: `to` the checkpoint (default) or the last good; `restart` goes live after. */
+export interface RevertArgs {
+    container: string;
+    path?: string;
+    to?: RevertTarget;
+    restart?: boolean;
+    probe?: string;
+    timeout?: number;
+}
+
+export interface RevertedFile {
+    path: string;
+    to: RevertTarget;
+    wentLiveAt?: number;
+    fallback: boolean;
+    error?: string;
+    retried: boolean;
+}
+
+/** The container at the end of a revert with `restart`: the Engine's state and the probe's verdict. */
+export interface FinalState {
+    state: string;
+    health?: string | null;
+    healthy: boolean;
+    detail: string;
+    exitCode?: number | null;
+}
+
+export interface RevertResult {
+    reverted: string[];
+    to?: RevertTarget;
+    files?: RevertedFile[];
+    restart?: HealthResult;
+    final?: FinalState;
 }
 
 export interface RestartArgs {
@@ -148,7 +188,7 @@ export interface CommitImageResult {
 export interface Commands {
     'hotfix.checkpoint': { args: { container: string; paths: string[] }; result: Record<string, unknown> };
     'hotfix.diff': { args: { container: string; path?: string }; result: { diff: string } };
-    'hotfix.revert': { args: { container: string; path?: string }; result: { reverted: string[] } };
+    'hotfix.revert': { args: RevertArgs; result: RevertResult };
     'hotfix.restart': { args: RestartArgs; result: HealthResult };
     'hotfix.probe': { args: { container: string; probe?: string; timeout?: number }; result: HealthResult };
     'hotfix.harvest': { args: HarvestArgs; result: HarvestResult };

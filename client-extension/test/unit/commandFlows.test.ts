@@ -122,25 +122,62 @@ describe('Restart and Probe', () => {
         expect(services.probes.last('web')?.healthy).toBe(true);
     });
 
-    it('when unhealthy, offers revert; accepting reverts then restarts again', async () => {
-        let restarts = 0;
+    it('when unhealthy, Revert and Restart is one server call: no notification waited for', async () => {
         const server = new FakeServer()
-            .on('hotfix.restart', () => ({
-                healthy: ++restarts > 1,
-                seconds: 2,
-                probe: { ok: restarts > 1, detail: restarts > 1 ? 'HTTP 200' : 'HTTP 500' },
-            }))
-            .on('hotfix.revert', () => ({ reverted: ['/usr/src/app/app.py'] }));
+            .on('hotfix.restart', () => ({ healthy: false, seconds: 2, probe: { ok: false, detail: 'HTTP 500' } }))
+            .on('hotfix.revert', () => ({
+                reverted: ['/usr/src/app/app.py'],
+                to: 'last-good',
+                files: [{ path: '/usr/src/app/app.py', to: 'checkpoint', fallback: true, retried: false }],
+                restart: { healthy: true, seconds: 1.5, probe: { ok: true, detail: 'HTTP 200' } },
+                final: { state: 'running', healthy: true, detail: 'HTTP 200' },
+            }));
+        const services = servicesFor(server, 'http://127.0.0.1:8001/');
+        const notified = vi.spyOn(services.files, 'notifyChanged');
+        // Every notification stays open (never answered): the flow must not wait on one.
+        mocked.showWarningMessage.mockResolvedValueOnce('Revert and Restart');
+        mocked.showInformationMessage.mockImplementationOnce(() => new Promise(() => undefined) as any);
+
+        const flow = restartAndProbe(services, CONTAINER_NODE);
+        await vi.waitFor(() => expect(mocked.showInformationMessage).toHaveBeenCalledOnce());
+
+        expect(mocked.showWarningMessage.mock.calls[0].slice(2)).toEqual(['Revert and Restart', 'Show Changes']);
+        expect(server.calls.map((call) => call.method)).toEqual(['hotfix.restart', 'hotfix.revert']);
+        expect(server.callsOf('hotfix.revert')).toEqual([
+            { container: 'web', to: 'last-good', restart: true, probe: 'http://127.0.0.1:8001/' },
+        ]);
+        expect(notified).toHaveBeenCalledOnce();
+        expect(services.changes.scheduleRefresh).toHaveBeenCalled();
+        expect(services.probes.last('web')?.healthy).toBe(true);
+        expect(mocked.showInformationMessage).toHaveBeenCalledWith(
+            'web: reverted 1 file to checkpoint (no last good); now running, healthy — HTTP 200.',
+        );
+        void flow;
+    });
+
+    it('with a last good known, offers both ways back; to the checkpoint when asked', async () => {
+        const server = new FakeServer()
+            .on('hotfix.restart', () => ({ healthy: false, seconds: 2, probe: { ok: false, detail: 'HTTP 500' }, lastGood: 1.7e9 }))
+            .on('hotfix.revert', () => ({
+                reverted: [],
+                to: 'checkpoint',
+                files: [{ path: '/srv/new.js', to: 'checkpoint', fallback: false, retried: true, error: 'cannot delete' }],
+                final: { state: 'exited', healthy: false, detail: 'container exited with code 1', exitCode: 1 },
+            }));
         const services = servicesFor(server);
-        mocked.showWarningMessage
-            .mockResolvedValueOnce('Revert and Restart') // unhealthy → revert
-            .mockResolvedValueOnce('Revert'); // modal confirmation
+        mocked.showWarningMessage.mockResolvedValueOnce('Revert to Checkpoint and Restart');
 
         await restartAndProbe(services, CONTAINER_NODE);
 
-        expect(server.calls.map((call) => call.method)).toEqual(['hotfix.restart', 'hotfix.revert', 'hotfix.restart']);
-        expect(server.callsOf('hotfix.revert')).toEqual([{ container: 'web' }]);
-        expect(mocked.showInformationMessage).toHaveBeenLastCalledWith('web is healthy after 2.0 s — HTTP 200.');
+        expect(mocked.showWarningMessage.mock.calls[0].slice(2)).toEqual([
+            'Revert to Last Good and Restart',
+            'Revert to Checkpoint and Restart',
+            'Show Changes',
+        ]);
+        expect(server.callsOf('hotfix.revert')).toEqual([{ container: 'web', to: 'checkpoint', restart: true }]);
+        expect(mocked.showWarningMessage).toHaveBeenLastCalledWith(
+            'web: nothing to revert; now exited, NOT healthy — container exited with code 1. Could not revert /srv/new.js: cannot delete.',
+        );
     });
 
     it('from the palette with a container editor active, acts on that container', async () => {
