@@ -206,8 +206,14 @@ def cmd_revert(args: argparse.Namespace, svc: HotfixService, out: Output) -> int
         out.result({"reverted": {str(t): paths for t, paths in done.items()}}, "\n".join(lines))
         return EXIT_OK
     result = svc.revert_files(container, path, to=args.to, force=args.force)
-    out.result(lambda: view(result), "\n".join(revert_lines(result)) or "nothing to revert")
-    return EXIT_ERROR if result.failed else EXIT_OK
+    lines = [line for line in revert_lines(result) if not line.startswith("FAILED")]
+    text = "\n".join(lines) or (None if result.failed else "nothing to revert")
+    out.result(lambda: view(result), text)
+    if result.failed:  # every path was tried; the error line names the first that failed
+        first = result.failed[0]
+        more = f" (and {len(result.failed) - 1} more)" if len(result.failed) > 1 else ""
+        raise HotfixError(f"revert of {first.path} failed{more}: {first.error}")
+    return EXIT_OK
 
 
 def cmd_log(args: argparse.Namespace, svc: HotfixService, out: Output) -> int:
