@@ -196,6 +196,7 @@ class TwinTrial:
             action="try",
             user=self.svc.user,
             **journal_fields(container, paths[0] if len(paths) == 1 else None),
+            version_before=versions[paths[0]] if len(paths) == 1 else None,
             detail=self._journal_start(spec, base),
         ) as record:
             outcome = self._in_twin(container, spec, lives, probes, options, progress, base)
