@@ -15,7 +15,13 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from hotfix.core import validation
-from hotfix.core.errors import Conflict, FileNotFound, HotfixError, ValidationFailed
+from hotfix.core.errors import (
+    Conflict,
+    FileNotFound,
+    HotfixError,
+    UsageError,
+    ValidationFailed,
+)
 from hotfix.core.model import ContainerDetails, ContainerInfo, FileContent, FileStat
 from hotfix.core.paths import normalize
 from hotfix.core.probes import ProbeResult
@@ -281,12 +287,17 @@ class TwinTrial:
             time.sleep(0.05)
 
     def _enter(self, twin: ContainerInfo) -> Any:
-        """How the network probes reach the twin's loopback: its namespace, entered from here."""
+        """How the network probes reach the twin's loopback: its namespace, entered from
+        here; an engine elsewhere has no namespace here to enter (exec: and healthcheck work)."""
         if not self.engine.is_local:
-            raise HotfixError(
-                f"{twin.name}: http/tcp probes of a twin need the engine on this host (they "
-                "enter its network namespace); on a remote engine use exec: or healthcheck probes"
-            )
+
+            def refuse(work: Any) -> ProbeResult:
+                raise UsageError(
+                    f"{twin.name}: http/tcp probes of a twin need the engine on this host (they "
+                    "enter its network namespace); on a remote engine use exec: or healthcheck"
+                )
+
+            return refuse
         path = netns_path(self.engine.twin_pid(twin.id))
         return lambda work: run_in_netns(path, work)
 
