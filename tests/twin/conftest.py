@@ -8,13 +8,16 @@ import docker
 import pytest
 
 from tests.live.conftest import live_service, service_images  # noqa: F401 - fixtures
+from tests.lsp.conftest import client  # noqa: F401 - the language server's fixture
 
 TWIN_LABEL = "hotfix.twin.of"
 
 
-def twins_of(client: docker.DockerClient, container_id: str) -> list[Any]:
+def twins_of(docker_client: docker.DockerClient, container_id: str) -> list[Any]:
     """The twin containers of one container, running or not."""
-    return list(client.containers.list(all=True, filters={"label": f"{TWIN_LABEL}={container_id}"}))
+    return list(
+        docker_client.containers.list(all=True, filters={"label": f"{TWIN_LABEL}={container_id}"})
+    )
 
 
 @pytest.fixture
