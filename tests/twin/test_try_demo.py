@@ -65,6 +65,8 @@ def test_good_fix_is_healthy_in_the_twin_and_production_is_untouched(
     tries = [e for e in journal if e["action"] == "try"]
     assert [e["outcome"] for e in tries] == ["ok"]
     assert tries[0]["detail"]["verdict"] == "healthy"
+    report = hotfix("report", prod.name).stdout
+    assert "### Tries" in report and "| none | http://127.0.0.1:8001/ | healthy |" in report
 
 
 def test_syntax_error_forced_is_unhealthy_with_the_twins_log(
@@ -83,6 +85,8 @@ def test_syntax_error_forced_is_unhealthy_with_the_twins_log(
     text = hotfix("try", f"{prod.name}:{APP}", str(src), "--force", "--timeout", "20")
     assert text.code == 4
     assert "UNHEALTHY in its twin" in text.stdout and "SyntaxError" in text.stdout
+    report = hotfix("report", prod.name).stdout
+    assert report.count("| unhealthy |") == 2 and "Files changed: none" in report
 
 
 def test_failing_check_refuses(
