@@ -226,7 +226,7 @@ class TwinTrial:
         twin_id = self.engine.create_twin(spec)
         try:
             copied = self.engine.copy_changes(
-                container.id, twin_id, set(base.paths), whiteouts_here=self.engine.is_local
+                container, twin_id, set(base.paths), whiteouts_here=self.engine.is_local
             )
             if spec.volume_copies:
                 self.engine.copy_trees(container.id, twin_id, spec.volume_copies)
