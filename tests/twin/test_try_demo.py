@@ -174,6 +174,18 @@ def test_isolation_network_none_no_mounts_yet_probed(
             assert set(twin.attrs["NetworkSettings"]["Networks"]) == {"none"}
         finally:
             twin.remove(force=True, v=True)
+        same = _try(hotfix, tmp_path, FIXED, f"{prod.name}:{APP}", "--keep", "--network", "same")
+        assert same.code == 0, same.stderr
+        twin = docker_client.containers.get(same.json()["twin"])
+        try:
+            assert twin.name.endswith("-kept")  # no later try's sweep takes it
+            mode = prod.container.attrs["HostConfig"]["NetworkMode"]
+            assert twin.attrs["HostConfig"]["NetworkMode"] == mode != "none"
+            again = _try(hotfix, tmp_path, FIXED, f"{prod.name}:{APP}")
+            assert again.code == 0 and again.json()["notes"] == []
+            twin.reload()  # still there
+        finally:
+            twin.remove(force=True, v=True)
         copied = _try(hotfix, tmp_path, FIXED, f"{prod.name}:{APP}", "--keep", "--with-volumes")
         twin = docker_client.containers.get(copied.json()["twin"])
         try:

@@ -177,6 +177,10 @@ class TwinEngine(FakeEngine):
     def start_container(self, container_id: str) -> None:
         self._fc(container_id).state = "running"
 
+    def keep_twin(self, container_id: str, name: str) -> str:
+        self._fc(container_id).name = f"{name}-kept"
+        return f"{name}-kept"
+
 
 @pytest.fixture
 def twins(store: StateStore) -> tuple[TwinEngine, HotfixService, FakeContainer]:

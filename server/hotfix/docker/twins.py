@@ -130,6 +130,13 @@ class TwinsMixin:
             created = self.api.create_container(**spec.config, host_config=host_config)
         return str(created["Id"])
 
+    def keep_twin(self, container_id: str, name: str) -> str:
+        """Rename a twin the user keeps so no later sweep takes it for a dead run's; its new name."""
+        kept = f"{name}-kept"
+        with engine_errors(container_id):
+            self.api.rename(container_id, kept)
+        return kept
+
     def start_container(self, container_id: str) -> None:
         with engine_errors(container_id):
             self.api.start(container_id)

@@ -234,6 +234,8 @@ class TwinTrial:
             progress.report(f"starting the twin ({copied.copied} changed paths copied)")
             self.engine.start_container(twin_id)
             outcome = self._prove(container, twin_id, probes, options, progress, base)
+            if options.keep:
+                outcome = replace(outcome, twin=self.engine.keep_twin(twin_id, spec.name))
             return replace(outcome, notes=copied.notes + outcome.notes)
         finally:
             if not options.keep:
