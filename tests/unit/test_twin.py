@@ -240,3 +240,20 @@ def test_then_apply_refuses_a_file_changed_since_the_try_started(
         TwinTrial(svc).run("web", [TryFile("/srv/app.py", b"print('new')\n")], options)
     assert web.node("/srv/app.py").data == b"print('theirs')\n"
     assert svc.checkpoints("web") == []
+
+
+def test_a_twin_that_exits_as_it_starts_is_unhealthy_without_a_check(
+    twins: tuple[TwinEngine, HotfixService, FakeContainer],
+) -> None:
+    engine, svc, web = twins
+
+    def crash(container_id: str) -> None:
+        twin = engine.containers[container_id]
+        twin.state, twin.exit_code, twin.processes = "exited", 1, []
+
+    engine.start_container = crash  # type: ignore[method-assign]
+    options = TryOptions(probes=["exec:check"], check="nginx -t", timeout=2)
+    res = TwinTrial(svc).run("web", [TryFile("/srv/app.py", b"print('new')\n")], options)
+    assert res.verdict == "unhealthy" and res.reason == "the twin exited with code 1 as it started"
+    assert res.log == "twin log" and engine.called("exec") == []
+    assert web.node("/srv/app.py").data == b"print('old')\n"

@@ -254,6 +254,10 @@ class TwinTrial:
         twin = self.engine.inspect(twin_id).info
         started = time.monotonic()
         server, notes = self._started(twin)
+        now = self.engine.inspect(twin_id)
+        if now.info.state in ("exited", "dead"):  # nothing to check or probe
+            reason = f"the twin exited with code {now.exit_code} as it started"
+            return self._failed(container, twin_id, base, "unhealthy", reason, notes)
         check = choose_check(twin, server, check=options.check)
         if check:
             code, output = self.engine.exec(twin_id, list(check.argv))
