@@ -11,6 +11,7 @@ check against the versions the try started from) and goes live (:mod:`hotfix.ser
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
@@ -24,17 +25,18 @@ from hotfix.core.errors import (
 )
 from hotfix.core.model import ContainerDetails, ContainerInfo, FileContent, FileStat
 from hotfix.core.paths import normalize
-from hotfix.core.probes import ProbeResult
+from hotfix.core.probes import AllProbes, ProbeResult
 from hotfix.core.processes import throwaway_name
 from hotfix.core.progress import NoProgress, Progress
 from hotfix.docker.netns import netns_path, run_in_netns
 from hotfix.docker.twins import TWIN_PREFIX, TwinSpec, twin_spec
-from hotfix.service.golive import choose_check, detect_server
+from hotfix.service.golive import KnownServer, choose_check, detect_server
 from hotfix.service.live import CHECK_OUTPUT_CHARS, FAIL_AFTER_5XX
 from hotfix.service.processes import ProcessesUnknown
 from hotfix.service.processes import Source as ProcessSource
 from hotfix.service.results import CheckResult, RestartResult, WriteResult
 from hotfix.service.twinprobes import (
+    Enter,
     InNamespace,
     default_probe_text,
     twin_probe_text,
@@ -166,7 +168,9 @@ class TwinTrial:
         stat = replace(read.stat, path=read.path, size=len(f.data), mtime=time.time())
         return _Live(FileContent(f.data, stat), read.version)
 
-    def _probes(self, details: ContainerDetails, attrs: dict[str, Any], options: TryOptions) -> Any:
+    def _probes(
+        self, details: ContainerDetails, attrs: dict[str, Any], options: TryOptions
+    ) -> AllProbes:
         exposed = list(((attrs.get("Config") or {}).get("ExposedPorts") or {}).keys())
         texts = [t for t in options.probes if t.strip()] or [
             default_probe_text(bool(details.healthcheck), details.published, exposed)
@@ -184,7 +188,7 @@ class TwinTrial:
         container: ContainerInfo,
         spec: TwinSpec,
         lives: dict[str, _Live],
-        probes: Any,
+        probes: AllProbes,
         options: TryOptions,
         progress: Progress,
         started: float,
@@ -216,7 +220,7 @@ class TwinTrial:
         container: ContainerInfo,
         spec: TwinSpec,
         lives: dict[str, _Live],
-        probes: Any,
+        probes: AllProbes,
         options: TryOptions,
         progress: Progress,
         base: TryResult,
@@ -245,7 +249,7 @@ class TwinTrial:
         self,
         container: ContainerInfo,
         twin_id: str,
-        probes: Any,
+        probes: AllProbes,
         options: TryOptions,
         progress: Progress,
         base: TryResult,
@@ -278,7 +282,7 @@ class TwinTrial:
             return self._failed(container, twin_id, base, "unhealthy", last.detail, notes)
         return replace(base, verdict="healthy", notes=notes)
 
-    def _started(self, twin: ContainerInfo) -> tuple[Any, list[str]]:
+    def _started(self, twin: ContainerInfo) -> tuple[KnownServer | None, list[str]]:
         """Wait until the twin runs processes; the known server among them, if any."""
         deadline = time.monotonic() + STARTED_WAIT
         source = ProcessSource(self.engine)
@@ -292,12 +296,12 @@ class TwinTrial:
                 return (detected.server if detected else None), []
             time.sleep(0.05)
 
-    def _enter(self, twin: ContainerInfo) -> Any:
+    def _enter(self, twin: ContainerInfo) -> Enter:
         """How the network probes reach the twin's loopback: its namespace, entered from
         here; an engine elsewhere has no namespace here to enter (exec: and healthcheck work)."""
         if not self.engine.is_local:
 
-            def refuse(work: Any) -> ProbeResult:
+            def refuse(work: Callable[[], ProbeResult]) -> ProbeResult:
                 raise UsageError(
                     f"{twin.name}: http/tcp probes of a twin need the engine on this host (they "
                     "enter its network namespace); on a remote engine use exec: or healthcheck"

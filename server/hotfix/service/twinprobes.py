@@ -9,7 +9,6 @@ from __future__ import annotations
 import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Any
 
 from hotfix.core.errors import UsageError
 from hotfix.core.probes import (
@@ -22,6 +21,8 @@ from hotfix.core.probes import (
 )
 
 LOOPBACK_NAMES = ("127.0.0.1", "localhost", "::1", "0.0.0.0", "")
+# Runs one check inside the twin's network namespace.
+Enter = Callable[[Callable[[], ProbeResult]], ProbeResult]
 
 
 def default_probe_text(
@@ -87,7 +88,7 @@ class InNamespace:
     a check inside the twin's network namespace."""
 
     probes: AllProbes
-    enter: Callable[[Callable[[], ProbeResult]], ProbeResult]
+    enter: Enter
 
     def __str__(self) -> str:
         return str(self.probes)
@@ -104,7 +105,7 @@ class InNamespace:
         assert first is not None
         return first
 
-    def _one(self, probe: Probe, hooks: Any) -> ProbeResult:
+    def _one(self, probe: Probe, hooks: ContainerHooks | None) -> ProbeResult:
         if probe.kind in ("http", "tcp"):
             return self.enter(lambda: probe.check(hooks))
         return probe.check(hooks)
