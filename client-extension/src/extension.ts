@@ -2,6 +2,7 @@ import { type ExtensionContext, window, workspace } from 'vscode';
 import { registerHotfixCommands } from './commands/register';
 import { offerWayOut, SaveReasons } from './commands/saveRefusals';
 import { COMMAND, type Services } from './commands/services';
+import { registerTryInTwin } from './commands/twin';
 import { readSettings, SERVER_SETTINGS } from './common/settings';
 import { executeCommand, onWillSaveTextDocument, registerCommand, showErrorMessage } from './common/vscodeapi';
 import { HotfixFileSystemProvider } from './fs/hotfixFileSystem';
@@ -46,6 +47,7 @@ export async function activate(context: ExtensionContext): Promise<void> {
         window.registerTreeDataProvider('hotfix.containers', containers),
         new HotfixStatusBar(changes, probes, COMMAND.showChanges),
         ...registerHotfixCommands(services),
+        registerTryInTwin(services),
         registerCommand(COMMAND.refreshContainers, () => {
             containers.refresh();
             changes.scheduleRefresh(0);

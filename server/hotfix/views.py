@@ -29,6 +29,7 @@ if TYPE_CHECKING:  # only for annotations: the CLI should not import git to prin
     from hotfix.release.harvest import HarvestResult
     from hotfix.release.imaging import CommitResult
     from hotfix.service.results import Change, RestartResult, RevertResult, WriteResult
+    from hotfix.service.twin import TryResult
     from hotfix.store.state import Checkpoint, JournalEntry
 
 
@@ -236,6 +237,15 @@ DEPARTURES: Mapping[str, Departure] = {
         ),
     ),
     "ProbeResult": Departure(fields={"elapsed": OMIT}),
+    "TryResult": Departure(
+        fields={
+            "container": CONTAINER_NAME,
+            "check": WHEN_SET,
+            "reason": WHEN_SET,
+            "live": WHEN_SET,
+        },
+        computed={**CONTAINER_ID, "healthy": attrgetter("healthy")},
+    ),
 }
 
 
@@ -308,3 +318,4 @@ harvest_view: Callable[[HarvestResult], dict[str, Any]] = view
 commit_image_view: Callable[[CommitResult], dict[str, Any]] = view
 apply_view: Callable[[ApplyResult], dict[str, Any]] = view
 rollout_view: Callable[[RolloutResult], dict[str, Any]] = view
+try_view: Callable[[TryResult], dict[str, Any]] = view

@@ -34,6 +34,7 @@ COMMANDS = [
     "hotfix.harvest",
     "hotfix.commitImage",
     "hotfix.report",
+    "hotfix.try",
 ]
 
 

@@ -184,6 +184,31 @@ export interface CommitImageResult {
     [key: string]: unknown;
 }
 
+/** `hotfix.try`: the editor's content (base64) tried in a throwaway twin of its container. */
+export interface TryArgs {
+    uri: string;
+    data: string;
+    probe?: string | string[];
+    expectBody?: string;
+    check?: string;
+    timeout?: number;
+    force?: boolean;
+}
+
+/** The verdict of `hotfix.try`; `healthy: false` is an answer, not an error. */
+export interface TryResult {
+    container: string;
+    twin: string;
+    verdict: 'healthy' | 'unhealthy' | 'refused';
+    healthy: boolean;
+    seconds: number;
+    probe: string;
+    result: ProbeAnswer;
+    reason?: string;
+    log: string;
+    [key: string]: unknown;
+}
+
 /** `workspace/executeCommand` commands: one JSON object argument, one JSON object result. */
 export interface Commands {
     'hotfix.checkpoint': { args: { container: string; paths: string[] }; result: Record<string, unknown> };
@@ -194,6 +219,7 @@ export interface Commands {
     'hotfix.harvest': { args: HarvestArgs; result: HarvestResult };
     'hotfix.commitImage': { args: CommitImageArgs; result: CommitImageResult };
     'hotfix.report': { args: { container?: string }; result: { markdown: string } };
+    'hotfix.try': { args: TryArgs; result: TryResult };
 }
 export type ServerCommand = keyof Commands;
 

@@ -83,6 +83,49 @@ def _common_options() -> argparse.ArgumentParser:
     return common
 
 
+def _try_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "targets",
+        nargs="+",
+        metavar="CONTAINER:PATH [SRC] | CONTAINER:PATH=SRC",
+        help="the file and its new content (SRC a local file; '-' or none: stdin); "
+        "several files as CONTAINER:PATH=SRC each",
+    )
+    p.add_argument(
+        "--probe",
+        metavar=PROBE_METAVAR,
+        action="append",
+        help="repeatable, all must pass, on the twin's own 127.0.0.1 (a published host port "
+        "is taken as its container port); default as restart's",
+    )
+    _expect_status_option(p)
+    body = p.add_mutually_exclusive_group()
+    body.add_argument("--expect-body", metavar="TEXT", help="the HTTP probe's body holds TEXT")
+    body.add_argument("--expect-body-regex", metavar="RE", help="the HTTP probe's body matches RE")
+    p.add_argument("--timeout", type=_seconds, default=60.0, metavar="S")
+    p.add_argument("--check", metavar="ARGV", help="run ARGV in the twin first; exit != 0 refuses")
+    p.add_argument(
+        "--network",
+        choices=("none", "same"),
+        default="none",
+        help="none (default): the twin's own loopback only; same: the container's network "
+        "(the twin can reach what production reaches: databases, queues — see docs/cli.md)",
+    )
+    p.add_argument(
+        "--with-volumes", action="store_true", help="anonymous copies of the container's mounts"
+    )
+    p.add_argument("--keep", action="store_true", help="leave the twin (for a look inside)")
+    p.add_argument("--force", action="store_true", help="try despite syntax errors")
+    p.add_argument(
+        "--then-apply",
+        action="store_true",
+        help="healthy: save the same content to the container and go live",
+    )
+    how = p.add_mutually_exclusive_group()
+    how.add_argument("--restart", action="store_true", help="with --then-apply: restart")
+    how.add_argument("--signal", metavar="SIG", help="with --then-apply: send SIG")
+
+
 def _ps_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--running", dest="all", action="store_false", help="only running containers")
     p.add_argument("--all-engines", action="store_true", help="list every engine's containers")
@@ -361,4 +404,9 @@ COMMANDS: dict[str, Command] = {
         _report_arguments,
     ),
     "lsp": (LazyHandler("server", "cmd_lsp"), "run the language server (stdio)", _lsp_arguments),
+    "try": (
+        LazyHandler("twin", "cmd_try"),
+        "try a fix in a throwaway twin of the container (isolated); live only with --then-apply",
+        _try_arguments,
+    ),
 }

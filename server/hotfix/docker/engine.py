@@ -5,6 +5,7 @@ API mixins — one part per resource, each calling down to the client, never up:
 - :mod:`~hotfix.docker.images`: images and the throwaway containers that make them;
 - :mod:`~hotfix.docker.swarm`: Swarm services;
 - :mod:`~hotfix.docker.info`: where the engine runs, its clock, its user namespace;
+- :mod:`~hotfix.docker.twins`: throwaway twins of a container, to try a fix in;
 - :mod:`~hotfix.docker.files`: a container's files, through one of two back ends,
   :mod:`~hotfix.docker.local` (``/proc/<pid>/root``) or :mod:`~hotfix.docker.archive`
   (the archive API), chosen once per container by :meth:`Engine.files`.
@@ -39,11 +40,12 @@ from hotfix.docker.images import ImagesMixin
 from hotfix.docker.info import InfoMixin
 from hotfix.docker.local import LocalFiles, local_root
 from hotfix.docker.swarm import SwarmMixin
+from hotfix.docker.twins import TwinsMixin
 
 __all__ = ["MAX_SYMLINK_HOPS", "Engine", "FileBackend", "local_root", "size_refusal"]
 
 
-class Engine(ContainersMixin, ImagesMixin, SwarmMixin, InfoMixin):
+class Engine(ContainersMixin, ImagesMixin, SwarmMixin, InfoMixin, TwinsMixin):
     """A Docker Engine reached through docker-py."""
 
     def __init__(

@@ -16,12 +16,14 @@ from hotfix.release.harvest import harvest
 from hotfix.release.imaging import commit_image
 from hotfix.release.report import build_report
 from hotfix.service.results import REVERT_TARGETS
+from hotfix.service.twin import TryFile, TryOptions, TwinTrial
 from hotfix.views import (
     checkpoint_view,
     commit_image_view,
     harvest_view,
     restart_view,
     revert_view,
+    try_view,
 )
 
 if TYPE_CHECKING:
@@ -195,3 +197,38 @@ async def report_command(ls: HotfixLanguageServer, p: Params, progress: WorkDone
     return {
         "markdown": await ls.run(lambda svc: build_report(svc, container), p.opt_text("engine"))
     }
+
+
+@command("hotfix.try", progress="Trying in a twin")
+async def try_command(ls: HotfixLanguageServer, p: Params, progress: WorkDone) -> Result:
+    """The editor's (unsaved) content of a ``hotfix:`` document, tried in a twin."""
+    loc, data = p.uri(), p.data()
+    if loc.is_checkpoint:
+        raise UsageError("a checkpoint cannot be tried: open the container's file")
+    options = TryOptions(
+        probes=_probes_list(p),
+        expect_status=p.opt_ints("expectStatus"),
+        expect_body=p.opt_text("expectBody"),
+        expect_body_regex=p.opt_text("expectBodyRegex"),
+        check=p.opt_text("check"),
+        network=p.opt_text("network") or "none",
+        with_volumes=p.flag("withVolumes", False),
+        keep=p.flag("keep", False),
+        timeout=p.opt_number("timeout") or 60.0,
+        force=p.flag("force", False),
+        then_apply=p.flag("thenApply", False),
+        restart=p.flag("restart", False),
+        signal=p.opt_text("signal"),
+    )
+    result = await ls.run(
+        lambda svc: TwinTrial(svc).run(
+            loc.container, [TryFile(loc.path, data)], options, progress=progress
+        ),
+        loc.engine,
+    )
+    return try_view(result)
+
+
+def _probes_list(p: Params) -> list[str]:
+    probes = _probes(p)
+    return [probes] if isinstance(probes, str) else list(probes or [])

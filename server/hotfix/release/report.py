@@ -82,6 +82,8 @@ def summarize(e: JournalEntry) -> str:
             verdict = "healthy" if verify.get("healthy") else "UNHEALTHY"
             text += f"; verify: {verdict} after {_seconds(verify.get('seconds'))}"
         return text
+    if e.action == "try":
+        return _try_summary(d)
     return f"{e.action} `{path}`" if path else e.action
 
 
@@ -147,6 +149,7 @@ def _container_section(svc: Workspace, group: _Container) -> tuple[str, set[str]
     out += _timeline(es)
     out += ["### Changes", "", *_diffs(svc, group, live, harvests), ""]
     out += _probes(es)
+    out += _tries(es)
     out += _harvests(harvests)
     out += _images(images)
     return "\n".join(out), secrets
@@ -336,4 +339,41 @@ def _fenced_by_file(diff: str) -> list[str]:
         path = "/" + chunk[0].split(" b/", 1)[-1] if " b/" in chunk[0] else chunk[0]
         fence = "````" if any(line.startswith("```") for line in chunk) else "```"
         out += [f"#### `{path}`", "", fence + "diff", *chunk, fence, ""]
+    return out
+
+
+# --- tries (hotfix try: the fix in a throwaway twin first) -----------------------------------
+
+
+def _try_summary(d: dict[str, Any]) -> str:
+    paths = ", ".join(f"`{p}`" for p in d.get("paths") or [])
+    verdict = str(d.get("verdict", "?"))
+    text = f"try {paths} in a twin (network {d.get('network', '?')})"
+    if "verdict" in d:
+        text += f": {verdict} after {_seconds(d.get('seconds'))}"
+    return text
+
+
+def _tries(es: list[JournalEntry]) -> list[str]:
+    """Every try, its verdict and why: a fix that failed in its twin never reached production."""
+    tries = [e for e in es if e.action == "try"]
+    if not tries:
+        return []
+    out = [
+        "### Tries",
+        "",
+        "| When (UTC) | Who | Files | Network | Probe | Verdict | Seconds | Why |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for e in tries:
+        d = e.detail
+        files = ", ".join(f"`{p}`" for p in d.get("paths") or [])
+        verdict = d.get("verdict") or e.outcome  # a try cut short has no verdict
+        why = d.get("reason") or d.get("error") or d.get("probe_result") or ""
+        out.append(
+            f"| {when(e.time)} | {_cell(e.user)} | {_cell(files)} | {_cell(d.get('network', ''))} "
+            f"| {_cell(d.get('probe', ''))} | {_cell(verdict)} | {_seconds(d.get('seconds'))} "
+            f"| {_cell(why)} |"
+        )
+    out.append("")
     return out
