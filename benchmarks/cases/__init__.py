@@ -9,7 +9,16 @@ from benchmarks.cases.golive import GoingLiveUnderLoad
 from benchmarks.cases.incident import Incident
 from benchmarks.cases.listing import Listing
 from benchmarks.cases.restart import SaveToHealthy
+from benchmarks.cases.rolling import RollingApply
 
 
 def all_cases() -> list[Case]:
-    return [FileTransfer(), Listing(), SaveToHealthy(), Incident(), FanOut(), GoingLiveUnderLoad()]
+    return [
+        FileTransfer(),
+        Listing(),
+        SaveToHealthy(),
+        Incident(),
+        FanOut(),
+        GoingLiveUnderLoad(),
+        RollingApply(),
+    ]
