@@ -60,6 +60,7 @@ class Rolling:
     apply_seconds: list[float] = field(default_factory=list)  # save → the apply returned
     again_seconds: list[float] = field(default_factory=list)  # the second, idle apply
     again_restarts: list[int] = field(default_factory=list)  # replicas it restarted
+    steps: list[str] = field(default_factory=list)  # per go-live: each replica's going live
 
 
 class RollingApply(Case):
@@ -118,7 +119,10 @@ class RollingApply(Case):
     def _group(self, ctx: Context, state: Rolling) -> Group:
         def after() -> None:
             _finish(state)
-            variant.note = f"failed requests {state.failed}; {_again(state)}"
+            variant.note = (
+                f"failed requests {state.failed}; each replica's going live: "
+                f"{' | '.join(state.steps)}; {_again(state)}"
+            )
 
         variant = Variant(
             "rolling.swarm3.gunicorn",
@@ -183,9 +187,11 @@ def _go_live(state: Rolling) -> None:
         raise RuntimeError(
             f"apply: {[(str(o.target), o.status, o.detail) for o in result.outcomes]}"
         )
-    state.replica_seconds += [first.seconds] + [
-        o.health.seconds for o in result.outcomes if o.health
-    ]
+    steps = [first] + [o.health for o in result.outcomes if o.health]
+    state.replica_seconds += [step.seconds for step in steps]
+    state.steps.append(
+        ", ".join(f"{step.seconds:.2f} s ({step.attempts} probes)" for step in steps)
+    )
     for load in state.loads:
         if load.wait_for_body(marker, NEW_BODY_TIMEOUT) is None:
             raise RuntimeError(f"version {state.version} never answered\n{load.describe()}")
