@@ -9,6 +9,7 @@ from benchmarks.cases.golive import GoingLiveUnderLoad
 from benchmarks.cases.incident import Incident
 from benchmarks.cases.listing import Listing
 from benchmarks.cases.restart import SaveToHealthy
+from benchmarks.cases.rolling import RollingApply
 from benchmarks.cases.twin import TryInTwin
 
 
@@ -21,4 +22,5 @@ def all_cases() -> list[Case]:
         FanOut(),
         GoingLiveUnderLoad(),
         TryInTwin(),
+        RollingApply(),
     ]

@@ -3,9 +3,15 @@
 For each server (uWSGI, gunicorn + Flask, nginx) three ways of going live are compared while
 a bounded load loop (tests/live/load.py: 4 threads, a new connection per GET, 127.0.0.1 only)
 runs: the seed's manual flow (``docker cp`` + ``docker restart``), ``hotfix restart`` (its
-default: a restart) and ``hotfix restart --signal HUP`` (a graceful reload). The time measured
-is save → the first answer of the new version seen by the load; the failed requests
-(non-200 answers and connection errors) of each go-live are counted beside it.
+default: the detected reload, checked and proven) and ``hotfix restart --signal HUP``. The time
+measured is save → the first answer of the new version seen by the load; the failed requests
+(non-200 answers and connection errors) of each go-live are counted beside it, and for hotfix
+the time until it returned the new version proven live.
+
+For nginx two more ways: its own reload (the save, then ``docker kill -s HUP`` through the
+Engine API, in-process like hotfix, until its old workers have exited), the yardstick of the
+target "save → proven live ≤ the server's own reload + 100 ms"; and ``--no-check`` (the proof
+without the pre-flight ``nginx -t``, to show what that exec costs).
 """
 
 from __future__ import annotations
@@ -20,12 +26,13 @@ from typing import Any
 from tests.images.build import PROD_DIR, SERVICES_DIR, ensure_service_images
 from tests.live.load import LoadLoop
 
-from benchmarks.case import Case, Group, Variant, fmt_seconds
+from benchmarks.case import Case, Group, Target, Variant, fmt_seconds
 from benchmarks.context import Context, use_mode
 from benchmarks.dockercli import DOCKER, bash, cp_in
 from benchmarks.fleet import free_port, wait_http
 from benchmarks.timing import percentile
 from hotfix.service.files import HotfixService
+from hotfix.service.processes import host_processes
 
 THREADS = 4
 PAUSE = 0.01  # seconds between one thread's requests: ≤ 400 requests/s in all, modest CPU
@@ -33,6 +40,7 @@ LOAD_LIMIT = 120.0  # seconds: the loop stops by itself even if a go-live hangs
 NEW_BODY_TIMEOUT = 30.0
 SETTLE = 0.5  # seconds of load after the new version answered: late failures count too
 FULL_REPS = 5
+PROOF_OVERHEAD = 0.1  # seconds: save → proven live ≤ the server's own reload + this
 
 
 def _marker(n: int) -> str:
@@ -70,19 +78,31 @@ class Server:
     port: int
     path: str  # the file a fix changes
     content: Callable[[int], bytes]  # the file whose service answers _marker(n)
+    extra: tuple[str, ...] = ()  # flows measured for this server only
 
 
 SERVERS = (
     Server("uwsgi", "uWSGI", "prod", 8001, "/usr/src/app/app.py", _uwsgi_app),
     Server("gunicorn", "gunicorn + Flask", "gunicorn", 8000, "/srv/app/app.py", _gunicorn_app),
-    Server("nginx", "nginx", "nginx", 80, "/etc/nginx/sites-available/default", _nginx_site),
+    Server(
+        "nginx",
+        "nginx",
+        "nginx",
+        80,
+        "/etc/nginx/sites-available/default",
+        _nginx_site,
+        ("reload", "nocheck"),
+    ),
 )
 
 FLOWS = {  # key → label
     "docker": "docker cp + docker restart",
     "restart": "hotfix write + hotfix restart (default)",
     "hup": "hotfix write + hotfix restart --signal HUP",
+    "reload": "hotfix write + docker kill -s HUP until its old workers exit (its own reload)",
+    "nocheck": "hotfix write + hotfix restart --no-check",
 }
+PROVEN_FLOWS = ("restart", "hup", "nocheck", "reload")
 
 
 @dataclass
@@ -137,15 +157,20 @@ class GoingLiveUnderLoad(Case):
     def table(self) -> str:
         """The Markdown table of failed requests and time to the new version."""
         rows = [
-            "| server | going live by | failed requests p50 / p95 | new version after p50 / p95 |",
-            "| --- | --- | ---: | ---: |",
+            "| server | going live by | failed requests p50 / p95 | new version after p50 / p95 "
+            "| proven live (own reload: done) after p50 / p95 |",
+            "| --- | --- | ---: | ---: | ---: |",
         ]
         for server in SERVERS:
-            for flow, label in FLOWS.items():
+            for flow in _flows(server):
                 timed = self.timed.get(f"golive.{server.key}.{flow}")
                 failed = _pair(timed.measured(timed.failed), str) if timed else "—"
                 times = _pair(timed.measured(timed.samples), fmt_seconds) if timed else "—"
-                rows.append(f"| {server.label} | {label} | {failed} | {times} |")
+                proven = _pair(timed.measured(timed.proven), fmt_seconds) if timed else "—"
+                rows.append(
+                    f"| {server.label} | {FLOWS[flow]} | {failed} | {times} "
+                    f"| {proven if flow in PROVEN_FLOWS else '—'} |"
+                )
         return "\n".join(rows)
 
     # ------------------------------------------------------------------ set-up
@@ -168,13 +193,26 @@ class GoingLiveUnderLoad(Case):
             "docker": partial(_docker_flow, live),
             "restart": partial(_hotfix_flow, svc, live, None),
             "hup": partial(_hotfix_flow, svc, live, "HUP"),
+            "reload": partial(_reload_flow, svc, live),
+            "nocheck": partial(_hotfix_flow, svc, live, None, no_check=True),
         }
         warmup = ctx.config.warmup
-        variants = [self._variant(live, flow, step, warmup) for flow, step in steps.items()]
+        variants = [self._variant(live, flow, steps[flow], warmup) for flow in _flows(live.server)]
         reps = 1 if ctx.config.quick else FULL_REPS
         title = f"going live under load: {live.server.label}"
-        baseline = f"golive.{live.server.key}.docker"
-        return Group(title, variants, baseline, reps, warmup)
+        key = f"golive.{live.server.key}"
+        targets = [
+            Target(
+                f"{live.server.label}: save → proven live{label} ≤ its own reload + 100 ms",
+                f"{key}.{flow}",
+                "overhead",
+                PROOF_OVERHEAD,
+                f"{key}.reload",
+            )
+            for flow, label in (("restart", ""), ("nocheck", " (--no-check)"))
+            if "reload" in live.server.extra
+        ]
+        return Group(title, variants, f"{key}.docker", reps, warmup, targets)
 
     def _variant(
         self, live: Live, flow: str, step: Callable[[int, Path], None], warmup: int
@@ -198,6 +236,7 @@ class _GoLive:
         self.live, self.step, self.warmup = live, step, warmup
         self.next: tuple[int, Path] | None = None
         self.samples: list[float] = []  # save → first answer of the new version, seconds
+        self.proven: list[float] = []  # save → the step returned (hotfix: proven live)
         self.failed: list[int] = []  # failed requests, one count per go-live
 
     def measured(self, values: list[Any]) -> list[Any]:
@@ -224,6 +263,7 @@ class _GoLive:
         version, local = self.next
         started = time.monotonic()
         self.step(version, local)
+        self.proven.append(time.monotonic() - started)
         seen = self.live.load.wait_for_body(_marker(version), NEW_BODY_TIMEOUT)
         if seen is None:
             raise RuntimeError(f"version {version} never answered\n{self.live.load.describe()}")
@@ -242,12 +282,41 @@ def _docker_flow(live: Live, version: int, local: Path) -> None:
 
 
 def _hotfix_flow(
-    svc: HotfixService, live: Live, signal: str | None, version: int, local: Path
+    svc: HotfixService,
+    live: Live,
+    signal: str | None,
+    version: int,
+    local: Path,
+    no_check: bool = False,
 ) -> None:
     svc.write(live.container.id, live.server.path, local.read_bytes())
-    result = svc.restart(live.container.id, signal=signal)
+    result = svc.restart(live.container.id, signal=signal, no_check=no_check)
     if not result.healthy:
         raise RuntimeError(f"not healthy after going live: {result.result.detail}")
+
+
+def _reload_flow(svc: HotfixService, live: Live, version: int, local: Path) -> None:
+    """The server's own reload, complete: the same save, the signal alone, then until its old
+    workers have exited (watched in /proc every millisecond; nothing checked or probed).
+    nginx's master waits 100 ms after starting the new workers before it tells the old ones
+    to quit, so the old version answers for that long after the new one first did."""
+    svc.write(live.container.id, live.server.path, local.read_bytes())
+    master = svc.engine.inspect(live.container.id).info.pid
+    old = _workers(master)
+    svc.engine.signal(live.container.id, "HUP")
+    deadline = time.monotonic() + NEW_BODY_TIMEOUT
+    while _workers(master) & old:
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{live.server.label}'s old workers never exited")
+        time.sleep(0.001)
+
+
+def _workers(master: int) -> set[int]:
+    return {p.pid for p in host_processes(master) if p.ppid == master}
+
+
+def _flows(server: Server) -> tuple[str, ...]:
+    return ("docker", "restart", "hup", *server.extra)
 
 
 def _wait_for_marker(live: Live, version: int) -> None:

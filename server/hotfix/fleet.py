@@ -5,6 +5,10 @@ live), each target checkpointed first and refused if its file is not what the so
 checkpoint was. ``--rolling`` restarts and probes one target at a time and stops at the
 first failure, reverting that target — so a bad fix never takes down every replica.
 
+Applying is idempotent: a target whose files already are the source's (content, owner, mode),
+that went live since they were written and whose probe passes is ``already fixed`` — neither
+written nor restarted. The apply warns when the source's own change never went live healthy.
+
 Targets may live on different engines; each gets the :class:`HotfixService` of its own
 engine, all sharing one state store.
 """
@@ -15,18 +19,20 @@ import time
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Final, Literal
 
 from hotfix.core.errors import Conflict, HotfixError, UsageError
-from hotfix.core.model import ContainerInfo
+from hotfix.core.model import ContainerInfo, FileStat
 from hotfix.core.patching import apply_patch, make_patch
 from hotfix.core.progress import NoProgress, Progress
 from hotfix.docker.engines import DEFAULT, Engines
 from hotfix.service.files import HotfixService
 from hotfix.service.results import RestartResult
-from hotfix.store.state import StateStore, version_of
+from hotfix.store.state import StateStore, first_line, version_of
 
 MAX_PARALLEL_WRITES = 16
+ALREADY_FIXED_PROBE = 3.0  # seconds a target at the fix has to pass its probe before a restart
+ALREADY_FIXED: Final = "already fixed"
 _ALREADY_DONE = "already-done"
 SWARM_SERVICE = "com.docker.swarm.service.name"
 COMPOSE_PROJECT = "com.docker.compose.project"
@@ -63,9 +69,12 @@ class FileChange:
     old: bytes | None  # the source's checkpoint; None: the hotfix created the file
     new: bytes | None  # the source's live content; None: the hotfix deleted the file
     patch: str
+    owner: tuple[int | None, int | None, int] | None = None  # the source's (uid, gid, mode)
 
 
-TargetStatus = Literal["fixed", "written", "reverted", "untouched", "conflict", "failed"]
+TargetStatus = Literal[
+    "fixed", "already fixed", "written", "reverted", "untouched", "conflict", "failed"
+]
 
 
 @dataclass
@@ -84,10 +93,11 @@ class ApplyResult:
     rolling: bool
     outcomes: list[TargetOutcome]
     seconds: float
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
-        return all(o.status in ("fixed", "written") for o in self.outcomes)
+        return all(o.status in ("fixed", ALREADY_FIXED, "written") for o in self.outcomes)
 
 
 @dataclass(frozen=True)
@@ -152,15 +162,27 @@ class Fleet:
             raise UsageError(f"no targets to apply {source}'s change to")
         changes = self.source_changes(source)
         files = [c.path for c in changes]
+        warnings = self.source_warnings(source, files)
         if rolling:
             outcomes = self._apply_rolling(
                 targets, changes, probe, signal, timeout, force, progress
             )
         else:
-            outcomes = self._apply_parallel(targets, changes, force, progress)
-        result = ApplyResult(source, files, rolling, outcomes, time.monotonic() - started)
+            outcomes = self._apply_parallel(targets, changes, probe, timeout, force, progress)
+        seconds = time.monotonic() - started
+        result = ApplyResult(source, files, rolling, outcomes, seconds, warnings)
         self._journal_apply(result)
         return result
+
+    def source_warnings(self, source: Target, files: list[str]) -> list[str]:
+        """A change that never went live healthy on its source is carried unproven."""
+        container = self.service(source.engine).container(source.container).info
+        if self.store.went_live_after_write(container.id, files):
+            return []
+        return [
+            f"{source}'s change never went live healthy (no restart or reload proven healthy "
+            f"since its last write of {', '.join(files)}): the replicas get an untried fix"
+        ]
 
     def source_changes(self, source: Target) -> list[FileChange]:
         svc = self.service(source.engine)
@@ -171,22 +193,29 @@ class Fleet:
         for change in changes:
             cp, old = svc.checkpoint_content(source.container, change.path)
             old_content = old if cp.present else None
-            new = (
-                None if change.status == "deleted" else svc.read(source.container, change.path).data
-            )
-            found.append(
-                FileChange(change.path, old_content, new, make_patch(change.path, old_content, new))
-            )
+            live = None if change.status == "deleted" else svc.read(source.container, change.path)
+            new = live.data if live else None
+            owner = (live.stat.uid, live.stat.gid, live.stat.mode) if live else None
+            patch = make_patch(change.path, old_content, new)
+            found.append(FileChange(change.path, old_content, new, patch, owner))
         return found
 
     def _apply_parallel(
-        self, targets: list[Target], changes: list[FileChange], force: bool, progress: Progress
+        self,
+        targets: list[Target],
+        changes: list[FileChange],
+        probe: str | None,
+        timeout: float,
+        force: bool,
+        progress: Progress,
     ) -> list[TargetOutcome]:
         done = 0
 
         def one(target: Target) -> TargetOutcome:
             nonlocal done
             outcome = self._write_target(target, changes, force)
+            if outcome.status == ALREADY_FIXED:
+                self._confirm_fixed(outcome, probe, timeout, NoProgress(), "restart it")
             done += 1
             progress.report(
                 f"{target}: {outcome.status} ({done}/{len(targets)})", _pct(done, targets)
@@ -218,6 +247,10 @@ class Fleet:
             progress.report(f"{target}: writing ({index + 1}/{len(targets)})", _pct(index, targets))
             outcome = self._write_target(target, changes, force)
             outcomes.append(outcome)
+            if outcome.status == ALREADY_FIXED:
+                self._confirm_fixed(outcome, probe, timeout, progress, "going live")
+                if outcome.status == ALREADY_FIXED:
+                    continue  # at the fix, live and healthy: no write, no restart
             if outcome.status != "written":
                 break  # a conflict or failure stops the roll-out before anything restarts
             progress.report(f"{target}: restarting and probing", _pct(index, targets))
@@ -251,8 +284,11 @@ class Fleet:
     def _write_target(
         self, target: Target, changes: list[FileChange], force: bool
     ) -> TargetOutcome:
-        """Check every file of one target first, then write them: a conflict writes nothing."""
+        """Check every file of one target first, then write them: a conflict writes nothing.
+        A target whose every file is already the source's comes back ``already fixed``, for
+        :meth:`_confirm_fixed` to confirm."""
         svc = self.service(target.engine)
+        written = 0
         try:
             planned = [self._plan_file(svc, target, change, force) for change in changes]
             for path, new, base in planned:
@@ -262,11 +298,43 @@ class Fleet:
                     svc.delete(target.container, path)
                 else:
                     svc.write(target.container, path, new, base_version=base, force=force)
+                written += 1
         except Conflict as exc:
             return TargetOutcome(target, "conflict", detail=str(exc))
         except HotfixError as exc:
             return TargetOutcome(target, "failed", detail=str(exc))
-        return TargetOutcome(target, "written", files=[c.path for c in changes])
+        status: TargetStatus = "written" if written else ALREADY_FIXED
+        return TargetOutcome(target, status, files=[c.path for c in changes])
+
+    def _confirm_fixed(
+        self,
+        outcome: TargetOutcome,
+        probe: str | None,
+        timeout: float,
+        progress: Progress,
+        otherwise: str,
+    ) -> None:
+        """A target at the fix stays ``already fixed`` only when it went live since its files
+        were written (if hotfix wrote them) and its probe passes; else it is ``written``,
+        with why and ``otherwise`` (what comes next) in its detail."""
+        target = outcome.target
+        svc = self.service(target.engine)
+        reason = ""
+        try:
+            container = svc.container(target.container).info
+            if self.store.went_live_after_write(container.id, outcome.files) is False:
+                reason = "its files were written but never went live healthy since"
+            else:
+                progress.report(f"{target}: at the fix already; probing")
+                wait = min(timeout, ALREADY_FIXED_PROBE)
+                outcome.health = svc.probe(container.id, probe, timeout=wait, progress=progress)
+                if not outcome.health.healthy:
+                    reason = f"its probe fails ({outcome.health.result.detail})"
+        except HotfixError as exc:
+            reason = f"cannot probe it ({first_line(exc)})"
+        if reason:
+            outcome.status = "written"
+            outcome.detail = f"at the fix already, but {reason}: {otherwise}"
 
     def _plan_file(
         self, svc: HotfixService, target: Target, change: FileChange, force: bool
@@ -275,15 +343,16 @@ class Fleet:
         where = f"{target}:{change.path}"
         try:
             current = svc.read(target.container, change.path)
-            data, base = current.data, current.version
+            data, base, stat = current.data, current.version, current.stat
         except HotfixError as exc:
             if exc.code != "FileNotFound":
                 raise
-            data, base = None, None
+            data, base, stat = None, None, None
         if data == change.old:
             return change.path, change.new, base
         if data == change.new:
             # Already has the change: writing it again would checkpoint the fixed content.
+            _check_owner(where, change, stat, force)
             return change.path, change.new, _ALREADY_DONE
         if not force:
             expected = version_of(change.old)[:19] if change.old is not None else "absent"
@@ -305,6 +374,7 @@ class Fleet:
                 "files": result.files,
                 "rolling": result.rolling,
                 "targets": {str(o.target): o.status for o in result.outcomes},
+                **({"warnings": result.warnings} if result.warnings else {}),
             },
         )
 
@@ -339,6 +409,28 @@ class Fleet:
         self, targets: Iterable[Target], path: str | None = None
     ) -> dict[Target, list[str]]:
         return {t: self.service(t.engine).revert(t.container, path) for t in targets}
+
+
+def _check_owner(where: str, change: FileChange, stat: FileStat | None, force: bool) -> None:
+    """A file with the fix's content but another owner or mode than the source's is not at the
+    fix; writing the content again would keep its own owner and mode, so it is a conflict."""
+    if stat is None or change.owner is None or force:
+        return
+    uid, gid, mode = change.owner
+    differs = [
+        f"{what} {mine} (the source's {theirs})"
+        for what, mine, theirs in (
+            ("uid", stat.uid, uid),
+            ("gid", stat.gid, gid),
+            ("mode", oct(stat.mode), oct(mode)),
+        )
+        if mine is not None and theirs is not None and mine != theirs
+    ]
+    if differs:
+        raise Conflict(
+            f"{where} has the fix's content but {', '.join(differs)}; "
+            "set them by hand, or --force to leave them"
+        )
 
 
 def _replica_key(info: ContainerInfo, same_image: bool) -> tuple[str, ...] | None:

@@ -216,7 +216,7 @@ DEPARTURES: Mapping[str, Departure] = {
     "ApplyResult": Departure(
         fields={"source": AS_TEXT, "outcomes": override(rename="targets")},
         computed={"ok": attrgetter("ok")},
-        order=("source", "files", "rolling", "seconds", "ok", "targets"),
+        order=("source", "files", "rolling", "seconds", "ok", "warnings", "targets"),
     ),
     "TargetOutcome": Departure(
         fields={"target": override(rename="container", unstruct_hook=str)},

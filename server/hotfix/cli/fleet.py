@@ -34,6 +34,8 @@ def cmd_apply(args: argparse.Namespace, svc: HotfixService, out: Output) -> int:
         force=args.force,
         progress=out,
     )
+    for warning in result.warnings:
+        out.note(f"warning: {warning}")
     out.result(lambda: view(result), _apply_text(source, targets, result))
     return _apply_exit_code(result)
 

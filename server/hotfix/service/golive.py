@@ -24,7 +24,9 @@ from hotfix.service.processes import Listing, Process, ProcessesUnknown
 RELOAD_LABEL = "hotfix.reload"
 CHECK_LABEL = "hotfix.check"
 FORWARDING_INITS = ("docker-init", "tini", "tini-static", "dumb-init")
-POLL_INTERVAL = 0.05  # seconds between looks at the container's processes
+# Seconds between looks at the container's processes: at least this, and at least as long
+# as the last look took (a remote engine's top is not asked back to back).
+POLL_INTERVAL = 0.01
 
 
 @dataclass(frozen=True)
@@ -230,6 +232,7 @@ def wait_until_new(
     answering), at most ``settle`` seconds. ``look`` raises ProcessesUnknown."""
     deadline = time.monotonic() + settle
     while True:
+        looked = time.monotonic()
         try:
             listing = look()
         except ProcessesUnknown as exc:
@@ -243,4 +246,4 @@ def wait_until_new(
             return Proof(
                 False, f"not applied: {what} did not restart{hint}; old still running: {pids}"
             )
-        time.sleep(POLL_INTERVAL)
+        time.sleep(max(POLL_INTERVAL, time.monotonic() - looked))

@@ -311,8 +311,14 @@ class GoingLive:
             return Proof(None, reason), hints
         settle = min(timeout, server.settle if server else RESTART_SETTLE)
         hint = server.hint if server and strategy.signal else ""
+        # A restart gives the container a new PID 1, so each look inspects it again; a signal
+        # keeps it, and an inspect per look would cost more than the look.
+        if strategy.signal:
+            look = lambda: source.list(container)  # noqa: E731
+        else:
+            look = lambda: source.list(self.engine.inspect(container.id).info)  # noqa: E731
         return wait_until_new(
-            lambda: source.list(self.engine.inspect(container.id).info),
+            look,
             since,
             settle,
             progress.cancelled,

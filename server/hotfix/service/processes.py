@@ -95,6 +95,10 @@ def host_processes(init_pid: int, proc_root: Path = Path("/proc")) -> list[Proce
     """``init_pid`` and its descendants from the host's /proc (start times in seconds of the
     boot-time clock)."""
     ticks = os.sysconf("SC_CLK_TCK")
+    try:
+        return _children_walk(init_pid, proc_root, ticks)
+    except _NoChildrenFiles:
+        pass  # a kernel without /proc/PID/task/TID/children: look at every process
     every: dict[int, Process] = {}
     for entry in proc_root.iterdir():
         if entry.name.isdigit():
@@ -105,6 +109,50 @@ def host_processes(init_pid: int, proc_root: Path = Path("/proc")) -> list[Proce
     if init_pid not in every:
         raise FileNotFoundError(f"no process {init_pid} under {proc_root}")
     return _descendants(every, init_pid)
+
+
+class _NoChildrenFiles(Exception):
+    pass
+
+
+def _children_walk(init_pid: int, proc_root: Path, ticks: int) -> list[Process]:
+    """The descendants through each task's ``children`` file: the container's few processes
+    are read, not every process of the host (a going-live step looks many times)."""
+    found: list[Process] = []
+    todo = [init_pid]
+    while todo:
+        pid = todo.pop()
+        entry = proc_root / str(pid)
+        try:
+            process = _read_process(entry, ticks)
+        except (OSError, ValueError, IndexError):
+            if pid == init_pid:
+                raise FileNotFoundError(f"no process {init_pid} under {proc_root}") from None
+            continue  # it exited while we looked
+        found.append(process)
+        todo.extend(_children(entry))
+    return sorted(found, key=lambda p: p.pid)
+
+
+def _children(entry: Path) -> list[int]:
+    """The child PIDs of every task of one process; :class:`_NoChildrenFiles` when the process
+    is there but the kernel keeps no such files."""
+    pids: list[int] = []
+    try:
+        tasks = list((entry / "task").iterdir())
+    except OSError:
+        tasks = []
+    if not tasks and (entry / "stat").exists():
+        raise _NoChildrenFiles
+    for task in tasks:
+        try:
+            pids.extend(int(p) for p in (task / "children").read_text().split())
+        except FileNotFoundError:
+            if (task / "stat").exists():
+                raise _NoChildrenFiles from None
+        except OSError:
+            continue  # the task ended while we looked
+    return pids
 
 
 def _read_process(entry: Path, ticks: int) -> Process:

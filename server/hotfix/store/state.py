@@ -604,6 +604,26 @@ class StateStore:
             )
         return stale
 
+    def went_live_after_write(self, container_id: str, paths: list[str]) -> bool | None:
+        """Whether a going-live step of the container (a restart or reload, proven) ended
+        healthy after the last successful write of any of ``paths``; None when no write of
+        them is journalled there. Rows are compared by id: the journal's own order."""
+        marks = ",".join("?" * len(paths))
+        with self._tx() as db:
+            last_write = db.execute(
+                f"""SELECT MAX(id) FROM journal WHERE container_id = ? AND outcome = 'ok'
+                    AND action IN ('write', 'delete', 'revert') AND path IN ({marks})""",
+                (container_id, *paths),
+            ).fetchone()[0]
+            if last_write is None:
+                return None
+            live = db.execute(
+                """SELECT 1 FROM journal WHERE container_id = ? AND action = 'restart'
+                   AND outcome = 'ok' AND id > ? LIMIT 1""",
+                (container_id, last_write),
+            ).fetchone()
+        return live is not None
+
 
 def journal_fields(container: ContainerInfo, path: str | None = None) -> dict[str, Any]:
     """The container columns of a journal row (ID, name, image) and the path, if any."""
