@@ -246,6 +246,19 @@ def _lsp_arguments(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _status_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("container", metavar="CONTAINER", nargs="?")
+    p.add_argument("--all-engines", action="store_true", help="the hotfixes of every engine")
+
+
+def _reapply_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("old", metavar="OLD", help="the removed or recreated container (name or ID)")
+    p.add_argument("--to", metavar="NEW", help="the container to carry it to (default: found)")
+    p.add_argument("--restart", action="store_true", help="then restart (or reload) and probe")
+    p.add_argument("--probe", metavar=PROBE_METAVAR, action="append", help="with --restart")
+    p.add_argument("--timeout", type=_seconds, default=60.0, metavar="S", help="with --restart")
+
+
 def _replica_options(p: argparse.ArgumentParser) -> None:
     group = p.add_mutually_exclusive_group()
     group.add_argument("--replicas", action="store_true", help="the container and its replicas")
@@ -354,4 +367,14 @@ COMMANDS: dict[str, Command] = {
         _report_arguments,
     ),
     "lsp": (LazyHandler("server", "cmd_lsp"), "run the language server (stdio)", _lsp_arguments),
+    "status": (
+        LazyHandler("lifecycle", "cmd_status"),
+        "where each hotfix is: live, harvested, imaged, rolled-out, in-image, reverted, lost",
+        _status_arguments,
+    ),
+    "reapply": (
+        LazyHandler("lifecycle", "cmd_reapply"),
+        "carry a lost hotfix onto the container that replaced its own",
+        _reapply_arguments,
+    ),
 }

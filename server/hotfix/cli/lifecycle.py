@@ -1,0 +1,130 @@
+"""The lifecycle commands: status (where each hotfix is, exit 5 when one is lost) and
+reapply (a lost hotfix onto its container's successor); the debt line of every command."""
+
+from __future__ import annotations
+
+import argparse
+from typing import TYPE_CHECKING
+
+from hotfix.cli.output import Output, table, view
+from hotfix.core.errors import EXIT_LOST, EXIT_OK, EXIT_UNHEALTHY, HotfixError
+from hotfix.core.terminal import printable
+
+if TYPE_CHECKING:
+    from hotfix.lifecycle.reapply import ReapplyResult
+    from hotfix.lifecycle.status import HotfixStatus, ServiceFor
+    from hotfix.service.files import HotfixService
+
+# Commands that say the lifecycle themselves, or that run no engine command.
+NO_DEBT_LINE = {"status", "reapply", "lsp", "daemon"}
+
+
+def service_for(args: argparse.Namespace, svc: HotfixService) -> ServiceFor:
+    """The service of each engine a hotfix lives on; the command's own for its engine."""
+    from hotfix.service.files import HotfixService
+
+    made: dict[str, HotfixService] = {svc.engine.name: svc}
+
+    def get(engine: str) -> HotfixService:
+        if engine not in made:
+            made[engine] = HotfixService(args.engines.get(engine), svc.store, svc.user)
+        return made[engine]
+
+    return get
+
+
+def cmd_status(args: argparse.Namespace, svc: HotfixService, out: Output) -> int:
+    from hotfix.lifecycle.status import select, statuses, survey
+
+    engines = None if args.all_engines else [svc.engine.name]
+    lines = select(statuses(survey(svc.store, service_for(args, svc), engines)), args.container)
+    out.result(lambda: {"hotfixes": view(lines)}, _status_text(lines))
+    return EXIT_LOST if any(line.stage == "lost" for line in lines) else EXIT_OK
+
+
+def _status_text(lines: list[HotfixStatus]) -> str:
+    if not lines:
+        return "no hotfixes"
+    rows = [["CONTAINER(S)", "FILES", "AGE", "WHO", "STAGE", "NEXT"]]
+    for line in lines:
+        where = ", ".join(line.containers) + ("" if line.present else " (removed)")
+        stage = line.stage + _stage_detail(line)
+        rows.append(
+            [
+                where,
+                ", ".join(line.files),
+                _age(line.age_seconds),
+                ", ".join(line.users),
+                stage,
+                _next(line),
+            ]
+        )
+    return table(rows)
+
+
+def _stage_detail(line: HotfixStatus) -> str:
+    if line.stage == "harvested" and line.branch:
+        return f" ({line.branch})"
+    if line.stage in ("imaged", "rolled-out") and line.image:
+        return f" ({line.image})"
+    if line.stage == "lost" and line.notes:
+        return f" ({'; '.join(line.notes)})"
+    return ""
+
+
+def _next(line: HotfixStatus) -> str:
+    name = line.containers[0]
+    return {
+        "harvest": f"harvest: hotfix harvest {name} --repo DIR",
+        "commit": f"commit: hotfix commit {name}",
+        "rollout": f"rollout: hotfix rollout SERVICE --image {line.image or 'REF'}",
+        "reapply": f"reapply: hotfix reapply {name}",
+    }.get(line.next_step, "-")
+
+
+def _age(seconds: float) -> str:
+    if seconds < 3600:
+        return f"{int(seconds // 60)}m"
+    if seconds < 86400:
+        return f"{seconds / 3600:.1f}h"
+    return f"{seconds / 86400:.1f}d"
+
+
+def cmd_reapply(args: argparse.Namespace, svc: HotfixService, out: Output) -> int:
+    from hotfix.lifecycle.reapply import ReapplyRequest, reapply
+
+    request = ReapplyRequest(args.old, args.to, args.restart, args.probe, args.timeout)
+    result = reapply(svc.store, service_for(args, svc), request, progress=out)
+    out.result(lambda: view(result), _reapply_text(result))
+    if result.health is not None and not result.health.healthy:
+        return EXIT_UNHEALTHY
+    return EXIT_OK
+
+
+def _reapply_text(result: ReapplyResult) -> str:
+    lines = [
+        f"reapplied {result.old_container} ({result.old_container_id[:12]}) → "
+        f"{result.container.name} ({result.container.short_id})"
+    ]
+    lines += [f"  {printable(path)}: {how}" for path, how in result.how.items()]
+    if result.health is not None:
+        health = result.health
+        state = "healthy" if health.healthy else "UNHEALTHY"
+        lines.append(
+            f"  {health.action}: {state} ({printable(health.result.detail)}, {health.seconds:.2f} s)"
+        )
+    return "\n".join(lines)
+
+
+def print_debt_line(args: argparse.Namespace, svc: HotfixService, out: Output) -> None:
+    """The debt line on stderr, never failing the command it follows."""
+    if args.command in NO_DEBT_LINE:
+        return
+    from hotfix.lifecycle.debt import debt_line
+
+    try:
+        line = debt_line(svc)
+    except (HotfixError, OSError) as exc:
+        line = f"hotfix: warning: the hotfix lifecycle could not be checked ({exc})"
+    if line:
+        out.note(line)
