@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from hotfix.lifecycle.reapply import ReapplyResult
     from hotfix.lifecycle.status import HotfixStatus, ServiceFor
     from hotfix.service.files import HotfixService
+    from hotfix.store.state import JournalEntry
 
 # Commands that say the lifecycle themselves, or that run no engine command.
 NO_DEBT_LINE = {"status", "reapply", "lsp", "daemon"}
@@ -128,3 +129,47 @@ def print_debt_line(args: argparse.Namespace, svc: HotfixService, out: Output) -
         line = f"hotfix: warning: the hotfix lifecycle could not be checked ({exc})"
     if line:
         out.note(line)
+
+
+def hotfix_stages(
+    args: argparse.Namespace, svc: HotfixService, engines: set[str]
+) -> dict[str, str]:
+    """`hotfix ps`'s HOTFIX column: each container's hotfix stage, by ID."""
+    if not svc.store.has_checkpoints():
+        return {}
+    from hotfix.lifecycle.status import stage_by_container, survey
+
+    return dict(stage_by_container(survey(svc.store, service_for(args, svc), engines)))
+
+
+def lacking_fixes(
+    args: argparse.Namespace, svc: HotfixService, container: str | None
+) -> list[tuple[str, str, str]]:
+    """The files successors of lost hotfixes run without, for `hotfix changes`."""
+    if not svc.store.has_checkpoints():
+        return []
+    from hotfix.lifecycle.status import lacking, survey
+
+    found = lacking(survey(svc.store, service_for(args, svc), [svc.engine.name]))
+    return [f for f in found if container in (None, f[0], f[2])]
+
+
+def with_predecessors(
+    args: argparse.Namespace, svc: HotfixService, entries: list[JournalEntry]
+) -> list[JournalEntry]:
+    """`hotfix log NAME`: the journal of NAME's predecessors too (recreated containers of
+    that name, hotfixes reapplied onto it), oldest first."""
+    if not args.container:
+        return entries
+    from hotfix.lifecycle.status import predecessors
+
+    try:
+        current = svc.container(args.container).info
+    except HotfixError:
+        return entries
+    earlier = [
+        e
+        for cid in predecessors(svc.store, current.id, current.name)
+        for e in svc.journal(cid, limit=args.limit)
+    ]
+    return sorted({e.id: e for e in earlier + entries}.values(), key=lambda e: e.id)

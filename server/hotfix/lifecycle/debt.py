@@ -54,15 +54,16 @@ def debt_line(svc: HotfixService, now: float | None = None) -> str | None:
     containers = svc.containers(all=True)
     present = {c.id for c in containers}
     lost = [
-        f.who.name
+        f
         for f in fixes
         if f.container_id not in present and judge_one(store, svc, f, containers).stage == "lost"
     ]
     if lost:
-        names = ", ".join(sorted(set(lost)))
+        names = sorted({f.who.name for f in lost})
         return (
-            f"hotfix: warning: {len(lost)} hotfix(es) lost — {names} recreated without the change; "
-            f"see `hotfix status`, carry it over with `hotfix reapply {lost[0]}`"
+            f"hotfix: warning: {len(lost)} hotfix(es) lost — {', '.join(names)} removed or "
+            f"recreated without the change; see `hotfix status`, carry it over with "
+            f"`hotfix reapply {names[0]}`"
         )
     return _unharvested(fixes, present, now)
 

@@ -18,7 +18,7 @@ A gone container's hotfix whose successors all hold it as a hotfix of their own 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from hotfix.lifecycle.successors import Who
@@ -74,6 +74,7 @@ class Hotfix:
     image: str | None = None  # the clean image's tag
     image_id: str | None = None
     predecessor: str | None = None  # the container it was reapplied from
+    reapplied: bool = False  # carried onto another container by `hotfix reapply`
 
     @property
     def changed_files(self) -> tuple[FileFix, ...]:
@@ -120,10 +121,12 @@ def hotfixes(
     by_container: dict[str, list[Checkpoint]] = {}
     for cp in checkpoints:
         by_container.setdefault(cp.container_id, []).append(cp)
-    return [
+    found = [
         _hotfix(cid, cps, rows.get(cid, []), identities.get(cid))
         for cid, cps in sorted(by_container.items())
     ]
+    carried = {f.predecessor for f in found if f.predecessor}
+    return [replace(f, reapplied=True) if f.container_id in carried else f for f in found]
 
 
 def _hotfix(
@@ -186,6 +189,8 @@ def judge(fix: Hotfix, present: bool, successors: Iterable[Successor] = ()) -> J
         return Judged(fix, "reverted", present, found)
     if present:
         return Judged(fix, _release_stage(fix), present, found)
+    if fix.reapplied:  # it lives on as the hotfix of the container it was reapplied onto
+        return Judged(fix, _release_stage(fix), present, found, carried=True)
     if not found:
         return Judged(fix, "lost", present, found, notes=("no container took its place",))
     lacking = [s for s in found if not s.has(fix)]

@@ -138,3 +138,43 @@ def select(lines: list[HotfixStatus], container: str | None) -> list[HotfixStatu
         or container in line.successors
         or any(cid.startswith(container) for cid in line.container_ids)
     ]
+
+
+def stage_by_container(judged: Iterable[Judged]) -> dict[str, Stage]:
+    """Each container's hotfix stage, for `hotfix ps`: a present container's own, and a
+    gone one's on each of its successors (``lost`` on the one that runs without it)."""
+    stages: dict[str, Stage] = {}
+    for j in judged:
+        if j.present:
+            stages[j.hotfix.container_id] = j.stage
+        elif not j.carried:
+            for s in j.successors:
+                if j.stage != "lost" or not s.has(j.hotfix):
+                    stages.setdefault(s.who.id, j.stage)
+    return stages
+
+
+def lacking(judged: Iterable[Judged]) -> list[tuple[str, str, str]]:
+    """(successor, path, the gone container that had the fix) for every file a successor of a
+    lost hotfix runs without."""
+    found = []
+    for j in judged:
+        if j.stage != "lost":
+            continue
+        for s in j.successors:
+            for f in j.hotfix.changed_files:
+                if s.versions.get(f.path) != f.fixed:
+                    found.append((s.who.name, f.path, j.hotfix.who.name))
+    return found
+
+
+def predecessors(store: StateStore, container_id: str, name: str) -> list[str]:
+    """The IDs of the containers before this one: those of the same name that were
+    hotfixed, and those a hotfix was reapplied from onto it — oldest first."""
+    identities = store.container_identities()
+    found = {cid for cid, who in identities.items() if who.name == name and cid != container_id}
+    for entry in store.lifecycle_journal():
+        source = entry.detail.get("from")
+        if entry.action == "reapply" and entry.container_id == container_id and source:
+            found.add(str(source))
+    return sorted(found, key=lambda cid: identities[cid].recorded_at if cid in identities else 0)
