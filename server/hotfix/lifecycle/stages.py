@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Literal
+from typing import Any, Literal
 
 from hotfix.lifecycle.successors import Who
 from hotfix.store.state import Checkpoint, ContainerIdentity, JournalEntry
@@ -167,9 +167,9 @@ def _hotfix(
     )
 
 
-def _release_facts(rows: list[JournalEntry]) -> dict[str, str | None]:
+def _release_facts(rows: list[JournalEntry]) -> dict[str, Any]:
     """What harvest, commit-image and reapply rows of the container recorded, the last of each."""
-    facts: dict[str, str | None] = {}
+    facts: dict[str, Any] = {}
     for entry in rows:
         if entry.action == "harvest":
             facts["branch"] = entry.detail.get("branch")
