@@ -94,7 +94,9 @@ def _age(seconds: float) -> str:
 def cmd_reapply(args: argparse.Namespace, svc: HotfixService, out: Output) -> int:
     from hotfix.lifecycle.reapply import ReapplyRequest, reapply
 
-    request = ReapplyRequest(args.old, args.to, args.restart, args.probe, args.timeout)
+    request = ReapplyRequest(
+        args.old, args.to, args.restart, args.probe, args.timeout, signal=args.signal
+    )
     result = reapply(svc.store, service_for(args, svc), request, progress=out)
     out.result(lambda: view(result), _reapply_text(result))
     if result.health is not None and not result.health.healthy:

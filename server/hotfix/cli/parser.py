@@ -255,6 +255,7 @@ def _reapply_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("old", metavar="OLD", help="the removed or recreated container (name or ID)")
     p.add_argument("--to", metavar="NEW", help="the container to carry it to (default: found)")
     p.add_argument("--restart", action="store_true", help="then restart (or reload) and probe")
+    p.add_argument("--signal", metavar="SIG", help="with --restart: send SIG instead")
     p.add_argument("--probe", metavar=PROBE_METAVAR, action="append", help="with --restart")
     p.add_argument("--timeout", type=_seconds, default=60.0, metavar="S", help="with --restart")
 

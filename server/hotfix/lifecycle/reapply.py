@@ -51,6 +51,7 @@ class ReapplyRequest:
     restart: bool = False
     probe: list[str] | None = None
     timeout: float = 60.0
+    signal: str | None = None  # with restart: send it instead of the chosen strategy
 
 
 def reapply(
@@ -90,7 +91,11 @@ def reapply(
     if request.restart:
         progress.report(f"{target.name}: restarting and probing")
         result.health = svc.restart(
-            target.id, request.probe, timeout=request.timeout, progress=progress
+            target.id,
+            request.probe,
+            signal=request.signal,
+            timeout=request.timeout,
+            progress=progress,
         )
     return result
 
