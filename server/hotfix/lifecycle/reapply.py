@@ -16,8 +16,7 @@ from hotfix.core.model import ContainerInfo
 from hotfix.core.patching import apply_patch, make_patch
 from hotfix.core.progress import NoProgress, Progress
 from hotfix.lifecycle.stages import FileFix, Hotfix, hotfixes
-from hotfix.lifecycle.status import ServiceFor, who_of
-from hotfix.lifecycle.successors import successors
+from hotfix.lifecycle.status import ServiceFor, place_of
 from hotfix.service.files import HotfixService
 from hotfix.service.results import RestartResult
 from hotfix.store.state import StateStore, first_line, journal_fields
@@ -116,12 +115,12 @@ def _lost_hotfix(store: StateStore, service_for: ServiceFor, ref: str) -> Hotfix
     )
     if not matching:
         raise UsageError(f"{ref}: no hotfix of a container of that name or ID is known")
-    listed: dict[str, set[str]] = {}
+    listed: dict[str, list[ContainerInfo]] = {}
     for fix in matching:
         engine = fix.who.engine
         if engine not in listed:
-            listed[engine] = {c.id for c in service_for(engine).containers(all=True)}
-        if fix.container_id not in listed[engine]:
+            listed[engine] = service_for(engine).containers(all=True)
+        if not place_of(fix, listed[engine])[0]:
             return fix
     return matching[0]
 
@@ -132,19 +131,18 @@ def _target(svc: HotfixService, fix: Hotfix, to: str | None) -> ContainerInfo:
         if target.id == fix.container_id:
             raise UsageError(f"{to} is the container that holds the hotfix; name its successor")
         return target
-    containers = svc.containers(all=True)
-    if any(c.id == fix.container_id for c in containers):
+    present, found = place_of(fix, svc.containers(all=True))
+    if present:
         raise UsageError(
             f"{fix.who.name} ({fix.container_id[:12]}) still exists and holds its hotfix; "
             "name the container to carry it to with --to"
         )
-    found = successors(fix.who, (who_of(c) for c in containers))
     if len(found) != 1:
-        named = ", ".join(w.name for w in found) or "none"
+        named = ", ".join(c.name for c in found) or "none"
         raise UsageError(
             f"{fix.who.name}: {len(found)} successors found ({named}); name one with --to"
         )
-    return next(c for c in containers if c.id == found[0].id)
+    return found[0]
 
 
 def _plan(

@@ -67,12 +67,23 @@ def survey(
 def judge_one(
     store: StateStore, svc: HotfixService, fix: Hotfix, containers: list[ContainerInfo]
 ) -> Judged:
-    if any(c.id == fix.container_id for c in containers) or not fix.changed_files:
-        present = any(c.id == fix.container_id for c in containers)
+    present, found = place_of(fix, containers)
+    if present or not fix.changed_files:
         return judge(fix, present)
-    found = successors(fix.who, (who_of(c) for c in containers))
-    by_id = {c.id: c for c in containers}
-    return judge(fix, False, [_successor(store, svc, fix, by_id[w.id]) for w in found])
+    return judge(fix, False, [_successor(store, svc, fix, info) for info in found])
+
+
+def place_of(fix: Hotfix, containers: list[ContainerInfo]) -> tuple[bool, list[ContainerInfo]]:
+    """Whether the hotfix's container is still in place, and else its successors. A stopped
+    container whose place a running successor took (an old Swarm task, kept by the task
+    history) is replaced, not present; of several successors the running ones count."""
+    own = next((c for c in containers if c.id == fix.container_id), None)
+    matched = {w.id for w in successors(fix.who, (who_of(c) for c in containers))}
+    found = [c for c in containers if c.id in matched]
+    running = [c for c in found if c.state == "running"]
+    if own is not None and (own.state == "running" or not running):
+        return True, []
+    return False, running or found
 
 
 def _successor(
