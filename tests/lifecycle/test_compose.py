@@ -90,6 +90,9 @@ def test_a_conflicting_successor_is_refused_with_the_hunk(compose_replicas, hotf
     changes = hotfix("changes", new.name).stdout  # no checkpoint taken: it lacks the fix
     assert "modified" not in changes and f"lacks     {new.name}:{APP}" in changes
     assert status(hotfix)[0] == 5
+    report = hotfix("report").stdout
+    section = report[report.index("## Lifecycle") :]
+    assert f"| {replica.name} (removed) | {APP} | lost: {new.name} runs without it" in section
 
 
 def test_name_reuse_with_another_service_or_image_is_no_successor(

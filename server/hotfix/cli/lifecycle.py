@@ -12,7 +12,8 @@ from hotfix.core.terminal import printable
 
 if TYPE_CHECKING:
     from hotfix.lifecycle.reapply import ReapplyResult
-    from hotfix.lifecycle.status import HotfixStatus, ServiceFor
+    from hotfix.lifecycle.stages import HotfixStatus
+    from hotfix.lifecycle.status import ServiceFor
     from hotfix.service.files import HotfixService
     from hotfix.store.state import JournalEntry
 
@@ -175,3 +176,15 @@ def with_predecessors(
         for e in svc.journal(cid, limit=args.limit)
     ]
     return sorted({e.id: e for e in earlier + entries}.values(), key=lambda e: e.id)
+
+
+def lifecycle_of(args: argparse.Namespace, svc: HotfixService) -> list[HotfixStatus]:
+    """The lines of `hotfix status` for the report's Lifecycle section; none when the
+    lifecycle cannot be judged (the report still stands without it)."""
+    from hotfix.lifecycle.status import select, statuses, survey
+
+    try:
+        judged = survey(svc.store, service_for(args, svc), [svc.engine.name])
+    except HotfixError:
+        return []
+    return select(statuses(judged), args.container)

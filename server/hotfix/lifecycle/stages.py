@@ -108,6 +108,27 @@ class Judged:
         return NEXT_STEP[self.stage]
 
 
+@dataclass(frozen=True)
+class HotfixStatus:
+    """One line of `hotfix status`: a hotfix, or the identical hotfix of a replica set."""
+
+    containers: list[str]
+    container_ids: list[str]
+    engine: str
+    files: list[str]
+    since: float  # its first save
+    age_seconds: float
+    users: list[str]
+    stage: Stage
+    next_step: str
+    present: bool
+    successors: list[str] = field(default_factory=list)
+    branch: str | None = None
+    commit: str | None = None
+    image: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+
 def hotfixes(
     checkpoints: Iterable[Checkpoint],
     journal: Iterable[JournalEntry],

@@ -9,37 +9,23 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 
 from hotfix.core.errors import FileNotFound, HotfixError
 from hotfix.core.model import ContainerInfo
-from hotfix.lifecycle.stages import Hotfix, Judged, Stage, Successor, hotfixes, judge
+from hotfix.lifecycle.stages import (
+    Hotfix,
+    HotfixStatus,
+    Judged,
+    Stage,
+    Successor,
+    hotfixes,
+    judge,
+)
 from hotfix.lifecycle.successors import Who, replica_key, successors
 from hotfix.service.files import HotfixService
 from hotfix.store.state import StateStore
 
 ServiceFor = Callable[[str], HotfixService]
-
-
-@dataclass(frozen=True)
-class HotfixStatus:
-    """One line of `hotfix status`: a hotfix, or the identical hotfix of a replica set."""
-
-    containers: list[str]
-    container_ids: list[str]
-    engine: str
-    files: list[str]
-    since: float  # its first save
-    age_seconds: float
-    users: list[str]
-    stage: Stage
-    next_step: str
-    present: bool
-    successors: list[str] = field(default_factory=list)
-    branch: str | None = None
-    commit: str | None = None
-    image: str | None = None
-    notes: list[str] = field(default_factory=list)
 
 
 def who_of(info: ContainerInfo) -> Who:
