@@ -34,6 +34,8 @@ COMMANDS = [
     "hotfix.harvest",
     "hotfix.commitImage",
     "hotfix.report",
+    "hotfix.status",
+    "hotfix.reapply",
 ]
 
 
