@@ -4,6 +4,7 @@ reapply (a lost hotfix onto its container's successor); the debt line of every c
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import TYPE_CHECKING
 
 from hotfix.cli.output import Output, table, view
@@ -142,7 +143,11 @@ def hotfix_stages(
         return {}
     from hotfix.lifecycle.status import stage_by_container, survey
 
-    return dict(stage_by_container(survey(svc.store, service_for(args, svc), engines)))
+    try:
+        return dict(stage_by_container(survey(svc.store, service_for(args, svc), engines)))
+    except HotfixError as exc:  # the listing stands without the column
+        _warn(f"hotfix: warning: hotfix stages unknown ({exc})")
+        return {}
 
 
 def lacking_fixes(
@@ -153,7 +158,11 @@ def lacking_fixes(
         return []
     from hotfix.lifecycle.status import lacking, survey
 
-    found = lacking(survey(svc.store, service_for(args, svc), [svc.engine.name]))
+    try:
+        found = lacking(survey(svc.store, service_for(args, svc), [svc.engine.name]))
+    except HotfixError as exc:  # the changes stand without what successors lack
+        _warn(f"hotfix: warning: successors not checked ({exc})")
+        return []
     return [f for f in found if container in (None, f[0], f[2])]
 
 
@@ -188,3 +197,7 @@ def lifecycle_of(args: argparse.Namespace, svc: HotfixService) -> list[HotfixSta
     except HotfixError:
         return []
     return select(statuses(judged), args.container)
+
+
+def _warn(message: str) -> None:
+    print(printable(message), file=sys.stderr)
