@@ -1,6 +1,7 @@
 """Telling the editor when a hotfix becomes lost: ``hotfix/lifecycle`` notifications.
 
-While the server runs, the hotfixes of its engines are judged every ``interval`` seconds
+While the server runs, the hotfixes of its default engine are judged every ``interval``
+seconds once a container event (create, start, destroy, …) came since the last time
 (:mod:`hotfix.lifecycle.status`; nothing but a state-store query while no hotfix exists);
 a hotfix that was not lost at the last check and is now is sent once, with a
 ``window/showMessage`` warning naming it.
@@ -34,10 +35,28 @@ def hotfix_lines(svc: HotfixService) -> list[Shape]:
     return [view(line) for line in statuses(judged)]
 
 
+class EngineLines:
+    """:func:`hotfix_lines`, judged again only after a container event: no hotfix becomes
+    lost unless a container is removed or created (an engine that does not watch its events
+    is judged every time)."""
+
+    def __init__(self) -> None:
+        self._generation: int | None = None
+
+    def __call__(self, svc: HotfixService) -> list[Shape] | None:
+        """The lines, or None when no container event came since the last call."""
+        generation = svc.engine.events_generation()
+        if generation is not None and generation == self._generation:
+            return None
+        lines = hotfix_lines(svc)
+        self._generation = generation  # taken before the survey: an event during it counts
+        return lines
+
+
 class LifecycleWatch:
     def __init__(
         self,
-        lines: Callable[[], Awaitable[list[Shape]]],
+        lines: Callable[[], Awaitable[list[Shape] | None]],
         notify: Callable[[Shape], None],
         alert: Callable[[str], None],
         interval: float = DEFAULT_INTERVAL,
@@ -65,6 +84,8 @@ class LifecycleWatch:
             lines = await self._lines()
         except HotfixError as exc:
             logger.info("lifecycle check skipped: %s", exc)
+            return []
+        if lines is None:  # nothing changed
             return []
         lost = [line for line in lines if line["stage"] == "lost"]
         keys = {tuple(line["containerIds"]) for line in lost}
