@@ -4,6 +4,10 @@ took its slot."""
 
 from __future__ import annotations
 
+import contextlib
+import uuid
+
+import docker.errors
 import pytest
 
 from tests.conftest import wait_for_http
@@ -56,3 +60,27 @@ def test_forced_update_loses_the_tasks_hotfixes_and_reapply_restores_them(swarm,
     after = hotfix("status", "--json")
     assert after.code == 0
     assert {line["stage"] for line in after.json()["hotfixes"]} == {"live"}
+
+
+def test_commit_then_swarm_rollout_is_rolled_out(swarm, images, hotfix, docker_client):
+    service = swarm.service(images["prod"], 1, healthcheck=ACCEPTS, publish=8001)
+    [task] = [c.name for c in service.containers()]
+    fix(hotfix, task)
+    tag = f"my_prod_service:v1.0.0-hotfix-life-{uuid.uuid4().hex[:6]}"
+    try:
+        committed = hotfix("commit", task, "--tag", tag)
+        assert committed.code == 0, committed.stderr
+        [line] = hotfix("status", "--json").json()["hotfixes"]
+        assert (line["stage"], line["image"], line["nextStep"]) == ("imaged", tag, "rollout")
+        rolled = hotfix("rollout", service.name, "--image", tag, "--monitor", "2")
+        assert rolled.code == 0, rolled.stdout + rolled.stderr
+        assert [wait_for_http(u) for u in service.urls()] == [(200, "Hello World")]
+        result = hotfix("status", "--json")
+        assert result.code == 0, result.stdout + result.stderr
+        [line] = result.json()["hotfixes"]
+        assert (line["stage"], line["present"], line["nextStep"]) == ("rolled-out", False, "")
+        [new] = [c.name for c in service.containers()]
+        assert line["successors"] == [new] and new != task
+    finally:  # the swarm fixture removes the service; the tag is untagged here
+        with contextlib.suppress(docker.errors.APIError):
+            docker_client.images.remove(tag, force=True)
