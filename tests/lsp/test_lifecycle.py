@@ -78,6 +78,9 @@ async def test_a_removed_hotfixed_container_is_notified_once_and_reapplied(
     shown = [m.message for m in client.messages if name in m.message]
     assert len(shown) == 1 and "is lost" in shown[0]
 
+    markdown = (await command(client, "hotfix.report"))["markdown"]
+    assert f"| {name} (removed) | {PAGE} | lost: no container took its place" in markdown
+
     again = run_container(images["busybox"], port=8080, name=name, labels=labels)
     done = await command(client, "hotfix.reapply", old=name)
     assert done["container"]["id"] == again.container.id

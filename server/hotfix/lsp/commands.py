@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from hotfix.core.errors import UsageError
 from hotfix.lsp import uris
+from hotfix.lsp.lifecyclewatch import report_lines
 from hotfix.lsp.params import Params
 from hotfix.lsp.progress import WorkDone
 from hotfix.lsp.registry import Result, command
@@ -160,5 +161,8 @@ async def commit_image_command(ls: HotfixLanguageServer, p: Params, progress: Wo
 async def report_command(ls: HotfixLanguageServer, p: Params, progress: WorkDone) -> Result:
     container = p.opt_text("container")
     return {
-        "markdown": await ls.run(lambda svc: build_report(svc, container), p.opt_text("engine"))
+        "markdown": await ls.run(
+            lambda svc: build_report(svc, container, report_lines(svc, container)),
+            p.opt_text("engine"),
+        )
     }

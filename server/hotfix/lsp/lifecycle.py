@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from hotfix.lifecycle.reapply import ReapplyRequest, reapply
-from hotfix.lifecycle.status import select, statuses, survey
+from hotfix.lsp.lifecyclewatch import status_lines
 from hotfix.lsp.params import Params
 from hotfix.lsp.progress import WorkDone
 from hotfix.lsp.registry import Result, command
@@ -15,10 +15,8 @@ from hotfix.views import view
 @command("hotfix.status")
 async def status_command(ls: HotfixLanguageServer, p: Params, progress: WorkDone) -> Result:
     container = p.opt_text("container")
-    judged = await ls.run(
-        lambda svc: survey(svc.store, lambda _: svc, [svc.engine.name]), p.opt_text("engine")
-    )
-    return {"hotfixes": [view(line) for line in select(statuses(judged), container)]}
+    lines = await ls.run(lambda svc: status_lines(svc, container), p.opt_text("engine"))
+    return {"hotfixes": [view(line) for line in lines]}
 
 
 @command("hotfix.reapply", progress="Reapplying the hotfix")

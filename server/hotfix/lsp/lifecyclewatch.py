@@ -15,7 +15,8 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from hotfix.core.errors import HotfixError
-from hotfix.lifecycle.status import statuses, survey
+from hotfix.lifecycle.stages import HotfixStatus
+from hotfix.lifecycle.status import select, statuses, survey
 from hotfix.service.files import HotfixService
 from hotfix.views import view
 
@@ -27,12 +28,26 @@ DEFAULT_INTERVAL = 5.0
 Shape = dict[str, Any]
 
 
-def hotfix_lines(svc: HotfixService) -> list[Shape]:
-    """`hotfix status --json`'s lines for one engine (a worker thread's work)."""
+def status_lines(svc: HotfixService, container: str | None = None) -> list[HotfixStatus]:
+    """`hotfix status`'s lines on ``svc``'s engine (of one container, or all)."""
     if not svc.store.has_checkpoints():
         return []
-    judged = survey(svc.store, lambda _: svc, [svc.engine.name])
-    return [view(line) for line in statuses(judged)]
+    return select(statuses(survey(svc.store, lambda _: svc, [svc.engine.name])), container)
+
+
+def report_lines(svc: HotfixService, container: str | None) -> list[HotfixStatus]:
+    """:func:`status_lines` for the report's Lifecycle section: none when they cannot be
+    judged (the report stands without them)."""
+    try:
+        return status_lines(svc, container)
+    except HotfixError as exc:
+        logger.info("the report has no Lifecycle section: %s", exc)
+        return []
+
+
+def hotfix_lines(svc: HotfixService) -> list[Shape]:
+    """`hotfix status --json`'s lines for one engine (a worker thread's work)."""
+    return [view(line) for line in status_lines(svc)]
 
 
 class EngineLines:
