@@ -123,8 +123,8 @@ def _reapply_text(result: ReapplyResult) -> str:
 
 def print_debt_line(args: argparse.Namespace, svc: HotfixService, out: Output) -> None:
     """The debt line on stderr, never failing the command it follows."""
-    if args.command in NO_DEBT_LINE:
-        return
+    if args.command in NO_DEBT_LINE or not svc.store.has_checkpoints():
+        return  # no hotfix, no debt: not even the lifecycle modules are imported
     from hotfix.lifecycle.debt import debt_line
 
     try:
