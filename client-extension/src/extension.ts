@@ -12,6 +12,7 @@ import { HotfixLanguageClient } from './server/languageClient';
 import { ChangeDecorationProvider } from './views/changeDecorations';
 import { ChangeTracker } from './views/changeTracker';
 import { ContainersTreeProvider } from './views/containersView';
+import { LIFECYCLE_COMMAND, LifecycleStatusBar, LifecycleTracker, runLifecycleAction } from './views/lifecycle';
 import { ProbeHistory } from './views/probeHistory';
 import { HotfixStatusBar } from './views/statusBar';
 
@@ -26,7 +27,8 @@ export async function activate(context: ExtensionContext): Promise<void> {
     const live = new ReadonlyContainerFileSystem(server, (uri) => withScheme(uri, HOTFIX_SCHEME));
     const changes = new ChangeTracker(server, log);
     const probes = new ProbeHistory();
-    const containers = new ContainersTreeProvider(server);
+    const lifecycle = new LifecycleTracker(server);
+    const containers = new ContainersTreeProvider(server, (name) => lifecycle.stageOf(name));
     const services: Services = { server, files, changes, probes, settings: readSettings };
     const saveReasons = new SaveReasons();
 
@@ -39,6 +41,10 @@ export async function activate(context: ExtensionContext): Promise<void> {
         changes,
         probes,
         containers,
+        lifecycle,
+        new LifecycleStatusBar(lifecycle),
+        lifecycle.onDidChange(() => containers.refresh()),
+        registerCommand(LIFECYCLE_COMMAND, () => runLifecycleAction(server, lifecycle)),
         // Registered before the server is up: the calls wait for it (activation on onFileSystem:hotfix).
         workspace.registerFileSystemProvider(HOTFIX_SCHEME, files, { isCaseSensitive: true }),
         workspace.registerFileSystemProvider(CHECKPOINT_SCHEME, checkpoints, { isCaseSensitive: true, isReadonly: true }),
@@ -71,7 +77,7 @@ export async function activate(context: ExtensionContext): Promise<void> {
     );
 
     server.start().then(
-        () => changes.refresh(),
+        () => Promise.all([changes.refresh(), lifecycle.refresh()]),
         (error: unknown) => void reportStartFailure(error),
     );
 }

@@ -35,6 +35,8 @@ COMMANDS = [
     "hotfix.commitImage",
     "hotfix.report",
     "hotfix.try",
+    "hotfix.status",
+    "hotfix.reapply",
 ]
 
 

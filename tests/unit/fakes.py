@@ -212,6 +212,9 @@ class FakeEngine:
         self._record("list_containers", None)
         return [c.info for c in self.containers.values() if all or c.state == "running"]
 
+    def events_generation(self) -> int | None:
+        return None  # not watching events: callers look every time
+
     def inspect(self, ref: str) -> ContainerDetails:
         self._record("inspect", ref)
         return self._find(ref).details()

@@ -220,6 +220,43 @@ export interface Commands {
     'hotfix.commitImage': { args: CommitImageArgs; result: CommitImageResult };
     'hotfix.report': { args: { container?: string }; result: { markdown: string } };
     'hotfix.try': { args: TryArgs; result: TryResult };
+    'hotfix.status': { args: { container?: string }; result: { hotfixes: HotfixLine[] } };
+    'hotfix.reapply': { args: ReapplyArgs; result: ReapplyResult };
+}
+
+/** A hotfix's stage (docs/release.md, "A hotfix's life"). */
+export type HotfixStage = 'live' | 'harvested' | 'imaged' | 'rolled-out' | 'in-image' | 'reverted' | 'lost';
+
+/** One line of `hotfix.status` (`hotfix status --json`). */
+export interface HotfixLine {
+    containers: string[];
+    containerIds: string[];
+    files: string[];
+    since: number;
+    ageSeconds: number;
+    users: string[];
+    stage: HotfixStage;
+    nextStep: string;
+    present: boolean;
+    successors: string[];
+    branch: string | null;
+    image: string | null;
+    notes: string[];
+}
+
+export interface ReapplyArgs {
+    old: string;
+    to?: string;
+    restart?: boolean;
+    probe?: string;
+}
+
+export interface ReapplyResult {
+    oldContainer: string;
+    container: { name: string; id: string };
+    files: string[];
+    how: Record<string, string>;
+    health?: HealthResult | null;
 }
 export type ServerCommand = keyof Commands;
 

@@ -15,7 +15,7 @@ import { describeServerError } from '../fs/errors';
 import { containerNames, serverUri } from '../fs/containerNames';
 import { joinPath, toUriParts } from '../fs/uris';
 import type { HotfixServer } from '../server/hotfixServer';
-import type { ContainerInfo } from '../server/protocol';
+import type { ContainerInfo, HotfixStage } from '../server/protocol';
 import {
     type ContainerGroup,
     containerTooltip,
@@ -23,6 +23,7 @@ import {
     groupContainers,
     stateLook,
 } from './containerGroups';
+import { describeWithStage } from './lifecycle';
 
 export type ContainersNode =
     | { kind: 'group'; group: ContainerGroup }
@@ -42,7 +43,11 @@ export class ContainersTreeProvider implements TreeDataProvider<ContainersNode>,
     private readonly treeChanges = new EventEmitter<ContainersNode | undefined>();
     readonly onDidChangeTreeData: Event<ContainersNode | undefined> = this.treeChanges.event;
 
-    constructor(private readonly server: HotfixServer) {}
+    /** ``stageOf``: a container's hotfix stage, shown in its row (views/lifecycle.ts). */
+    constructor(
+        private readonly server: HotfixServer,
+        private readonly stageOf: (container: string) => HotfixStage | undefined = () => undefined,
+    ) {}
 
     dispose(): void {
         this.treeChanges.dispose();
@@ -79,7 +84,7 @@ export class ContainersTreeProvider implements TreeDataProvider<ContainersNode>,
             case 'group':
                 return groupItem(node.group);
             case 'container':
-                return containerItem(node.container);
+                return containerItem(node.container, this.stageOf(node.container.name));
             case 'entry':
                 return entryItem(node.uri, node.type);
             case 'notice': {
@@ -122,10 +127,10 @@ function groupItem(group: ContainerGroup): TreeItem {
     return item;
 }
 
-function containerItem(container: ContainerInfo): TreeItem {
+function containerItem(container: ContainerInfo, stage: HotfixStage | undefined): TreeItem {
     const item = new TreeItem(container.name, TreeItemCollapsibleState.Collapsed);
     item.id = `container:${container.id}`;
-    item.description = describeContainer(container);
+    item.description = describeWithStage(describeContainer(container), stage);
     item.tooltip = containerTooltip(container);
     const look = stateLook(container);
     item.iconPath = new ThemeIcon(look.icon, look.color ? new ThemeColor(look.color) : undefined);

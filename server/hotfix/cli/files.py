@@ -12,6 +12,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from hotfix.cli.lifecycle import hotfix_stages, lacking_fixes, with_predecessors
 from hotfix.cli.live import revert_lines
 from hotfix.cli.output import Output, joined_paths, table, view
 from hotfix.cli.replicas import fleet_of, replica_set, replica_set_asked
@@ -21,6 +22,7 @@ from hotfix.core.terminal import printable
 
 if TYPE_CHECKING:
     from hotfix.core.model import DirEntry
+    from hotfix.fleet import DiffGroup
     from hotfix.service.files import HotfixService
     from hotfix.service.results import WriteResult
 
@@ -33,12 +35,19 @@ def cmd_ps(args: argparse.Namespace, svc: HotfixService, out: Output) -> int:
         containers = [c for e in args.engines.all() for c in e.list_containers(all=args.all)]
     else:
         containers = svc.containers(all=args.all)
-    rows = [["NAME", "ID", "IMAGE", "STATE", "PORTS"] + (["ENGINE"] if args.all_engines else [])]
+    stages = hotfix_stages(args, svc, {c.engine for c in containers})
+    rows = [
+        ["NAME", "ID", "IMAGE", "STATE", "PORTS", "HOTFIX"]
+        + (["ENGINE"] if args.all_engines else [])
+    ]
     for c in containers:
         state = c.state + (f" ({c.health})" if c.health else "")
-        row = [c.name, c.short_id, c.image, state, ", ".join(c.ports)]
+        row = [c.name, c.short_id, c.image, state, ", ".join(c.ports), stages.get(c.id, "-")]
         rows.append(row + ([c.engine] if args.all_engines else []))
-    out.result(lambda: {"containers": view(containers)}, table(rows))
+    out.result(
+        lambda: {"containers": [{**view(c), "hotfixStage": stages.get(c.id)} for c in containers]},
+        table(rows),
+    )
     return EXIT_OK
 
 
@@ -157,8 +166,22 @@ def cmd_checkpoint(args: argparse.Namespace, svc: HotfixService, out: Output) ->
 
 def cmd_changes(args: argparse.Namespace, svc: HotfixService, out: Output) -> int:
     changes = svc.changes(args.container)
-    text = "\n".join(f"{c.status:9} {c.container_name}:{printable(c.path)}" for c in changes)
-    out.result(lambda: {"changes": view(changes)}, text)
+    lines = [
+        f"{c.status:9} {c.container_name}:{printable(c.path)}"
+        + ("" if c.container_exists else f" (removed: {c.container_id[:12]})")
+        for c in changes
+    ]
+    missing = lacking_fixes(args, svc, args.container)
+    lines += [
+        f"{'lacks':9} {new}:{printable(path)} ({old} had the fix)" for new, path, old in missing
+    ]
+    out.result(
+        lambda: {
+            "changes": view(changes),
+            "lacking": [{"container": n, "path": p, "hadIt": o} for n, p, o in missing],
+        },
+        "\n".join(lines),
+    )
     return EXIT_OK
 
 
@@ -182,18 +205,29 @@ def _diff_replicas(
         out.result(
             {
                 "groups": [
-                    {"containers": [str(t) for t in g.targets], "diff": g.diff} for g in groups
+                    {
+                        "containers": [str(t) for t in g.targets],
+                        "diff": g.diff,
+                        "lacksFix": not g.diff and any(o.diff for o in groups),
+                    }
+                    for g in groups
                 ]
             }
         )
     else:  # a patch, exact as `git diff` prints one: the content is not escaped
-        sys.stdout.write(
-            "".join(
-                f"# {', '.join(map(str, g.targets))}\n" + (g.diff or "(no changes)\n")
-                for g in groups
-            )
-        )
+        sys.stdout.write("".join(_diff_group_text(g, groups) for g in groups))
     return EXIT_OK
+
+
+def _diff_group_text(group: DiffGroup, groups: list[DiffGroup]) -> str:
+    """A replica without changes where others have some lacks their fix: say so."""
+    head = f"# {', '.join(map(str, group.targets))}\n"
+    if group.diff:
+        return head + group.diff
+    fixed = [str(t) for g in groups if g.diff for t in g.targets]
+    if fixed:
+        return head + f"(lacks the fix: {', '.join(fixed)} has it)\n"
+    return head + "(no changes)\n"
 
 
 def cmd_revert(args: argparse.Namespace, svc: HotfixService, out: Output) -> int:
@@ -217,7 +251,7 @@ def cmd_revert(args: argparse.Namespace, svc: HotfixService, out: Output) -> int
 
 
 def cmd_log(args: argparse.Namespace, svc: HotfixService, out: Output) -> int:
-    entries = svc.journal(args.container, limit=args.limit)
+    entries = with_predecessors(args, svc, svc.journal(args.container, limit=args.limit))
     rows = []
     for e in entries:
         when = datetime.fromtimestamp(e.time).strftime("%Y-%m-%d %H:%M:%S")

@@ -1,5 +1,5 @@
 """`hotfix`: parse the arguments, make the service, run the command, turn an error into its
-exit code (0 success, 1 error, 2 usage, 3 conflict, 4 unhealthy; errors are one line on
+exit code (0 success, 1 error, 2 usage, 3 conflict, 4 unhealthy, 5 a hotfix is lost; errors are one line on
 stderr)."""
 
 from __future__ import annotations
@@ -66,6 +66,9 @@ def _service(args: argparse.Namespace, out: Output) -> HotfixService:
 def _run(args: argparse.Namespace, svc: HotfixService, out: Output) -> int:
     started = time.monotonic()
     code: int = args.handler(args, svc, out)
+    from hotfix.cli.lifecycle import print_debt_line
+
+    print_debt_line(args, svc, out)
     if out.interactive and time.monotonic() - started > SAY_TIME_AFTER:
         out.note(f"done in {time.monotonic() - started:.1f} s")
     return code

@@ -296,6 +296,20 @@ def _lsp_arguments(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _status_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("container", metavar="CONTAINER", nargs="?")
+    p.add_argument("--all-engines", action="store_true", help="the hotfixes of every engine")
+
+
+def _reapply_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("old", metavar="OLD", help="the removed or recreated container (name or ID)")
+    p.add_argument("--to", metavar="NEW", help="the container to carry it to (default: found)")
+    p.add_argument("--restart", action="store_true", help="then restart (or reload) and probe")
+    p.add_argument("--signal", metavar="SIG", help="with --restart: send SIG instead")
+    p.add_argument("--probe", metavar=PROBE_METAVAR, action="append", help="with --restart")
+    p.add_argument("--timeout", type=_seconds, default=60.0, metavar="S", help="with --restart")
+
+
 def _replica_options(p: argparse.ArgumentParser) -> None:
     group = p.add_mutually_exclusive_group()
     group.add_argument("--replicas", action="store_true", help="the container and its replicas")
@@ -408,5 +422,15 @@ COMMANDS: dict[str, Command] = {
         LazyHandler("twin", "cmd_try"),
         "try a fix in a throwaway twin of the container (isolated); live only with --then-apply",
         _try_arguments,
+    ),
+    "status": (
+        LazyHandler("lifecycle", "cmd_status"),
+        "where each hotfix is: live, harvested, imaged, rolled-out, in-image, reverted, lost",
+        _status_arguments,
+    ),
+    "reapply": (
+        LazyHandler("lifecycle", "cmd_reapply"),
+        "carry a lost hotfix onto the container that replaced its own",
+        _reapply_arguments,
     ),
 }

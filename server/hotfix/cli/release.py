@@ -118,9 +118,10 @@ def _commit_text(res: CommitResult) -> str:
 
 
 def cmd_report(args: argparse.Namespace, svc: HotfixService, out: Output) -> int:
+    from hotfix.cli.lifecycle import lifecycle_of
     from hotfix.release.report import build_report
 
-    text = build_report(svc, args.container)
+    text = build_report(svc, args.container, lifecycle_of(args, svc))
     if args.output:
         target = _write_atomically(args.output, text)
         out.result({"output": str(target), "bytes": len(text.encode())}, f"wrote {target}")

@@ -13,6 +13,7 @@ EXIT_ERROR = 1
 EXIT_USAGE = 2
 EXIT_CONFLICT = 3
 EXIT_UNHEALTHY = 4
+EXIT_LOST = 5  # `hotfix status`: a hotfix is lost (its container recreated without it)
 
 
 class HotfixError(Exception):

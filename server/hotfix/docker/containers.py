@@ -67,6 +67,11 @@ class ContainersMixin:
         self._watch.keep(ref, info, generation)
         return info
 
+    def events_generation(self) -> int | None:
+        """A number that changes with every container event (create, start, destroy, …), or
+        None when this engine does not watch its events: then anything may have changed."""
+        return self._watch.watched_generation() if self._watch is not None else None
+
     def _ambiguous(self, ref: str) -> AmbiguousContainer:
         matches = [c for c in self.list_containers() if c.id.startswith(ref)]
         names = ", ".join(f"{c.name} ({c.short_id})" for c in matches[:10])

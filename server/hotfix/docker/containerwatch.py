@@ -72,6 +72,12 @@ class ContainerWatch:
         with self._lock:
             return self._generation if self._live else None
 
+    def watched_generation(self) -> int | None:
+        """:meth:`generation`, watching from now on if not yet: it changes with every event
+        that may have created, started or removed a container."""
+        self._start()
+        return self.generation()
+
     def keep(self, ref: str, info: ContainerInfo, generation: int | None) -> None:
         """Keep an inspect's answer, unless an event came while it was in flight."""
         with self._lock:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, cast
 
 from hotfix.core.errors import UsageError
 from hotfix.lsp import uris
+from hotfix.lsp.lifecyclewatch import report_lines
 from hotfix.lsp.params import Params
 from hotfix.lsp.progress import WorkDone
 from hotfix.lsp.registry import Result, command
@@ -195,7 +196,10 @@ async def commit_image_command(ls: HotfixLanguageServer, p: Params, progress: Wo
 async def report_command(ls: HotfixLanguageServer, p: Params, progress: WorkDone) -> Result:
     container = p.opt_text("container")
     return {
-        "markdown": await ls.run(lambda svc: build_report(svc, container), p.opt_text("engine"))
+        "markdown": await ls.run(
+            lambda svc: build_report(svc, container, report_lines(svc, container)),
+            p.opt_text("engine"),
+        )
     }
 
 

@@ -19,7 +19,7 @@ from typing import Any
 from lsprotocol import types
 
 from hotfix.core.errors import UsageError
-from hotfix.lsp import commands, documents, files, registry, spool
+from hotfix.lsp import commands, documents, files, lifecycle, registry, spool
 from hotfix.lsp.errors import ExpectedErrorFilter, InvalidParams, to_rpc_error
 from hotfix.lsp.params import Params
 from hotfix.lsp.progress import WorkDone
@@ -28,7 +28,7 @@ from hotfix.lsp.server import HotfixLanguageServer, ServiceFactory
 logger = logging.getLogger(__name__)
 
 __all__ = ["create_server", "parse_tcp", "run"]
-_FEATURE_MODULES = (files, commands)  # imported for their registrations in .registry
+_FEATURE_MODULES = (files, commands, lifecycle)  # imported for their registrations in .registry
 
 # --- wiring ---------------------------------------------------------------------------------
 
@@ -55,6 +55,8 @@ def create_server(service_factory: ServiceFactory | None = None) -> HotfixLangua
                 ls.watcher.interval = max(0.0, float(interval))
             else:
                 logger.warning("ignoring initializationOptions.pollInterval=%r", interval)
+        if isinstance(options, dict) and isinstance(options.get("lifecycleInterval"), int | float):
+            ls.lifecycle.interval = max(0.0, float(options["lifecycleInterval"]))
         transfer = options.get("bodyTransfer") if isinstance(options, dict) else None
         if transfer == spool.FILE:
             ls.open_spool()
@@ -65,6 +67,7 @@ def create_server(service_factory: ServiceFactory | None = None) -> HotfixLangua
     def shutdown(ls: HotfixLanguageServer, *args: Any) -> None:
         ls.cancellations.cancel_all()
         ls.watcher.stop()
+        ls.lifecycle.stop()
 
     return server
 

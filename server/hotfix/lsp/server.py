@@ -48,6 +48,7 @@ from hotfix.docker.engines import DEFAULT as DEFAULT_ENGINE
 from hotfix.docker.engines import Engines
 from hotfix.lsp import auth, spool, watch, wire
 from hotfix.lsp.errors import INVALID_PARAMS
+from hotfix.lsp.lifecyclewatch import LIFECYCLE, EngineLines, LifecycleWatch
 from hotfix.lsp.progress import Cancellations, WorkDone
 from hotfix.lsp.uris import Location
 from hotfix.service.config import DEFAULT_MAX_FILE_SIZE, configured_max_file_size
@@ -239,6 +240,8 @@ class HotfixLanguageServer(LanguageServer):
         self.cancellations = Cancellations()
         self._event_loop: asyncio.AbstractEventLoop | None = None
         self.watcher = watch.Watcher(self._read_version, self._notify_changed)
+        self._engine_lines = EngineLines()
+        self.lifecycle = LifecycleWatch(self._hotfix_lines, self._notify_lifecycle, self.alert)
         self.spool: spool.Spool | None = None  # when the client asked for bodyTransfer "file"
         self._tcp_token_file: auth.TokenFile | None = None  # served on TCP: who may connect
         self._tcp_client_connected = False
@@ -384,7 +387,14 @@ class HotfixLanguageServer(LanguageServer):
     async def run(self, work: Callable[[HotfixService], T], engine: str | None = None) -> T:
         """Run blocking service work in a worker thread."""
         self._event_loop = asyncio.get_running_loop()
+        self.lifecycle.start()  # once there is work, there are hotfixes to watch
         return await asyncio.to_thread(lambda: work(self.service(engine)))
+
+    async def _hotfix_lines(self) -> list[dict[str, Any]] | None:
+        return await asyncio.to_thread(lambda: self._engine_lines(self.service()))
+
+    def _notify_lifecycle(self, params: dict[str, Any]) -> None:
+        self.protocol.notify(LIFECYCLE, params)
 
     async def _read_version(self, loc: Location) -> str:
         return (await self.run(lambda svc: svc.read(loc.container, loc.path), loc.engine)).version

@@ -14,12 +14,14 @@ from __future__ import annotations
 
 import difflib
 import time
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from hotfix.core.errors import ContainerNotFound, HotfixError
 from hotfix.core.redaction import redact
 from hotfix.core.terminal import printable
+from hotfix.lifecycle.stages import HotfixStatus
 from hotfix.store.state import JournalEntry
 
 if TYPE_CHECKING:
@@ -95,8 +97,11 @@ class _Container:
         self.entries: list[JournalEntry] = []
 
 
-def build_report(svc: Workspace, ref: str | None = None) -> str:
-    """The Markdown incident record of one container (or of every container in the journal)."""
+def build_report(
+    svc: Workspace, ref: str | None = None, lifecycle: Sequence[HotfixStatus] = ()
+) -> str:
+    """The Markdown incident record of one container (or of every container in the journal);
+    ``lifecycle``: where each hotfix is now (`hotfix status`), for its Lifecycle section."""
     entries = svc.journal(ref)
     if ref and not entries:
         raise HotfixError(f"{ref}: nothing in the journal for this container")
@@ -126,10 +131,32 @@ def build_report(svc: Workspace, ref: str | None = None) -> str:
     ]
     if not groups:
         lines.append("The journal is empty.")
-    report = "\n".join(lines) + "\n" + "\n".join(sections)
+    report = "\n".join(lines) + "\n" + "\n".join(sections) + _lifecycle(lifecycle)
     # Paths, log lines and probe output come from the container: no control character of
     # theirs reaches a terminal or breaks the Markdown's lines (hotfix.core.terminal).
     return printable(redact(report, secrets), keep="\n\t")
+
+
+def _lifecycle(lines: Sequence[HotfixStatus]) -> str:
+    """## Lifecycle: each hotfix's stage now — lost ones first, they need doing."""
+    if not lines:
+        return ""
+    out = [
+        "## Lifecycle",
+        "",
+        "| Container(s) | Files | Stage | Since | Next step |",
+        "|---|---|---|---|---|",
+    ]
+    for line in sorted(lines, key=lambda x: (x.stage != "lost", x.since)):
+        where = ", ".join(line.containers) + ("" if line.present else " (removed)")
+        stage = line.stage + (f": {'; '.join(line.notes)}" if line.notes else "")
+        stage += f", branch `{line.branch}`" if line.branch else ""
+        stage += f", image `{line.image}`" if line.image else ""
+        out.append(
+            f"| {_cell(where)} | {_cell(', '.join(line.files))} | {_cell(stage)} "
+            f"| {when(line.since)} | {line.next_step or '-'} |"
+        )
+    return "\n".join(out) + "\n"
 
 
 def _container_section(svc: Workspace, group: _Container) -> tuple[str, set[str]]:

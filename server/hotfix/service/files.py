@@ -218,6 +218,9 @@ class HotfixService(Reverting):
             changed = self._changed_paths(container) if first_write else None
             checkpointed = self._checkpoint_if_new(container, target, current)
             after = version_of(data)
+            # The fixed content outlives the container: `hotfix reapply` carries it onto a
+            # recreated one (hotfix.lifecycle).
+            self.store.put_blob(data, after, durable=False)
             self._write_file(
                 "write",
                 container,
@@ -502,6 +505,7 @@ class HotfixService(Reverting):
     def _store_checkpoint(
         self, container: ContainerInfo, path: str, current: FileContent | None
     ) -> Checkpoint:
+        self.store.remember_container(container)
         st = current.stat if current else None
         cp = Checkpoint(
             container_id=container.id,

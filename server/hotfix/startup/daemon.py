@@ -439,6 +439,7 @@ def _preload() -> None:
     paramiko (hotfix.docker.engine imports it whole), so ssh:// engines work as in-process."""
     import hotfix.cli.files
     import hotfix.cli.fleet
+    import hotfix.cli.lifecycle
     import hotfix.cli.live
     import hotfix.cli.main
     import hotfix.cli.release
@@ -447,6 +448,8 @@ def _preload() -> None:
     import hotfix.docker.engines
     import hotfix.fleet
     import hotfix.git.repo
+    import hotfix.lifecycle.debt
+    import hotfix.lifecycle.reapply
     import hotfix.release.harvest
     import hotfix.release.imaging
     import hotfix.release.report

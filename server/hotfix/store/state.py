@@ -35,7 +35,7 @@ from hotfix.core.errors import Unavailable
 from hotfix.core.model import ContainerInfo, FileContent
 from hotfix.core.processes import alive
 
-SCHEMA_VERSION = 2  # 2: the last_good table (issue 16)
+SCHEMA_VERSION = 3  # 2: the last_good table (issue 16); 3: container_identity (issue 17)
 
 
 def first_line(exc: BaseException) -> str:
@@ -118,7 +118,27 @@ CREATE TABLE IF NOT EXISTS last_good (
     PRIMARY KEY (container_id, path)
 );
 """,
+    3: """
+CREATE TABLE IF NOT EXISTS container_identity (
+    container_id   TEXT PRIMARY KEY,
+    engine         TEXT NOT NULL,
+    name           TEXT NOT NULL,
+    image          TEXT NOT NULL,
+    image_id       TEXT NOT NULL,
+    labels         TEXT NOT NULL DEFAULT '{}',   -- its Compose and Swarm labels, JSON
+    recorded_at    REAL NOT NULL
+);
+""",
 }
+# The labels that say which service (and replica) a container is (the lifecycle's successors).
+IDENTITY_LABELS = (
+    "com.docker.compose.project",
+    "com.docker.compose.service",
+    "com.docker.compose.container-number",
+    "com.docker.swarm.service.name",
+    "com.docker.swarm.task.name",
+    "com.docker.swarm.node.id",
+)
 
 
 def sha256(data: bytes) -> str:
@@ -193,6 +213,19 @@ class JournalEntry:
     version_after: str | None
     outcome: str
     detail: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class ContainerIdentity:
+    """Who a hotfixed container was: kept so its successor can be matched after it is gone."""
+
+    container_id: str
+    engine: str
+    name: str
+    image: str
+    image_id: str
+    labels: dict[str, str]
+    recorded_at: float
 
 
 class StateStore:
@@ -293,16 +326,18 @@ class StateStore:
 
     # --- blobs ------------------------------------------------------------------------------
 
-    def put_blob(self, data: bytes, version: str | None = None) -> str:
-        """Store a content (``version``: its ``sha256:`` version, when known) durably."""
+    def put_blob(self, data: bytes, version: str | None = None, *, durable: bool = True) -> str:
+        """Store a content (``version``: its ``sha256:`` version, when known) durably, or —
+        not ``durable`` — so that it survives the process dying, not the host."""
         digest = version.removeprefix("sha256:") if version else sha256(data)
         target = self._blob_path(digest)
         if target.exists():
             return digest
         target.parent.mkdir(parents=True, exist_ok=True)
         try:
-            _write_whole(target, data)
-            _fsync_dir(target.parent)
+            _write_whole(target, data, durable=durable)
+            if durable:
+                _fsync_dir(target.parent)
         except OSError as exc:
             raise _unavailable(self.directory, exc, "cannot store content: ") from exc
         return digest
@@ -493,6 +528,39 @@ class StateStore:
             ).fetchall()
         return [(r[0], r[1]) for r in rows]
 
+    # --- container identities (lifecycle) ---------------------------------------------------
+
+    def remember_container(self, container: ContainerInfo) -> None:
+        """Keep who a container is (engine, name, image, service labels) the first time it
+        is hotfixed: once it is removed, the Engine cannot say it any more."""
+        labels = {k: v for k, v in container.labels.items() if k in IDENTITY_LABELS}
+        with self._tx(durable=False) as db:
+            db.execute(
+                """INSERT OR IGNORE INTO container_identity
+                   (container_id, engine, name, image, image_id, labels, recorded_at)
+                   VALUES (?, ?, ?, ?, ?, ?, ?)""",
+                (
+                    container.id,
+                    container.engine,
+                    container.name,
+                    container.image,
+                    container.image_id,
+                    json.dumps(labels, sort_keys=True),
+                    time.time(),
+                ),
+            )
+
+    def container_identities(self) -> dict[str, ContainerIdentity]:
+        """Every remembered container by ID."""
+        with self._tx(durable=False) as db:
+            rows = db.execute("SELECT * FROM container_identity").fetchall()
+        return {r["container_id"]: _identity(r) for r in rows}
+
+    def has_checkpoints(self) -> bool:
+        """Whether any checkpoint exists: the debt check's first, state-only question."""
+        with self._tx(durable=False) as db:
+            return db.execute("SELECT 1 FROM checkpoints LIMIT 1").fetchone() is not None
+
     # --- journal ----------------------------------------------------------------------------
 
     def journal_start(self, **fields: Any) -> int:
@@ -589,6 +657,16 @@ class StateStore:
             rows = db.execute(query, args).fetchall()
         return [_journal(r) for r in rows]
 
+    def lifecycle_journal(self) -> list[JournalEntry]:
+        """The ``ok`` rows a hotfix's stage is read from: file actions and release actions."""
+        with self._tx(durable=False) as db:
+            rows = db.execute(
+                """SELECT * FROM journal WHERE outcome = 'ok' AND action IN
+                   ('write', 'delete', 'revert', 'recover', 'checkpoint',
+                    'harvest', 'commit-image', 'rollout', 'reapply') ORDER BY id"""
+            ).fetchall()
+        return [_journal(r) for r in rows]
+
     def journal_entry(self, entry_id: int) -> JournalEntry | None:
         with self._tx() as db:
             row = db.execute("SELECT * FROM journal WHERE id = ?", (entry_id,)).fetchone()
@@ -645,6 +723,12 @@ def _last_good(row: sqlite3.Row) -> LastGood:
     data = dict(row)
     data["present"] = bool(data["present"])
     return LastGood(**data)
+
+
+def _identity(row: sqlite3.Row) -> ContainerIdentity:
+    data = dict(row)
+    data["labels"] = json.loads(data["labels"] or "{}")
+    return ContainerIdentity(**data)
 
 
 def _journal(row: sqlite3.Row) -> JournalEntry:
