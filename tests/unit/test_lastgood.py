@@ -72,7 +72,7 @@ def test_an_old_state_directory_is_migrated_keeping_what_it_holds(tmp_path: Path
 
     store = StateStore(directory)
     version = store._db.execute("PRAGMA user_version").fetchone()[0]
-    assert version == SCHEMA_VERSION == 2
+    assert version == SCHEMA_VERSION >= 2
     assert store.get_checkpoint("c1", APP) is not None
     store.put_last_good(_good(2.0), FIX1)
     assert store.get_last_good("c1", APP) is not None

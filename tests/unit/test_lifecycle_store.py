@@ -42,8 +42,9 @@ def test_the_first_save_remembers_the_container_and_keeps_the_fixed_content(tmp_
 
 def test_a_state_dir_from_before_the_lifecycle_opens_and_gains_the_table(tmp_path: Path):
     StateStore(tmp_path).close()
-    with sqlite3.connect(tmp_path / "state.db") as db:  # as an older version left it
+    with sqlite3.connect(tmp_path / "state.db") as db:  # as schema version 2 left it
         db.execute("DROP TABLE container_identity")
+        db.execute("PRAGMA user_version=2")
     store = StateStore(tmp_path)
     assert store.container_identities() == {}
     info = ContainerInfo(id="c1", name="web", image="app:1", image_id="sha256:1", state="running")
