@@ -153,10 +153,12 @@ RUN=$(mktemp -d "${TMPDIR:-/tmp}/hotfix-e2e.XXXXXX")
 mkdir -p "$ARTIFACTS"
 rm -rf "$ARTIFACTS/logs" && rm -f "$ARTIFACTS"/*.png   # the last run's
 (
+    # The .vsix carries the server (bundled/libs), as a user gets it: nothing else is installed.
+    make -C "$ROOT" bundle
     cd "$EXT"
     [[ -d node_modules ]] || npm ci --no-audit --no-fund
     npm run package
-) >"$RUN/package.log" 2>&1 || { tail -30 "$RUN/package.log"; fail "npm run package"; }
+) >"$RUN/package.log" 2>&1 || { tail -30 "$RUN/package.log"; fail "make bundle + npm run package"; }
 cp "$EXT/container-hotfix.vsix" "$RUN/container-hotfix.vsix"
 export XDG_DATA_HOME="$RUN/xdg-data" XDG_CONFIG_HOME="$RUN/xdg-config" XDG_CACHE_HOME="$RUN/xdg-cache"
 CSARGS=(--config "$RUN/code-server.yaml" --extensions-dir "$RUN/extensions" --user-data-dir "$RUN/udata")
@@ -167,11 +169,11 @@ grep -q '^container-hotfix.container-hotfix@' <("$CS" "${CSARGS[@]}" --list-exte
     || fail "the extension is not listed after --install-extension"
 mkdir -p "$RUN/udata/User" "$RUN/workspace" "$RUN/state"
 echo "Container Hotfix end-to-end test workspace" >"$RUN/workspace/README.txt"
+# No hotfix.server.command: the extension finds a Python itself and runs the server it carries.
 node -e '
-const [file, hotfix] = process.argv.slice(1);
+const [file] = process.argv.slice(1);
 require("fs").writeFileSync(file, JSON.stringify({
   "files.autoSave": "off",
-  "hotfix.server.command": [hotfix, "lsp"],
   "hotfix.pollInterval": 0.5,
   "workbench.startupEditor": "none",
   "workbench.tips.enabled": false,
@@ -186,7 +188,7 @@ require("fs").writeFileSync(file, JSON.stringify({
   "remote.autoForwardPorts": false,
   "window.restoreWindows": "none",
   "diffEditor.renderSideBySide": true,
-}, null, 2));' "$RUN/udata/User/settings.json" "$HOTFIX"
+}, null, 2));' "$RUN/udata/User/settings.json"
 say "vsix built and installed: $(since "$t")"
 
 # ---------- 5. the incident container ----------
@@ -215,7 +217,9 @@ say "container $CONTAINER on 127.0.0.1:$(host_port) answers 500; $APP_FILE owner
 # ---------- 6. code-server ----------
 t=$(T)
 CS_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-HOTFIX_STATE_DIR="$RUN/state" setsid "$CS" "${CSARGS[@]}" --auth none --bind-addr "127.0.0.1:$CS_PORT" \
+# A plain PATH (no virtualenv): the server must come from the .vsix alone.
+PLAIN_PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+PATH="$PLAIN_PATH" HOTFIX_STATE_DIR="$RUN/state" setsid "$CS" "${CSARGS[@]}" --auth none --bind-addr "127.0.0.1:$CS_PORT" \
     --disable-telemetry --disable-update-check --disable-workspace-trust --disable-getting-started-override \
     "$RUN/workspace" >"$RUN/code-server.log" 2>&1 </dev/null &
 CS_PID=$!

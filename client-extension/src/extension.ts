@@ -3,11 +3,12 @@ import { registerHotfixCommands } from './commands/register';
 import { offerWayOut, SaveReasons } from './commands/saveRefusals';
 import { COMMAND, type Services } from './commands/services';
 import { readSettings, SERVER_SETTINGS } from './common/settings';
-import { executeCommand, onWillSaveTextDocument, registerCommand, showErrorMessage } from './common/vscodeapi';
+import { onWillSaveTextDocument, registerCommand } from './common/vscodeapi';
 import { HotfixFileSystemProvider } from './fs/hotfixFileSystem';
 import { ReadonlyContainerFileSystem } from './fs/readonlyFileSystem';
 import { CHECKPOINT_SCHEME, HOTFIX_SCHEME, LIVE_SCHEME, withScheme } from './fs/uris';
 import { HotfixLanguageClient } from './server/languageClient';
+import { reportStartFailure, SERVER_NOTIFICATIONS } from './views/serverProblems';
 import { ChangeDecorationProvider } from './views/changeDecorations';
 import { ChangeTracker } from './views/changeTracker';
 import { ContainersTreeProvider } from './views/containersView';
@@ -18,7 +19,7 @@ let runningServer: HotfixLanguageClient | undefined;
 
 export async function activate(context: ExtensionContext): Promise<void> {
     const log = window.createOutputChannel('Hotfix', { log: true });
-    const server = new HotfixLanguageClient(log);
+    const server = new HotfixLanguageClient(log, context.extensionPath, SERVER_NOTIFICATIONS);
     runningServer = server;
     const files = new HotfixFileSystemProvider(server);
     const checkpoints = new ReadonlyContainerFileSystem(server, (uri) => uri);
@@ -68,6 +69,7 @@ export async function activate(context: ExtensionContext): Promise<void> {
         }),
     );
 
+    context.subscriptions.push(server.onDidStopForGood((error) => void reportStartFailure(error)));
     server.start().then(
         () => changes.refresh(),
         (error: unknown) => void reportStartFailure(error),
@@ -91,20 +93,5 @@ async function restartServer(
         await changes.refresh();
     } catch (error) {
         await reportStartFailure(error);
-    }
-}
-
-async function reportStartFailure(error: unknown): Promise<void> {
-    const choice = await showErrorMessage(
-        `Hotfix: the server did not start (${error instanceof Error ? error.message : String(error)}). ` +
-            'Install the hotfix package or set "hotfix.server.command".',
-        {},
-        'Show Log',
-        'Open Settings',
-    );
-    if (choice === 'Show Log') {
-        await executeCommand(COMMAND.showLog);
-    } else if (choice === 'Open Settings') {
-        await executeCommand('workbench.action.openSettings', 'hotfix.server');
     }
 }
