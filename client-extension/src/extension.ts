@@ -1,6 +1,6 @@
 import { type ExtensionContext, window, workspace } from 'vscode';
 import { registerHotfixCommands } from './commands/register';
-import { offerWayOut, SaveReasons } from './commands/saveRefusals';
+import { askAboutRefusal, SaveReasons } from './commands/saveRefusals';
 import { COMMAND, type Services } from './commands/services';
 import { readSettings, SERVER_SETTINGS } from './common/settings';
 import { onWillSaveTextDocument, registerCommand } from './common/vscodeapi';
@@ -29,6 +29,7 @@ export async function activate(context: ExtensionContext): Promise<void> {
     const containers = new ContainersTreeProvider(server);
     const services: Services = { server, files, changes, probes, settings: readSettings };
     const saveReasons = new SaveReasons();
+    files.setRefusalHandler((refusal) => askAboutRefusal(refusal, saveReasons));
 
     context.subscriptions.push(
         log,
@@ -59,7 +60,6 @@ export async function activate(context: ExtensionContext): Promise<void> {
                 saveReasons.note(event.document.uri, event.reason);
             }
         }),
-        files.onDidRefuseSave((refusal) => void offerWayOut(refusal, files, saveReasons)),
         server.onDidChangeFile(() => changes.scheduleRefresh()),
         workspace.onDidChangeConfiguration((event) => {
             if (SERVER_SETTINGS.some((setting) => event.affectsConfiguration(setting))) {
