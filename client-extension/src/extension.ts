@@ -12,6 +12,7 @@ import { reportStartFailure, SERVER_NOTIFICATIONS } from './views/serverProblems
 import { ChangeDecorationProvider } from './views/changeDecorations';
 import { ChangeTracker } from './views/changeTracker';
 import { ContainersTreeProvider } from './views/containersView';
+import { showLiveContainers } from './views/liveContainers';
 import { ProbeHistory } from './views/probeHistory';
 import { HotfixStatusBar } from './views/statusBar';
 
@@ -25,8 +26,11 @@ export async function activate(context: ExtensionContext): Promise<void> {
     const checkpoints = new ReadonlyContainerFileSystem(server, (uri) => uri);
     const live = new ReadonlyContainerFileSystem(server, (uri) => withScheme(uri, HOTFIX_SCHEME));
     const changes = new ChangeTracker(server, log);
-    const probes = new ProbeHistory();
-    const containers = new ContainersTreeProvider(server);
+    const probes = new ProbeHistory(context.workspaceState);
+    const containers = new ContainersTreeProvider(server, (container) => ({
+        changedFiles: changes.list(container).length,
+        lastProbe: probes.last(container),
+    }));
     const services: Services = { server, files, changes, probes, settings: readSettings };
     const saveReasons = new SaveReasons();
     files.setRefusalHandler((refusal) => askAboutRefusal(refusal, saveReasons));
@@ -45,7 +49,7 @@ export async function activate(context: ExtensionContext): Promise<void> {
         workspace.registerFileSystemProvider(CHECKPOINT_SCHEME, checkpoints, { isCaseSensitive: true, isReadonly: true }),
         workspace.registerFileSystemProvider(LIVE_SCHEME, live, { isCaseSensitive: true, isReadonly: true }),
         window.registerFileDecorationProvider(new ChangeDecorationProvider(changes)),
-        window.registerTreeDataProvider('hotfix.containers', containers),
+        ...showLiveContainers(containers, server.onNotification, changes, probes),
         new HotfixStatusBar(changes, probes, COMMAND.showChanges),
         ...registerHotfixCommands(services),
         registerCommand(COMMAND.refreshContainers, () => {

@@ -1,14 +1,24 @@
-import { type Disposable, EventEmitter } from 'vscode';
+import { type Disposable, EventEmitter, type Memento } from 'vscode';
 import type { HealthResult } from '../server/protocol';
 
-/** The last restart/probe answer per container, for the status bar. */
+const KEY = 'hotfix.lastProbes';
+
+/**
+ * The last restart/probe answer per container, for the status bar and the
+ * Containers view; kept in the workspace state, so a reload does not lose it.
+ */
 export class ProbeHistory implements Disposable {
-    private readonly results = new Map<string, HealthResult>();
+    private readonly results: Map<string, HealthResult>;
     private readonly recorded = new EventEmitter<string>();
     readonly onDidRecord = this.recorded.event;
 
+    constructor(private readonly storage?: Memento) {
+        this.results = new Map(Object.entries(storage?.get<Record<string, HealthResult>>(KEY) ?? {}));
+    }
+
     record(container: string, result: HealthResult): void {
         this.results.set(container, result);
+        void this.storage?.update(KEY, Object.fromEntries(this.results));
         this.recorded.fire(container);
     }
 

@@ -65,6 +65,7 @@ def create_server(service_factory: ServiceFactory | None = None) -> HotfixLangua
     def shutdown(ls: HotfixLanguageServer, *args: Any) -> None:
         ls.cancellations.cancel_all()
         ls.watcher.stop()
+        ls.container_feed.stop()
 
     return server
 

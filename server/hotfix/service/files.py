@@ -186,11 +186,13 @@ class HotfixService(GoingLive):
         forced = guard(container, "write", force)
         if not force:
             self._check_size(f"{container.name}:{path}", len(data))
-            problems = validation.check(path, data)
-            if problems:
-                raise ValidationFailed(
-                    f"{container.name}:{path} not written: {problems[0]} (force to write anyway)"
-                )
+        problems = validation.check(path, data)
+        if problems and not force:
+            raise ValidationFailed(
+                f"{container.name}:{path} not written: {problems[0]} (force to write anyway)"
+            )
+        # A forced write past a refusal is marked in its journal row (and so in the report).
+        forced_past = str(problems[0]) if problems else None
         with self.store.path_lock(container.id, path):
             target, current, settled = self._settled_live(container, path, force=force)
             where = f"{container.name}:{target}"
@@ -229,6 +231,7 @@ class HotfixService(GoingLive):
                 mode=mode,
                 forced=forced,
                 version=after,
+                forced_past=forced_past,
             )
         warnings = (
             firstwrite.changed_warning(container, firstwrite.wait_for(changed), target)
@@ -603,9 +606,10 @@ class HotfixService(GoingLive):
         mode: int,
         forced: bool,
         version: str | None = None,
+        forced_past: str | None = None,
     ) -> None:
-        """Journal and write one file (``version``: of ``data``, when known); the caller
-        holds its path lock.
+        """Journal and write one file (``version``: of ``data``, when known; ``forced_past``:
+        the validation problem a forced write overrode); the caller holds its path lock.
 
         Where the write is not atomic (the archive API extracts in place), the content
         before and after is kept first, so that a write cut short is put back: at once when
@@ -638,6 +642,7 @@ class HotfixService(GoingLive):
                 before=previous.version if previous else None,
                 after=version,
                 forced=forced,
+                forced_past=forced_past,
                 intent=(intent, data, previous) if intent else None,
             )
         finally:
@@ -656,12 +661,17 @@ class HotfixService(GoingLive):
         before: str | None,
         after: str | None,
         forced: bool = False,
+        forced_past: str | None = None,
         intent: tuple[recovery.Intent, bytes, FileContent | None] | None = None,
     ) -> None:
         """Journal ``work`` on one path. An in-place write (``intent``: what it is about to
         do, its new content and the file before) keeps its intent while it runs; when it
         fails, the file is settled at once and the error says what was found."""
         detail: dict[str, Any] = {"forced_protected": True} if forced else {}
+        if forced_past:
+            detail |= {"forced": True, "forced_past": forced_past}
+        elif forced:
+            detail["forced"] = True
         if intent:
             detail["intent"] = intent[0].to_detail()
         record: JournalRecord | None = None
