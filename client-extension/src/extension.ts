@@ -13,6 +13,7 @@ import { ChangeDecorationProvider } from './views/changeDecorations';
 import { ChangeTracker } from './views/changeTracker';
 import { ContainersTreeProvider } from './views/containersView';
 import { showLiveContainers } from './views/liveContainers';
+import { SaveFeedback } from './views/saveFeedback';
 import { ProbeHistory } from './views/probeHistory';
 import { HotfixStatusBar } from './views/statusBar';
 
@@ -51,6 +52,7 @@ export async function activate(context: ExtensionContext): Promise<void> {
         window.registerFileDecorationProvider(new ChangeDecorationProvider(changes)),
         ...showLiveContainers(containers, server.onNotification, changes, probes),
         new HotfixStatusBar(changes, probes, COMMAND.showChanges),
+        new SaveFeedback((listener) => files.onDidWrite(listener), probes),
         ...registerHotfixCommands(services),
         registerCommand(COMMAND.refreshContainers, () => {
             containers.refresh();
