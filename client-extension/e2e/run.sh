@@ -216,19 +216,28 @@ say "container $CONTAINER on 127.0.0.1:$(host_port) answers 500; $APP_FILE owner
 
 # ---------- 6. code-server ----------
 t=$(T)
-CS_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 # A plain PATH (no virtualenv): the server must come from the .vsix alone.
 PLAIN_PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
-PATH="$PLAIN_PATH" HOTFIX_STATE_DIR="$RUN/state" setsid "$CS" "${CSARGS[@]}" --auth none --bind-addr "127.0.0.1:$CS_PORT" \
-    --disable-telemetry --disable-update-check --disable-workspace-trust --disable-getting-started-override \
-    "$RUN/workspace" >"$RUN/code-server.log" 2>&1 </dev/null &
-CS_PID=$!
-for _ in $(seq 1 300); do
-    curl -fsS -o /dev/null --max-time 1 "http://127.0.0.1:$CS_PORT/healthz" 2>/dev/null && break
-    kill -0 "$CS_PID" 2>/dev/null || { tail -20 "$RUN/code-server.log"; fail "code-server exited"; }
-    sleep 0.1
-done
-curl -fsS -o /dev/null "http://127.0.0.1:$CS_PORT/healthz" || fail "code-server does not answer on 127.0.0.1:$CS_PORT"
+start_code_server() {
+    CS_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    PATH="$PLAIN_PATH" HOTFIX_STATE_DIR="$RUN/state" setsid "$CS" "${CSARGS[@]}" --auth none --bind-addr "127.0.0.1:$CS_PORT" \
+        --disable-telemetry --disable-update-check --disable-workspace-trust --disable-getting-started-override \
+        "$RUN/workspace" >>"$RUN/code-server.log" 2>&1 </dev/null &
+    CS_PID=$!
+    for _ in $(seq 1 300); do
+        curl -fsS -o /dev/null --max-time 1 "http://127.0.0.1:$CS_PORT/healthz" 2>/dev/null && break
+        kill -0 "$CS_PID" 2>/dev/null || { tail -20 "$RUN/code-server.log"; fail "code-server exited"; }
+        sleep 0.1
+    done
+    curl -fsS -o /dev/null "http://127.0.0.1:$CS_PORT/healthz" || fail "code-server does not answer on 127.0.0.1:$CS_PORT"
+}
+stop_code_server() {
+    kill -TERM -- "-$CS_PID" 2>/dev/null
+    for _ in $(seq 1 50); do kill -0 -- "-$CS_PID" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL -- "-$CS_PID" 2>/dev/null || true
+    CS_PID=""
+}
+start_code_server
 say "code-server (pid group $CS_PID) on 127.0.0.1:$CS_PORT: $(since "$t")"
 
 # ---------- 7. drive the UI ----------
@@ -236,8 +245,24 @@ t=$(T)
 E2E_URL="http://127.0.0.1:$CS_PORT/?folder=$RUN/workspace" \
 E2E_CONTAINER="$CONTAINER" E2E_FILE="$APP_FILE" E2E_SHOTS="$ARTIFACTS" E2E_TOOLS="$TOOLS_DIR" \
 E2E_PROFILE="$RUN/chromium-profile" E2E_TIMEOUT="$DRIVE_TIMEOUT" \
+E2E_IMAGE="$IMAGE" \
     node "$HERE/drive.mjs" 2>&1 | tee "$RUN/drive.log" || fail "the UI drive failed (see above and the screenshots)"
 say "drive: $(since "$t")"
+
+# ---------- 7b. a server that cannot start: one notification ----------
+# Settings are read at start (code-server's watch of the user settings file is not prompt).
+t=$(T)
+stop_code_server
+node -e '
+const fs = require("fs"), file = process.argv[1];
+fs.writeFileSync(file, JSON.stringify({ ...JSON.parse(fs.readFileSync(file, "utf8")), "hotfix.server.command": ["/bin/false"] }, null, 2));
+' "$RUN/udata/User/settings.json"
+start_code_server
+E2E_URL="http://127.0.0.1:$CS_PORT/?folder=$RUN/workspace" E2E_PHASE=cannot-start \
+E2E_CONTAINER="$CONTAINER" E2E_FILE="$APP_FILE" E2E_SHOTS="$ARTIFACTS" E2E_TOOLS="$TOOLS_DIR" \
+E2E_PROFILE="$RUN/chromium-profile-2" E2E_TIMEOUT=90 E2E_IMAGE="$IMAGE" \
+    node "$HERE/drive.mjs" 2>&1 | tee -a "$RUN/drive.log" || fail "a server that cannot start (see above and the screenshots)"
+say "server that cannot start: $(since "$t")"
 
 # ---------- 8. check from outside ----------
 t=$(T)

@@ -54,11 +54,15 @@ export interface FoundPython {
     rejected: string[];
 }
 
-/** The first candidate whose version is at least {@link MIN_PYTHON}. */
+/**
+ * The first candidate (in order) whose version is at least {@link MIN_PYTHON}.
+ * All are asked at once: a pyenv shim alone takes about a second to answer.
+ */
 export async function firstSuitablePython(candidates: PythonCandidate[], probe: VersionProbe): Promise<FoundPython> {
+    const versions = await Promise.all(candidates.map((candidate) => probe(candidate.executable)));
     const rejected: string[] = [];
-    for (const candidate of candidates) {
-        const version = await probe(candidate.executable);
+    for (const [index, candidate] of candidates.entries()) {
+        const version = versions[index];
         if (version && isAtLeast(version, MIN_PYTHON)) {
             return { found: candidate, rejected };
         }
