@@ -1,4 +1,5 @@
 import { type ExtensionContext, window, workspace } from 'vscode';
+import { registerEntryCommands } from './commands/entryCommands';
 import { registerHotfixCommands } from './commands/register';
 import { askAboutRefusal, SaveReasons } from './commands/saveRefusals';
 import { COMMAND, type Services } from './commands/services';
@@ -13,6 +14,7 @@ import { ChangeDecorationProvider } from './views/changeDecorations';
 import { ChangeTracker } from './views/changeTracker';
 import { ContainersTreeProvider } from './views/containersView';
 import { showLiveContainers } from './views/liveContainers';
+import { registerReadonlyDocuments, saveLastPreviewAs } from './views/readonlyDocuments';
 import { SaveFeedback } from './views/saveFeedback';
 import { ProbeHistory } from './views/probeHistory';
 import { HotfixStatusBar } from './views/statusBar';
@@ -54,12 +56,15 @@ export async function activate(context: ExtensionContext): Promise<void> {
         new HotfixStatusBar(changes, probes, COMMAND.showChanges),
         new SaveFeedback((listener) => files.onDidWrite(listener), probes),
         ...registerHotfixCommands(services),
+        ...registerEntryCommands(),
         registerCommand(COMMAND.refreshContainers, () => {
             containers.refresh();
             changes.scheduleRefresh(0);
         }),
         registerCommand(COMMAND.restartServer, () => restartServer(server, containers, changes)),
         registerCommand(COMMAND.showLog, () => log.show()),
+        registerReadonlyDocuments(),
+        registerCommand('hotfix.saveReportAs', () => saveLastPreviewAs()),
         files.onDidModify(() => changes.scheduleRefresh()),
         onWillSaveTextDocument((event) => {
             if (event.document.uri.scheme === HOTFIX_SCHEME) {

@@ -1,11 +1,10 @@
 import {
     getWorkspaceFolders,
-    openUntitledDocument,
     showInformationMessage,
     showInputBox,
     showOpenDialog,
-    showTextDocument,
 } from '../common/vscodeapi';
+import { showMarkdownPreview } from '../views/readonlyDocuments';
 import { describeServerError } from '../fs/errors';
 import { commitImageArgs, describeCommitImage, describeHarvest, harvestArgs, suggestImageTag } from './params';
 import { containerTargetOrPick, targetOrActiveEditor } from './pickers';
@@ -98,7 +97,7 @@ export async function showIncidentReport(services: Services, argument?: unknown)
             'hotfix.report',
             target ? { container: target.container } : {},
         );
-        await showTextDocument(await openUntitledDocument('markdown', markdown), { preview: false });
+        await showMarkdownPreview(`incident-report-${target?.container ?? 'all'}.md`, markdown);
     } catch (error) {
         await showInformationMessage(`No incident report: ${describeServerError(error).message}`);
     }
