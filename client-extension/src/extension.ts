@@ -1,5 +1,6 @@
-import { type ExtensionContext, window, workspace } from 'vscode';
+import { type ExtensionContext, Uri, window, workspace } from 'vscode';
 import { registerEntryCommands } from './commands/entryCommands';
+import { offerOutsideChange, registerCompareCommands } from './commands/outsideChanges';
 import { registerHotfixCommands } from './commands/register';
 import { askAboutRefusal, SaveReasons } from './commands/saveRefusals';
 import { COMMAND, type Services } from './commands/services';
@@ -71,7 +72,11 @@ export async function activate(context: ExtensionContext): Promise<void> {
                 saveReasons.note(event.document.uri, event.reason);
             }
         }),
-        server.onDidChangeFile(() => changes.scheduleRefresh()),
+        server.onDidChangeFile((uri) => {
+            changes.scheduleRefresh();
+            void offerOutsideChange(Uri.parse(uri, true), files);
+        }),
+        ...registerCompareCommands(files),
         workspace.onDidChangeConfiguration((event) => {
             if (SERVER_SETTINGS.some((setting) => event.affectsConfiguration(setting))) {
                 log.info('Server settings changed; restarting the server.');

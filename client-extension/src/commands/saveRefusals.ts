@@ -1,8 +1,9 @@
 import { TextDocumentSaveReason, Uri } from 'vscode';
-import { executeCommand, showWarningMessage } from '../common/vscodeapi';
+import { showWarningMessage } from '../common/vscodeapi';
+import { compareWithContainer } from './outsideChanges';
 import type { RefusalAnswer, SaveRefusal } from '../fs/hotfixFileSystem';
 import { containerNames, serverUri } from '../fs/containerNames';
-import { baseName, LIVE_SCHEME, withScheme } from '../fs/uris';
+import { baseName } from '../fs/uris';
 
 const COMPARE = 'Compare';
 const OVERWRITE = 'Overwrite';
@@ -50,8 +51,7 @@ export async function askAboutRefusal(refusal: SaveRefusal, reasons: SaveReasons
     const message = `${name} changed in ${container} after you opened it, so your save was refused. Compare, or overwrite the container's copy with yours?`;
     let choice = await showWarningMessage(message, {}, COMPARE, OVERWRITE);
     while (choice === COMPARE) {
-        const live = Uri.from(withScheme(refusal.uri, LIVE_SCHEME));
-        await executeCommand('vscode.diff', live, refusal.uri, `${name} (in ${container}) ↔ yours`);
+        await compareWithContainer(refusal.uri);
         choice = await showWarningMessage(message, {}, COMPARE, OVERWRITE);
     }
     return choice === OVERWRITE ? 'overwrite' : 'keep';

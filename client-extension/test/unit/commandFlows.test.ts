@@ -58,8 +58,8 @@ describe('save refused by the server', () => {
 
         expect(await askAboutRefusal(refusal('Conflict'), new SaveReasons())).toBe('keep');
 
-        const [command, left, right] = mocked.executeCommand.mock.calls[0] as [string, any, any];
-        expect(command).toBe('vscode.diff');
+        const diff = mocked.executeCommand.mock.calls.find(([command]) => command === 'vscode.diff');
+        const [, left, right] = diff as [string, any, any];
         expect([left.scheme, left.authority, left.path]).toEqual(['hotfix-live', 'web', '/usr/src/app/app.py']);
         expect(right).toBe(FILE);
         expect(mocked.showWarningMessage).toHaveBeenCalledTimes(2);
