@@ -6,7 +6,8 @@ import {
 } from '../common/vscodeapi';
 import { showMarkdownPreview } from '../views/readonlyDocuments';
 import { describeServerError } from '../fs/errors';
-import { commitImageArgs, describeCommitImage, describeHarvest, harvestArgs, suggestImageTag } from './params';
+import { offerHarvestActions } from './harvestResult';
+import { commitImageArgs, describeCommitImage, harvestArgs, suggestImageTag } from './params';
 import { containerTargetOrPick, targetOrActiveEditor } from './pickers';
 import { runWithProgress } from './healthCommands';
 import type { Services } from './services';
@@ -33,7 +34,7 @@ export async function harvestToBranch(services: Services, argument?: unknown): P
         services.server.executeCommand('hotfix.harvest', harvestArgs(target.container, repo, branch), options),
     );
     if (result) {
-        await showInformationMessage(describeHarvest(result));
+        await offerHarvestActions(repo, result);
     }
 }
 
