@@ -53,7 +53,7 @@ test-extension:
 	cd client-extension && npm ci --no-audit --no-fund && npm run lint && npm test
 
 # A real VS Code (code-server) in headless Chromium, with the real server and engine.
-test-e2e: venv engine bundle
+test-e2e: venv engine
 	cd client-extension && npm run e2e
 
 # The benchmark harness in quick mode: that it runs (a case that fails fails the target);
