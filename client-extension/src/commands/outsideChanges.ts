@@ -1,4 +1,4 @@
-import { Uri } from 'vscode';
+import { type Disposable, TabInputTextDiff, Uri, window } from 'vscode';
 import {
     executeCommand,
     findOpenTextDocument,
@@ -46,8 +46,19 @@ export async function offerOutsideChange(uri: Uri, files: HotfixFileSystemProvid
 export async function compareWithContainer(uri: Uri): Promise<void> {
     const name = baseName(uri.path);
     const container = containerNames.restore(uri.authority);
-    await executeCommand('setContext', 'hotfix.comparing', true);
     await executeCommand('vscode.diff', Uri.from(withScheme(uri, LIVE_SCHEME)), uri, `${name} (in ${container}) ↔ yours`);
+}
+
+/** Whether a diff tab compares the container's live copy (left) with yours. */
+export function isLiveComparison(input: unknown): boolean {
+    return input instanceof TabInputTextDiff && input.original.scheme === LIVE_SCHEME;
+}
+
+/** `hotfix.comparing`: the active tab is such a comparison (its title shows Accept / Overwrite). */
+export function trackComparisons(): Disposable[] {
+    const update = () =>
+        void executeCommand('setContext', 'hotfix.comparing', isLiveComparison(window.tabGroups.activeTabGroup.activeTab?.input));
+    return [window.tabGroups.onDidChangeTabs(update), window.tabGroups.onDidChangeTabGroups(update)];
 }
 
 /** Drops the unsaved edits: the document shows the container's copy again. */
@@ -66,9 +77,10 @@ async function overwriteWithMine(uri: Uri, files: HotfixFileSystemProvider): Pro
 }
 
 /** The compare view's title actions; VS Code passes the right side (yours). */
-export function registerCompareCommands(files: HotfixFileSystemProvider) {
+export function registerCompareCommands(files: HotfixFileSystemProvider): Disposable[] {
     const mine = (argument: unknown) => (argument instanceof Uri ? argument : undefined);
     return [
+        ...trackComparisons(),
         registerCommand(COMPARE_COMMAND.accept, async (argument?: unknown) => {
             const uri = mine(argument);
             if (uri) {

@@ -186,3 +186,10 @@ export class TreeItem {
 export const window = {};
 export const workspace = { registerTextDocumentContentProvider: () => new Disposable(() => undefined) };
 export const commands = {};
+
+export class TabInputTextDiff {
+    constructor(
+        readonly original: Uri,
+        readonly modified: Uri,
+    ) {}
+}

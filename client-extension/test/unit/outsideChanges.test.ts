@@ -9,9 +9,9 @@ vi.mock('../../src/common/vscodeapi', () => ({
 }));
 
 import * as ui from '../../src/common/vscodeapi';
-import { offerOutsideChange } from '../../src/commands/outsideChanges';
+import { isLiveComparison, offerOutsideChange } from '../../src/commands/outsideChanges';
 import { containerNames } from '../../src/fs/containerNames';
-import { Uri } from '../fakes/vscode';
+import { TabInputTextDiff, Uri } from '../fakes/vscode';
 
 const mocked = vi.mocked(ui);
 const FILE = Uri.parse('hotfix://web/usr/src/app/app.py') as any;
@@ -52,5 +52,15 @@ describe('a container file changed while open', () => {
         await offerOutsideChange(FILE, files());
         expect(mocked.showTextDocument).toHaveBeenCalledWith(document);
         expect(mocked.executeCommand).toHaveBeenCalledWith('workbench.action.files.revert');
+    });
+});
+
+describe('the compare view title actions', () => {
+    it('show only on a comparison of the container copy with yours', () => {
+        const live = Uri.parse('hotfix-live://web/usr/src/app/app.py');
+        const checkpoint = Uri.parse('hotfix-checkpoint://web/usr/src/app/app.py');
+        expect(isLiveComparison(new TabInputTextDiff(live, FILE))).toBe(true);
+        expect(isLiveComparison(new TabInputTextDiff(checkpoint, FILE))).toBe(false);
+        expect(isLiveComparison(undefined)).toBe(false);
     });
 });
