@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: venv engine images demo test test-python test-extension test-e2e lint bench bench-quick clean
+.PHONY: venv engine images demo test test-python test-extension test-e2e lint bench bench-quick clean dist bundle
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,22 @@ lint: venv
 test-python: venv engine
 	$(BIN)/pytest -q
 
+# The wheel and sdist (the CLI alone: `pipx install dist/container_hotfix-*.whl`) and the
+# .vsix that carries the server (client-extension/bundled/libs: pure-Python packages only).
+dist: venv
+	rm -rf dist
+	$(BIN)/pip install -q build
+	$(BIN)/python -m build --outdir dist .
+	$(MAKE) bundle WHEEL="$$(ls dist/container_hotfix-*.whl)"
+	cd client-extension && npm ci --no-audit --no-fund && npm run package
+	cp client-extension/container-hotfix.vsix dist/
+
+# The server into the extension: from WHEEL, or a wheel of the working tree.
+bundle: venv
+	rm -rf build/bundle-wheel
+	[ -n "$(WHEEL)" ] || $(BIN)/pip wheel -q --no-deps -w build/bundle-wheel .
+	$(BIN)/python scripts/bundle-server.py "$(if $(WHEEL),$(WHEEL),$$(ls build/bundle-wheel/*.whl))" client-extension/bundled/libs
+
 test-extension:
 	cd client-extension && npm ci --no-audit --no-fund && npm run lint && npm test
 
@@ -51,4 +67,4 @@ bench-quick: venv engine
 	$(BIN)/python -m benchmarks.run --quick
 
 clean:
-	rm -rf $(VENV) client-extension/node_modules client-extension/dist
+	rm -rf $(VENV) dist client-extension/node_modules client-extension/dist client-extension/bundled

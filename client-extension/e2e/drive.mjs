@@ -18,6 +18,9 @@ const FILE = env('E2E_FILE');
 const SHOTS = env('E2E_SHOTS');
 const PROFILE = env('E2E_PROFILE');
 const TIMEOUT_MS = Number(env('E2E_TIMEOUT', '240')) * 1000;
+const PHASE = env('E2E_PHASE', 'main');
+const IMAGE = env('E2E_IMAGE');
+const LATE = `${CONTAINER}-late`; // started after the Containers view is showing
 const BEFORE = 'cause_a_problem = True';
 const AFTER = 'cause_a_problem = False';
 const BASENAME = path.basename(FILE);
@@ -29,7 +32,7 @@ const { chromium } = require('playwright-core');
 const t0 = Date.now();
 const log = (message) => console.log(`[drive ${((Date.now() - t0) / 1000).toFixed(2)}s] ${message}`);
 const pause = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-let shotNumber = 0;
+let shotNumber = PHASE === 'cannot-start' ? 20 : 0; // the second phase's after the first's
 async function shot(page, name) {
     // Park the pointer on an empty spot so no hover (e.g. a tab's tooltip) covers the editor.
     await page.mouse.move(700, 860);
@@ -63,7 +66,7 @@ async function toastTexts(page) {
 /** Fails fast on an error from the extension (server did not start, a command failed). */
 async function checkNoErrorToast(page) {
     for (const text of await toastTexts(page)) {
-        if (/did not start|failed:|is NOT healthy|was not saved|after you opened it|content of the file is newer/i.test(text)) {
+        if (/could not start|failed:|failed to save|is NOT healthy|was not saved|after you opened it|content of the file is newer/i.test(text)) {
             throw new Error(`notification: ${text.replace(/\s+/g, ' ')}`);
         }
     }
@@ -230,6 +233,76 @@ async function main(page) {
     await checkNoErrorToast(page);
     log(`diff editor shows "${BEFORE}" (checkpoint) and "${AFTER}" (container) after ${Date.now() - tDiff} ms`);
     await shot(page, 'diff-with-checkpoint');
+
+    await containerAppearsByItself(page);
+    await refusedSaveShowsOneMessage(page);
+}
+
+const containersView = (page) => page.locator('[id="workbench.view.extension.hotfix"]');
+
+/** A container started after the Containers view showed appears without Refresh. */
+async function containerAppearsByItself(page) {
+    await page.locator('.activitybar [aria-label^="Container Hotfix"]').first().click();
+    await containersView(page).locator('.monaco-list-row', { hasText: CONTAINER }).first().waitFor({ timeout: 30000 });
+    const tStart = Date.now();
+    execFileSync('docker', ['run', '-d', '--name', LATE, IMAGE], { encoding: 'utf8' });
+    const started = Date.now();
+    await containersView(page).locator('.monaco-list-row', { hasText: LATE }).first().waitFor({ timeout: 10000 });
+    const shown = Date.now() - started;
+    log(`${LATE} shown in the Containers view ${shown} ms after docker run returned (${Date.now() - tStart} ms in all), no Refresh`);
+    if (shown > 2500) throw new Error(`the new container took ${shown} ms to appear (want ≤ 2 s + one poll)`);
+    await shot(page, 'container-appears-by-itself');
+}
+
+const toasts = (page) => page.locator('.notifications-toasts .notification-toast');
+
+/** A syntax error saved with Ctrl+S: the extension's one message (Save Anyway), nothing else. */
+async function refusedSaveShowsOneMessage(page) {
+    await runCommand(page, 'Notifications: Clear All Notifications'); // the earlier "is healthy"
+    await toasts(page).first().waitFor({ state: 'detached', timeout: 5000 }).catch(() => {});
+    await page.locator('.tabs-container .tab', { hasText: BASENAME }).first().click();
+    await focusEditor(page);
+    await page.keyboard.press('Control+End');
+    await page.keyboard.type('\ndef broken(:\n');
+    await page.locator('.tabs-container .tab.active.dirty', { hasText: BASENAME }).waitFor({ timeout: 15000 });
+    await page.keyboard.press('Control+S');
+    const ours = toasts(page).filter({ hasText: 'was not saved' });
+    await ours.first().waitFor({ timeout: 30000 });
+    await pause(1500); // VS Code's own "Failed to save" would be up by now
+    const texts = (await toastTexts(page)).map((text) => text.replace(/\s+/g, ' '));
+    log(`refused save: ${texts.length} notification(s): ${JSON.stringify(texts)}`);
+    if (texts.length !== 1) throw new Error(`a refused save shows ${texts.length} notifications, want 1`);
+    if (!/Save Anyway/.test(texts[0]) || /force|--|sha256/.test(texts[0])) throw new Error(`unexpected text: ${texts[0]}`);
+    await shot(page, 'refused-save-one-message');
+    if (containerFile().includes('def broken(')) throw new Error('the refused content reached the container');
+    // Close the question without a choice: the edits stay unsaved (measured: what VS Code shows then).
+    await runCommand(page, 'Notifications: Clear All Notifications');
+    await pause(1500);
+    log(`after closing it: ${JSON.stringify((await toastTexts(page)).map((t) => t.replace(/\s+/g, ' ')))}`);
+    await shot(page, 'refused-save-closed');
+    await page.locator('.tabs-container .tab.active.dirty', { hasText: BASENAME }).waitFor({ timeout: 5000 });
+    // Back to the container's copy, and no notifications left for the next step.
+    await focusEditor(page);
+    await runCommand(page, 'File: Revert File');
+    await page.locator('.tabs-container .tab.active.dirty').waitFor({ state: 'detached', timeout: 15000 });
+    await runCommand(page, 'Notifications: Clear All Notifications');
+    if (containerFile().includes('def broken(')) throw new Error('the refused content reached the container');
+}
+
+/** A server that exits at start: one notification, with Show Log and Open Settings. */
+async function serverThatCannotStart(page) {
+    await page.goto(URL, { waitUntil: 'domcontentloaded' });
+    await page.locator('.monaco-workbench').waitFor({ timeout: 60000 });
+    // Showing the Containers view activates the extension, which starts the server.
+    await page.locator('.activitybar [aria-label^="Container Hotfix"]').first().click({ timeout: 60000 });
+    const failure = toasts(page).filter({ hasText: 'could not start' });
+    await failure.first().waitFor({ timeout: 30000 });
+    await pause(3000); // the client would have retried and complained by now
+    const texts = (await toastTexts(page)).map((text) => text.replace(/\s+/g, ' '));
+    log(`server that cannot start: ${JSON.stringify(texts)}`);
+    if (texts.length !== 1) throw new Error(`${texts.length} notifications for a server that cannot start, want 1`);
+    if (!/Show Log/.test(texts[0]) || !/Open Settings/.test(texts[0])) throw new Error(`no Show Log / Open Settings: ${texts[0]}`);
+    await shot(page, 'server-cannot-start');
 }
 
 fs.mkdirSync(SHOTS, { recursive: true });
@@ -249,7 +322,7 @@ try {
     const overall = new Promise((_, reject) => {
         timer = setTimeout(() => reject(new Error(`the drive took longer than ${TIMEOUT_MS / 1000} s`)), TIMEOUT_MS);
     });
-    await Promise.race([main(page), overall]).finally(() => clearTimeout(timer));
+    await Promise.race([PHASE === 'cannot-start' ? serverThatCannotStart(page) : main(page), overall]).finally(() => clearTimeout(timer));
     log('PASSED');
 } catch (error) {
     failed = true;
@@ -258,5 +331,10 @@ try {
     await shot(page, 'error').catch((e) => log(`no error screenshot: ${e.message}`));
 } finally {
     await context.close().catch(() => {});
+    try {
+        execFileSync('docker', ['rm', '-f', LATE], { stdio: 'ignore' });
+    } catch {
+        // never started
+    }
 }
 process.exit(failed ? 1 : 0);

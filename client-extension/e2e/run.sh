@@ -153,10 +153,12 @@ RUN=$(mktemp -d "${TMPDIR:-/tmp}/hotfix-e2e.XXXXXX")
 mkdir -p "$ARTIFACTS"
 rm -rf "$ARTIFACTS/logs" && rm -f "$ARTIFACTS"/*.png   # the last run's
 (
+    # The .vsix carries the server (bundled/libs), as a user gets it: nothing else is installed.
+    make -C "$ROOT" bundle
     cd "$EXT"
     [[ -d node_modules ]] || npm ci --no-audit --no-fund
     npm run package
-) >"$RUN/package.log" 2>&1 || { tail -30 "$RUN/package.log"; fail "npm run package"; }
+) >"$RUN/package.log" 2>&1 || { tail -30 "$RUN/package.log"; fail "make bundle + npm run package"; }
 cp "$EXT/container-hotfix.vsix" "$RUN/container-hotfix.vsix"
 export XDG_DATA_HOME="$RUN/xdg-data" XDG_CONFIG_HOME="$RUN/xdg-config" XDG_CACHE_HOME="$RUN/xdg-cache"
 CSARGS=(--config "$RUN/code-server.yaml" --extensions-dir "$RUN/extensions" --user-data-dir "$RUN/udata")
@@ -167,11 +169,11 @@ grep -q '^container-hotfix.container-hotfix@' <("$CS" "${CSARGS[@]}" --list-exte
     || fail "the extension is not listed after --install-extension"
 mkdir -p "$RUN/udata/User" "$RUN/workspace" "$RUN/state"
 echo "Container Hotfix end-to-end test workspace" >"$RUN/workspace/README.txt"
+# No hotfix.server.command: the extension finds a Python itself and runs the server it carries.
 node -e '
-const [file, hotfix] = process.argv.slice(1);
+const [file] = process.argv.slice(1);
 require("fs").writeFileSync(file, JSON.stringify({
   "files.autoSave": "off",
-  "hotfix.server.command": [hotfix, "lsp"],
   "hotfix.pollInterval": 0.5,
   "workbench.startupEditor": "none",
   "workbench.tips.enabled": false,
@@ -186,7 +188,7 @@ require("fs").writeFileSync(file, JSON.stringify({
   "remote.autoForwardPorts": false,
   "window.restoreWindows": "none",
   "diffEditor.renderSideBySide": true,
-}, null, 2));' "$RUN/udata/User/settings.json" "$HOTFIX"
+}, null, 2));' "$RUN/udata/User/settings.json"
 say "vsix built and installed: $(since "$t")"
 
 # ---------- 5. the incident container ----------
@@ -214,17 +216,28 @@ say "container $CONTAINER on 127.0.0.1:$(host_port) answers 500; $APP_FILE owner
 
 # ---------- 6. code-server ----------
 t=$(T)
-CS_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-HOTFIX_STATE_DIR="$RUN/state" setsid "$CS" "${CSARGS[@]}" --auth none --bind-addr "127.0.0.1:$CS_PORT" \
-    --disable-telemetry --disable-update-check --disable-workspace-trust --disable-getting-started-override \
-    "$RUN/workspace" >"$RUN/code-server.log" 2>&1 </dev/null &
-CS_PID=$!
-for _ in $(seq 1 300); do
-    curl -fsS -o /dev/null --max-time 1 "http://127.0.0.1:$CS_PORT/healthz" 2>/dev/null && break
-    kill -0 "$CS_PID" 2>/dev/null || { tail -20 "$RUN/code-server.log"; fail "code-server exited"; }
-    sleep 0.1
-done
-curl -fsS -o /dev/null "http://127.0.0.1:$CS_PORT/healthz" || fail "code-server does not answer on 127.0.0.1:$CS_PORT"
+# A plain PATH (no virtualenv): the server must come from the .vsix alone.
+PLAIN_PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+start_code_server() {
+    CS_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    PATH="$PLAIN_PATH" HOTFIX_STATE_DIR="$RUN/state" setsid "$CS" "${CSARGS[@]}" --auth none --bind-addr "127.0.0.1:$CS_PORT" \
+        --disable-telemetry --disable-update-check --disable-workspace-trust --disable-getting-started-override \
+        "$RUN/workspace" >>"$RUN/code-server.log" 2>&1 </dev/null &
+    CS_PID=$!
+    for _ in $(seq 1 300); do
+        curl -fsS -o /dev/null --max-time 1 "http://127.0.0.1:$CS_PORT/healthz" 2>/dev/null && break
+        kill -0 "$CS_PID" 2>/dev/null || { tail -20 "$RUN/code-server.log"; fail "code-server exited"; }
+        sleep 0.1
+    done
+    curl -fsS -o /dev/null "http://127.0.0.1:$CS_PORT/healthz" || fail "code-server does not answer on 127.0.0.1:$CS_PORT"
+}
+stop_code_server() {
+    kill -TERM -- "-$CS_PID" 2>/dev/null
+    for _ in $(seq 1 50); do kill -0 -- "-$CS_PID" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL -- "-$CS_PID" 2>/dev/null || true
+    CS_PID=""
+}
+start_code_server
 say "code-server (pid group $CS_PID) on 127.0.0.1:$CS_PORT: $(since "$t")"
 
 # ---------- 7. drive the UI ----------
@@ -232,8 +245,24 @@ t=$(T)
 E2E_URL="http://127.0.0.1:$CS_PORT/?folder=$RUN/workspace" \
 E2E_CONTAINER="$CONTAINER" E2E_FILE="$APP_FILE" E2E_SHOTS="$ARTIFACTS" E2E_TOOLS="$TOOLS_DIR" \
 E2E_PROFILE="$RUN/chromium-profile" E2E_TIMEOUT="$DRIVE_TIMEOUT" \
+E2E_IMAGE="$IMAGE" \
     node "$HERE/drive.mjs" 2>&1 | tee "$RUN/drive.log" || fail "the UI drive failed (see above and the screenshots)"
 say "drive: $(since "$t")"
+
+# ---------- 7b. a server that cannot start: one notification ----------
+# Settings are read at start (code-server's watch of the user settings file is not prompt).
+t=$(T)
+stop_code_server
+node -e '
+const fs = require("fs"), file = process.argv[1];
+fs.writeFileSync(file, JSON.stringify({ ...JSON.parse(fs.readFileSync(file, "utf8")), "hotfix.server.command": ["/bin/false"] }, null, 2));
+' "$RUN/udata/User/settings.json"
+start_code_server
+E2E_URL="http://127.0.0.1:$CS_PORT/?folder=$RUN/workspace" E2E_PHASE=cannot-start \
+E2E_CONTAINER="$CONTAINER" E2E_FILE="$APP_FILE" E2E_SHOTS="$ARTIFACTS" E2E_TOOLS="$TOOLS_DIR" \
+E2E_PROFILE="$RUN/chromium-profile-2" E2E_TIMEOUT=90 E2E_IMAGE="$IMAGE" \
+    node "$HERE/drive.mjs" 2>&1 | tee -a "$RUN/drive.log" || fail "a server that cannot start (see above and the screenshots)"
+say "server that cannot start: $(since "$t")"
 
 # ---------- 8. check from outside ----------
 t=$(T)

@@ -1,18 +1,24 @@
-import { type ExtensionContext, window, workspace } from 'vscode';
+import { type ExtensionContext, Uri, window, workspace } from 'vscode';
+import { registerEntryCommands } from './commands/entryCommands';
+import { offerOutsideChange, registerCompareCommands } from './commands/outsideChanges';
 import { registerHotfixCommands } from './commands/register';
-import { offerWayOut, SaveReasons } from './commands/saveRefusals';
+import { askAboutRefusal, SaveReasons } from './commands/saveRefusals';
 import { COMMAND, type Services } from './commands/services';
 import { registerTryInTwin } from './commands/twin';
 import { readSettings, SERVER_SETTINGS } from './common/settings';
-import { executeCommand, onWillSaveTextDocument, registerCommand, showErrorMessage } from './common/vscodeapi';
+import { onWillSaveTextDocument, registerCommand } from './common/vscodeapi';
 import { HotfixFileSystemProvider } from './fs/hotfixFileSystem';
 import { ReadonlyContainerFileSystem } from './fs/readonlyFileSystem';
 import { CHECKPOINT_SCHEME, HOTFIX_SCHEME, LIVE_SCHEME, withScheme } from './fs/uris';
 import { HotfixLanguageClient } from './server/languageClient';
+import { reportStartFailure, SERVER_NOTIFICATIONS } from './views/serverProblems';
 import { ChangeDecorationProvider } from './views/changeDecorations';
 import { ChangeTracker } from './views/changeTracker';
 import { ContainersTreeProvider } from './views/containersView';
 import { LIFECYCLE_COMMAND, LifecycleStatusBar, LifecycleTracker, runLifecycleAction } from './views/lifecycle';
+import { showLiveContainers } from './views/liveContainers';
+import { registerReadonlyDocuments, saveLastPreviewAs } from './views/readonlyDocuments';
+import { SaveFeedback } from './views/saveFeedback';
 import { ProbeHistory } from './views/probeHistory';
 import { HotfixStatusBar } from './views/statusBar';
 
@@ -20,17 +26,22 @@ let runningServer: HotfixLanguageClient | undefined;
 
 export async function activate(context: ExtensionContext): Promise<void> {
     const log = window.createOutputChannel('Hotfix', { log: true });
-    const server = new HotfixLanguageClient(log);
+    const server = new HotfixLanguageClient(log, context.extensionPath, SERVER_NOTIFICATIONS);
     runningServer = server;
     const files = new HotfixFileSystemProvider(server);
     const checkpoints = new ReadonlyContainerFileSystem(server, (uri) => uri);
     const live = new ReadonlyContainerFileSystem(server, (uri) => withScheme(uri, HOTFIX_SCHEME));
     const changes = new ChangeTracker(server, log);
-    const probes = new ProbeHistory();
+    const probes = new ProbeHistory(context.workspaceState);
     const lifecycle = new LifecycleTracker(server);
-    const containers = new ContainersTreeProvider(server, (name) => lifecycle.stageOf(name));
+    const containers = new ContainersTreeProvider(server, (container) => ({
+        changedFiles: changes.list(container).length,
+        lastProbe: probes.last(container),
+        stage: lifecycle.stageOf(container),
+    }));
     const services: Services = { server, files, changes, probes, settings: readSettings };
     const saveReasons = new SaveReasons();
+    files.setRefusalHandler((refusal) => askAboutRefusal(refusal, saveReasons));
 
     context.subscriptions.push(
         log,
@@ -50,24 +61,31 @@ export async function activate(context: ExtensionContext): Promise<void> {
         workspace.registerFileSystemProvider(CHECKPOINT_SCHEME, checkpoints, { isCaseSensitive: true, isReadonly: true }),
         workspace.registerFileSystemProvider(LIVE_SCHEME, live, { isCaseSensitive: true, isReadonly: true }),
         window.registerFileDecorationProvider(new ChangeDecorationProvider(changes)),
-        window.registerTreeDataProvider('hotfix.containers', containers),
+        ...showLiveContainers(containers, server.onNotification, changes, probes),
         new HotfixStatusBar(changes, probes, COMMAND.showChanges),
+        new SaveFeedback((listener) => files.onDidWrite(listener), probes),
         ...registerHotfixCommands(services),
         registerTryInTwin(services),
+        ...registerEntryCommands(),
         registerCommand(COMMAND.refreshContainers, () => {
             containers.refresh();
             changes.scheduleRefresh(0);
         }),
         registerCommand(COMMAND.restartServer, () => restartServer(server, containers, changes)),
         registerCommand(COMMAND.showLog, () => log.show()),
+        registerReadonlyDocuments(),
+        registerCommand('hotfix.saveReportAs', () => saveLastPreviewAs()),
         files.onDidModify(() => changes.scheduleRefresh()),
         onWillSaveTextDocument((event) => {
             if (event.document.uri.scheme === HOTFIX_SCHEME) {
                 saveReasons.note(event.document.uri, event.reason);
             }
         }),
-        files.onDidRefuseSave((refusal) => void offerWayOut(refusal, files, saveReasons)),
-        server.onDidChangeFile(() => changes.scheduleRefresh()),
+        server.onDidChangeFile((uri) => {
+            changes.scheduleRefresh();
+            void offerOutsideChange(Uri.parse(uri, true), files);
+        }),
+        ...registerCompareCommands(files),
         workspace.onDidChangeConfiguration((event) => {
             if (SERVER_SETTINGS.some((setting) => event.affectsConfiguration(setting))) {
                 log.info('Server settings changed; restarting the server.');
@@ -76,6 +94,7 @@ export async function activate(context: ExtensionContext): Promise<void> {
         }),
     );
 
+    context.subscriptions.push(server.onDidStopForGood((error) => void reportStartFailure(error)));
     server.start().then(
         () => Promise.all([changes.refresh(), lifecycle.refresh()]),
         (error: unknown) => void reportStartFailure(error),
@@ -99,20 +118,5 @@ async function restartServer(
         await changes.refresh();
     } catch (error) {
         await reportStartFailure(error);
-    }
-}
-
-async function reportStartFailure(error: unknown): Promise<void> {
-    const choice = await showErrorMessage(
-        `Hotfix: the server did not start (${error instanceof Error ? error.message : String(error)}). ` +
-            'Install the hotfix package or set "hotfix.server.command".',
-        {},
-        'Show Log',
-        'Open Settings',
-    );
-    if (choice === 'Show Log') {
-        await executeCommand(COMMAND.showLog);
-    } else if (choice === 'Open Settings') {
-        await executeCommand('workbench.action.openSettings', 'hotfix.server');
     }
 }

@@ -2,7 +2,6 @@ import { type QuickPickItem, Uri } from 'vscode';
 import {
     executeCommand,
     openTextDocument,
-    openUntitledDocument,
     showInformationMessage,
     showQuickPick,
     showTextDocument,
@@ -12,6 +11,7 @@ import {
 import { describeServerError } from '../fs/errors';
 import { baseName, buildUri, CHECKPOINT_SCHEME, HOTFIX_SCHEME, toUriParts } from '../fs/uris';
 import type { Change } from '../views/changeTracker';
+import { showReadonlyText } from '../views/readonlyDocuments';
 import { fileOrContainerArgs, revertedUris } from './params';
 import { pickContainer, pickContainerFile, targetOrActiveEditor } from './pickers';
 import type { Services } from './services';
@@ -83,7 +83,7 @@ export async function showChanges(services: Services, argument?: unknown): Promi
         await openChange(picked.change);
     } else if (picked?.wholeDiff) {
         const { diff } = await services.server.executeCommand('hotfix.diff', { container: picked.wholeDiff });
-        await showTextDocument(await openUntitledDocument('diff', diff));
+        await showReadonlyText(`${picked.wholeDiff}.diff`, diff);
     }
 }
 

@@ -46,7 +46,7 @@ async function restartWithProgress(services: Services, target: Target, probeSpec
         const result = await withServerProgress(`${title}…`, (options) =>
             services.server.executeCommand('hotfix.restart', args, options),
         );
-        await reportHealth(services, target, result);
+        await reportHealth(services, target, result, true);
     } catch (error) {
         await reportFailure(title, error, (typed) => restartWithProgress(services, target, typed));
     }
@@ -65,8 +65,8 @@ async function probeWithProgress(services: Services, target: Target, probeSpec?:
     }
 }
 
-async function reportHealth(services: Services, target: Target, result: HealthResult): Promise<void> {
-    services.probes.record(target.container, result);
+async function reportHealth(services: Services, target: Target, result: HealthResult, restarted = false): Promise<void> {
+    services.probes.record(target.container, result, restarted);
     if (result.reverted?.length) {
         services.changes.scheduleRefresh();
     }
@@ -138,7 +138,7 @@ async function reportFailure(title: string, error: unknown, retryWithProbe: (pro
 /** A long server command under a cancellable notification fed by the server's progress reports. */
 export function withServerProgress<T>(title: string, run: (options: CommandOptions) => Promise<T>): Thenable<T> {
     return withProgress({ location: ProgressLocation.Notification, title, cancellable: true }, (progress, token) =>
-        run({ onProgress: progressReporter(progress), token }),
+        run({ onProgress: progressReporter(progress, title), token }),
     );
 }
 

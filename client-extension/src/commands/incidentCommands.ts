@@ -1,13 +1,13 @@
 import {
     getWorkspaceFolders,
-    openUntitledDocument,
     showInformationMessage,
     showInputBox,
     showOpenDialog,
-    showTextDocument,
 } from '../common/vscodeapi';
+import { showMarkdownPreview } from '../views/readonlyDocuments';
 import { describeServerError } from '../fs/errors';
-import { commitImageArgs, describeCommitImage, describeHarvest, harvestArgs, suggestImageTag } from './params';
+import { offerHarvestActions } from './harvestResult';
+import { commitImageArgs, describeCommitImage, harvestArgs, suggestImageTag } from './params';
 import { containerTargetOrPick, targetOrActiveEditor } from './pickers';
 import { runWithProgress } from './healthCommands';
 import type { Services } from './services';
@@ -34,7 +34,7 @@ export async function harvestToBranch(services: Services, argument?: unknown): P
         services.server.executeCommand('hotfix.harvest', harvestArgs(target.container, repo, branch), options),
     );
     if (result) {
-        await showInformationMessage(describeHarvest(result));
+        await offerHarvestActions(repo, result);
     }
 }
 
@@ -98,7 +98,7 @@ export async function showIncidentReport(services: Services, argument?: unknown)
             'hotfix.report',
             target ? { container: target.container } : {},
         );
-        await showTextDocument(await openUntitledDocument('markdown', markdown), { preview: false });
+        await showMarkdownPreview(`incident-report-${target?.container ?? 'all'}.md`, markdown);
     } catch (error) {
         await showInformationMessage(`No incident report: ${describeServerError(error).message}`);
     }

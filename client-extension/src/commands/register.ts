@@ -1,5 +1,5 @@
 import type { Disposable } from 'vscode';
-import { registerCommand, showErrorMessage } from '../common/vscodeapi';
+import { executeCommand, registerCommand, showErrorMessage } from '../common/vscodeapi';
 import { describeServerError } from '../fs/errors';
 import { diffWithCheckpoint, openContainerFile, revertFile, showChanges } from './fileCommands';
 import { probe, restartAndProbe } from './healthCommands';
@@ -27,8 +27,23 @@ export function registerHotfixCommands(services: Services): Disposable[] {
             try {
                 await handler(services, argument);
             } catch (error) {
-                await showErrorMessage(`Hotfix: ${describeServerError(error).message}`);
+                await reportCommandFailure(error);
             }
         }),
     );
+}
+
+/** One error notification; when the engine or server cannot be reached, with the way to fix it. */
+export async function reportCommandFailure(error: unknown): Promise<void> {
+    const failure = describeServerError(error);
+    if (failure.code !== 'Unavailable' && failure.code !== undefined) {
+        await showErrorMessage(`Hotfix: ${failure.message}`);
+        return;
+    }
+    const choice = await showErrorMessage(`Hotfix: ${failure.message}`, {}, 'Open Settings', 'Show Log');
+    if (choice === 'Open Settings') {
+        await executeCommand('workbench.action.openSettings', 'hotfix');
+    } else if (choice === 'Show Log') {
+        await executeCommand(COMMAND.showLog);
+    }
 }

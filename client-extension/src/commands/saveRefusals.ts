@@ -1,12 +1,13 @@
 import { TextDocumentSaveReason, Uri } from 'vscode';
-import { executeCommand, findOpenTextDocument, showWarningMessage } from '../common/vscodeapi';
-import type { HotfixFileSystemProvider, SaveRefusal } from '../fs/hotfixFileSystem';
+import { showWarningMessage } from '../common/vscodeapi';
+import { compareWithContainer } from './outsideChanges';
+import type { RefusalAnswer, SaveRefusal } from '../fs/hotfixFileSystem';
 import { containerNames, serverUri } from '../fs/containerNames';
-import { baseName, LIVE_SCHEME, withScheme } from '../fs/uris';
+import { baseName } from '../fs/uris';
 
 const COMPARE = 'Compare';
 const OVERWRITE = 'Overwrite';
-const SAVE_ANYWAY = 'Save anyway';
+const SAVE_ANYWAY = 'Save Anyway';
 
 /**
  * Why each container document was last saved. Auto save (the default in
@@ -27,43 +28,31 @@ export class SaveReasons {
 }
 
 /**
- * The way out of a save the server refused. VS Code has already shown its
- * "Failed to save" notification; this one offers the choices that make sense:
+ * The way out of a save the server refused, asked while the save waits (see
+ * `HotfixFileSystemProvider.setRefusalHandler`), so this is the only message:
  * - Conflict (the container's copy changed in a way VS Code's own check could
  *   not see, e.g. same size, or between its check and the write): Compare /
  *   Overwrite, like VS Code's "file changed on disk" flow.
- * - ValidationFailed (e.g. a syntax error in a Python file): Save anyway,
- *   which re-sends the write with `force: true`. Not offered for auto saves:
- *   the diagnostics already show the problem and the editor stays dirty.
+ * - ValidationFailed (e.g. a syntax error in a Python file) and Protected (the
+ *   container's hotfix.protect label): Save Anyway, which writes again forced
+ *   (journalled as forced). Not asked for auto saves: the diagnostics already
+ *   show the problem and the editor stays dirty.
  */
-export async function offerWayOut(
-    refusal: SaveRefusal,
-    files: HotfixFileSystemProvider,
-    reasons: SaveReasons,
-): Promise<void> {
+export async function askAboutRefusal(refusal: SaveRefusal, reasons: SaveReasons): Promise<RefusalAnswer> {
     const name = baseName(refusal.uri.path);
-    if (refusal.code === 'ValidationFailed') {
+    if (refusal.code !== 'Conflict') {
         if (!reasons.wasManual(refusal.uri)) {
-            return;
+            return 'keep';
         }
         const choice = await showWarningMessage(`${name} was not saved: ${refusal.message}`, {}, SAVE_ANYWAY);
-        if (choice === SAVE_ANYWAY) {
-            files.forceNextWrite(refusal.uri);
-            await findOpenTextDocument(refusal.uri)?.save();
-        }
-        return;
+        return choice === SAVE_ANYWAY ? 'force' : 'keep';
     }
-    // VS Code's own "Failed to save" notification already shows the server's message.
     const container = containerNames.restore(refusal.uri.authority);
     const message = `${name} changed in ${container} after you opened it, so your save was refused. Compare, or overwrite the container's copy with yours?`;
     let choice = await showWarningMessage(message, {}, COMPARE, OVERWRITE);
     while (choice === COMPARE) {
-        const live = Uri.from(withScheme(refusal.uri, LIVE_SCHEME));
-        await executeCommand('vscode.diff', live, refusal.uri, `${name} (in ${container}) ↔ yours`);
+        await compareWithContainer(refusal.uri);
         choice = await showWarningMessage(message, {}, COMPARE, OVERWRITE);
     }
-    if (choice === OVERWRITE) {
-        files.allowOverwriteOnce(refusal.uri);
-        await findOpenTextDocument(refusal.uri)?.save();
-    }
+    return choice === OVERWRITE ? 'overwrite' : 'keep';
 }

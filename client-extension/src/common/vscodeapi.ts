@@ -4,6 +4,7 @@
  */
 import {
     commands,
+    env,
     type ConfigurationScope,
     type Disposable,
     type InputBoxOptions,
@@ -23,6 +24,7 @@ import {
     workspace,
     type CancellationToken,
     type FileStat,
+    type SaveDialogOptions,
 } from 'vscode';
 
 export function registerCommand(command: string, callback: (...args: any[]) => unknown): Disposable {
@@ -52,10 +54,6 @@ export function findOpenTextDocument(uri: Uri): TextDocument | undefined {
 
 export function openTextDocument(uri: Uri): Thenable<TextDocument> {
     return workspace.openTextDocument(uri);
-}
-
-export function openUntitledDocument(language: string, content: string): Thenable<TextDocument> {
-    return workspace.openTextDocument({ language, content });
 }
 
 export function showTextDocument(document: TextDocument, options?: TextDocumentShowOptions): Thenable<TextEditor> {
@@ -156,4 +154,24 @@ export function showQuickPickWithTypedItem<T extends QuickPickItem>(
         );
         quickPick.show();
     });
+}
+
+export function showSaveDialog(options: SaveDialogOptions): Thenable<Uri | undefined> {
+    return window.showSaveDialog(options);
+}
+
+export function writeFileBytes(uri: Uri, content: Uint8Array): Thenable<void> {
+    return workspace.fs.writeFile(uri, content);
+}
+
+export function addWorkspaceFolder(uri: Uri, name: string): boolean {
+    return workspace.updateWorkspaceFolders(workspace.workspaceFolders?.length ?? 0, 0, { uri, name });
+}
+
+export function writeClipboard(text: string): Thenable<void> {
+    return env.clipboard.writeText(text);
+}
+
+export function copyResource(source: Uri, target: Uri): Thenable<void> {
+    return workspace.fs.copy(source, target, { overwrite: false });
 }

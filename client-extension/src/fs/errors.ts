@@ -5,6 +5,8 @@ export interface ServerFailure {
     /** `data.code` of the JSON-RPC error, when the server sent one we know. */
     code?: ServerErrorCode;
     message: string;
+    /** `data.reason`: refines the code (`protected` on NoPermissions). */
+    reason?: string;
 }
 
 /** The `vscode.FileSystemError` factory that carries a code VS Code acts on. */
@@ -23,9 +25,9 @@ export type FileSystemErrorKind =
 export function describeServerError(error: unknown): ServerFailure {
     const message = error instanceof Error ? error.message : String(error);
     const data = (error as { data?: unknown } | undefined)?.data;
-    const code = (data as { code?: unknown } | undefined)?.code;
+    const { code, reason } = (data ?? {}) as { code?: unknown; reason?: unknown };
     if (typeof code === 'string' && (SERVER_ERROR_CODES as readonly string[]).includes(code)) {
-        return { code: code as ServerErrorCode, message };
+        return { code: code as ServerErrorCode, message, ...(typeof reason === 'string' ? { reason } : {}) };
     }
     return { message };
 }

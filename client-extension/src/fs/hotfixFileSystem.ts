@@ -9,18 +9,30 @@ import {
     Uri,
 } from 'vscode';
 import type { HotfixServer } from '../server/hotfixServer';
-import { describeServerError } from './errors';
+import { describeServerError, type ServerFailure } from './errors';
 import { receiveContent, sendContent } from './contentTransfer';
 import { asFileSystemCall, toFileSystemError } from './fileSystemErrors';
 import { serverUri } from './containerNames';
 import { ServerUriResolver } from './serverUriResolver';
 import { VersionTracker } from './versionTracker';
 
-/** A save the server refused for a reason the user can override. */
-export interface SaveRefusal {
+import { type SaveRefusal, refusalOf } from './saveRefusal';
+
+export type { SaveRefusal } from './saveRefusal';
+
+/** The user's answer to a refused save: write again forced / over the newer copy, or keep editing. */
+export type RefusalAnswer = 'force' | 'overwrite' | 'keep';
+
+/** Asks the user about a refused save; the save waits for the answer. */
+export type RefusalHandler = (refusal: SaveRefusal) => Promise<RefusalAnswer>;
+
+/** A write the server accepted. */
+export interface ContainerWrite {
     uri: Uri;
-    code: 'Conflict' | 'ValidationFailed';
-    message: string;
+    /** The server took a checkpoint of the original (the first write of this file). */
+    checkpointed: boolean;
+    /** Written over a refusal (syntax error, protected container) at the user's word. */
+    forced: boolean;
 }
 
 /**
@@ -33,9 +45,12 @@ export class HotfixFileSystemProvider implements FileSystemProvider, Disposable 
     private readonly fileChanges = new EventEmitter<FileChangeEvent[]>();
     readonly onDidChangeFile = this.fileChanges.event;
 
-    private readonly refusals = new EventEmitter<SaveRefusal>();
-    /** Conflict / ValidationFailed on save, for the UI to offer a way out. */
-    readonly onDidRefuseSave = this.refusals.event;
+    private readonly writes = new EventEmitter<ContainerWrite>();
+    /** After a save went into the container (for "checkpoint taken" / "not live yet"). */
+    readonly onDidWrite = this.writes.event;
+
+    /** Without a handler (tests, before activation ends) a refused save just fails. */
+    private refusalHandler: RefusalHandler = async () => 'keep';
 
     private readonly modifications = new EventEmitter<Uri>();
     /** After this provider changed a container's files (to refresh change markers). */
@@ -49,7 +64,7 @@ export class HotfixFileSystemProvider implements FileSystemProvider, Disposable 
         this.uris = new ServerUriResolver(server);
         this.subscriptions = [
             this.fileChanges,
-            this.refusals,
+            this.writes,
             this.modifications,
             server.onDidChangeFile((uri) => this.notifyChanged(Uri.parse(uri, true))),
         ];
@@ -66,6 +81,15 @@ export class HotfixFileSystemProvider implements FileSystemProvider, Disposable 
      */
     notifyChanged(uri: Uri): void {
         this.fileChanges.fire([{ type: FileChangeType.Changed, uri }]);
+    }
+
+    /**
+     * Who answers a refused save. The save waits for the answer and, if the
+     * user chooses to write anyway, succeeds: VS Code then shows no "Failed
+     * to save" of its own, so the user sees one message per refusal.
+     */
+    setRefusalHandler(handler: RefusalHandler): void {
+        this.refusalHandler = handler;
     }
 
     /** After a Conflict, the user chose to overwrite the container's copy on the next save. */
@@ -120,30 +144,47 @@ export class HotfixFileSystemProvider implements FileSystemProvider, Disposable 
         options: { readonly create: boolean; readonly overwrite: boolean },
     ): Promise<void> {
         const key = await this.uris.resolve(uri);
-        const guard = this.versions.takeWriteGuard(key);
-        try {
-            const transfer = await this.server.bodyTransfer();
-            const result = await sendContent(content, transfer, (body) =>
-                this.server.request('hotfix/writeFile', {
-                    uri: key,
-                    ...body,
-                    create: options.create,
-                    overwrite: options.overwrite,
-                    ...guard,
-                }),
-            );
-            this.versions.noteWrite(key, result.version);
-            this.modifications.fire(uri);
-        } catch (error) {
-            const failure = describeServerError(error);
-            if (failure.code === 'Conflict') {
-                // Someone changed it between VS Code's stat and our write: make VS Code look again.
-                this.notifyChanged(uri);
+        for (;;) {
+            const guard = this.versions.takeWriteGuard(key);
+            try {
+                const transfer = await this.server.bodyTransfer();
+                const result = await sendContent(content, transfer, (body) =>
+                    this.server.request('hotfix/writeFile', {
+                        uri: key,
+                        ...body,
+                        create: options.create,
+                        overwrite: options.overwrite,
+                        ...guard,
+                    }),
+                );
+                this.versions.noteWrite(key, result.version);
+                this.modifications.fire(uri);
+                this.writes.fire({ uri, checkpointed: result.checkpointed, forced: guard.force === true });
+                return;
+            } catch (error) {
+                await this.answerRefusal(uri, key, describeServerError(error));
             }
-            if (failure.code === 'Conflict' || failure.code === 'ValidationFailed') {
-                this.refusals.fire({ uri, code: failure.code, message: failure.message });
-            }
+        }
+    }
+
+    /** Returns to write again (the user chose so); throws to fail the save. */
+    private async answerRefusal(uri: Uri, key: string, failure: ServerFailure): Promise<void> {
+        const refusal = refusalOf(uri, failure);
+        if (!refusal) {
             throw toFileSystemError(failure);
+        }
+        if (refusal.code === 'Conflict') {
+            // Someone changed it between VS Code's stat and our write: make VS Code look again.
+            this.notifyChanged(uri);
+        }
+        const answer = await this.refusalHandler(refusal);
+        if (answer === 'force') {
+            this.versions.forceNextWrite(key);
+        } else if (answer === 'overwrite') {
+            this.versions.allowOverwriteOnce(key);
+        } else {
+            // VS Code's "Failed to save" then says the same, in the same plain words.
+            throw toFileSystemError({ ...failure, message: refusal.message });
         }
     }
 

@@ -88,6 +88,12 @@ export interface DidChangeFileParams {
     uri: string;
 }
 
+/**
+ * Server → client: the engine's containers changed (created, removed, started,
+ * stopped, health). No params the client relies on: it lists them again.
+ */
+export const DID_CHANGE_CONTAINERS = 'hotfix/didChangeContainers';
+
 export interface ProbeAnswer {
     ok: boolean;
     detail: string;

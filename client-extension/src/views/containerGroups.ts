@@ -1,4 +1,4 @@
-import type { ContainerInfo } from '../server/protocol';
+import type { ContainerInfo, HotfixStage } from '../server/protocol';
 
 export interface ContainerGroup {
     /** Compose project or Swarm service name. */
@@ -50,10 +50,35 @@ export function describeState(container: ContainerInfo): string {
     return container.health ? `${container.state}, ${container.health}` : container.state;
 }
 
-/** One line under the container's name in the tree. */
-export function describeContainer(container: ContainerInfo): string {
-    const service = composeServiceOf(container);
-    return [service, container.image, describeState(container)].filter(Boolean).join(' · ');
+/** What the extension knows of a container besides the server's list. */
+export interface ContainerExtras {
+    changedFiles?: number;
+    lastProbe?: { healthy: boolean; seconds: number };
+    /** Its hotfix's stage (views/lifecycle.ts). */
+    stage?: HotfixStage;
+}
+
+/** "127.0.0.1:8001->8001/tcp" → ":8001"; unpublished ports are left out. */
+export function shortPorts(ports: readonly string[]): string[] {
+    const published = ports
+        .map((port) => /:(\d+)->/.exec(port)?.[1])
+        .filter((port): port is string => port !== undefined);
+    return [...new Set(published)].map((port) => `:${port}`);
+}
+
+/**
+ * One line under the container's name in the tree, most telling first:
+ * "api · running, healthy · :8001 · 2 changed · probe ✓ 1.4 s".
+ */
+export function describeContainer(container: ContainerInfo, extras: ContainerExtras = {}): string {
+    const parts = [composeServiceOf(container), describeState(container), shortPorts(container.ports).join(' ')];
+    if (extras.changedFiles) {
+        parts.push(`${extras.changedFiles} changed`);
+    }
+    if (extras.lastProbe) {
+        parts.push(`probe ${extras.lastProbe.healthy ? '✓' : '✗'} ${extras.lastProbe.seconds.toFixed(1)} s`);
+    }
+    return parts.filter(Boolean).join(' · ');
 }
 
 export function containerTooltip(container: ContainerInfo): string {

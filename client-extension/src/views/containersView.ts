@@ -15,8 +15,9 @@ import { describeServerError } from '../fs/errors';
 import { containerNames, serverUri } from '../fs/containerNames';
 import { joinPath, toUriParts } from '../fs/uris';
 import type { HotfixServer } from '../server/hotfixServer';
-import type { ContainerInfo, HotfixStage } from '../server/protocol';
+import type { ContainerInfo } from '../server/protocol';
 import {
+    type ContainerExtras,
     type ContainerGroup,
     containerTooltip,
     describeContainer,
@@ -42,15 +43,18 @@ export const CONTEXT = {
 export class ContainersTreeProvider implements TreeDataProvider<ContainersNode>, Disposable {
     private readonly treeChanges = new EventEmitter<ContainersNode | undefined>();
     readonly onDidChangeTreeData: Event<ContainersNode | undefined> = this.treeChanges.event;
+    private readonly reachability = new EventEmitter<string | undefined>();
+    /** Why the list could not be had (engine or server unreachable), or undefined once it could. */
+    readonly onDidChangeReachability = this.reachability.event;
 
-    /** ``stageOf``: a container's hotfix stage, shown in its row (views/lifecycle.ts). */
     constructor(
         private readonly server: HotfixServer,
-        private readonly stageOf: (container: string) => HotfixStage | undefined = () => undefined,
+        private readonly extras: (container: string) => ContainerExtras = () => ({}),
     ) {}
 
     dispose(): void {
         this.treeChanges.dispose();
+        this.reachability.dispose();
     }
 
     refresh(): void {
@@ -58,10 +62,10 @@ export class ContainersTreeProvider implements TreeDataProvider<ContainersNode>,
     }
 
     async getChildren(node?: ContainersNode): Promise<ContainersNode[]> {
+        if (!node) {
+            return this.rootNodesOrWelcome();
+        }
         try {
-            if (!node) {
-                return await this.rootNodes();
-            }
             switch (node.kind) {
                 case 'group':
                     return node.group.containers.map((container) => ({ kind: 'container', container }));
@@ -84,7 +88,7 @@ export class ContainersTreeProvider implements TreeDataProvider<ContainersNode>,
             case 'group':
                 return groupItem(node.group);
             case 'container':
-                return containerItem(node.container, this.stageOf(node.container.name));
+                return containerItem(node.container, this.extras(node.container.name));
             case 'entry':
                 return entryItem(node.uri, node.type);
             case 'notice': {
@@ -92,6 +96,18 @@ export class ContainersTreeProvider implements TreeDataProvider<ContainersNode>,
                 item.iconPath = new ThemeIcon('warning');
                 return item;
             }
+        }
+    }
+
+    /** No rows when the list cannot be had: the view's welcome content (package.json) says why. */
+    private async rootNodesOrWelcome(): Promise<ContainersNode[]> {
+        try {
+            const nodes = await this.rootNodes();
+            this.reachability.fire(undefined);
+            return nodes;
+        } catch (error) {
+            this.reachability.fire(describeServerError(error).message);
+            return [];
         }
     }
 
@@ -127,10 +143,10 @@ function groupItem(group: ContainerGroup): TreeItem {
     return item;
 }
 
-function containerItem(container: ContainerInfo, stage: HotfixStage | undefined): TreeItem {
+function containerItem(container: ContainerInfo, extras: ContainerExtras): TreeItem {
     const item = new TreeItem(container.name, TreeItemCollapsibleState.Collapsed);
     item.id = `container:${container.id}`;
-    item.description = describeWithStage(describeContainer(container), stage);
+    item.description = describeWithStage(describeContainer(container, extras), extras.stage);
     item.tooltip = containerTooltip(container);
     const look = stateLook(container);
     item.iconPath = new ThemeIcon(look.icon, look.color ? new ThemeColor(look.color) : undefined);

@@ -33,6 +33,10 @@ export class Uri {
         );
     }
 
+    static joinPath(base: Uri, ...parts: string[]): Uri {
+        return base.with({ path: [base.path.replace(/\/$/, ''), ...parts].join('/') });
+    }
+
     static file(path: string): Uri {
         return new Uri('file', '', path, '', '');
     }
@@ -180,5 +184,12 @@ export class TreeItem {
 
 // The real namespaces are only reached through src/common/vscodeapi.ts, which tests mock.
 export const window = {};
-export const workspace = {};
+export const workspace = { registerTextDocumentContentProvider: () => new Disposable(() => undefined) };
 export const commands = {};
+
+export class TabInputTextDiff {
+    constructor(
+        readonly original: Uri,
+        readonly modified: Uri,
+    ) {}
+}

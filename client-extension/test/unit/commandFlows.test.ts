@@ -18,7 +18,8 @@ vi.mock('../../src/common/vscodeapi', () => ({
 
 import * as ui from '../../src/common/vscodeapi';
 import { probe, restartAndProbe } from '../../src/commands/healthCommands';
-import { offerWayOut, SaveReasons } from '../../src/commands/saveRefusals';
+import { askAboutRefusal, SaveReasons } from '../../src/commands/saveRefusals';
+import type { SaveRefusal } from '../../src/fs/saveRefusal';
 import type { Services } from '../../src/commands/services';
 import { HotfixFileSystemProvider } from '../../src/fs/hotfixFileSystem';
 import { ProbeHistory } from '../../src/views/probeHistory';
@@ -35,7 +36,7 @@ function servicesFor(server: FakeServer, defaultProbe = ''): Services {
         files: new HotfixFileSystemProvider(server),
         changes: { scheduleRefresh: vi.fn(), refresh: vi.fn(), list: vi.fn(() => []) } as any,
         probes: new ProbeHistory(),
-        settings: () => ({ serverCommand: [], dockerHost: '', defaultProbe, pollInterval: 2 }),
+        settings: () => ({ serverCommand: [], serverPython: '', dockerHost: '', defaultProbe, pollInterval: 2 }),
     };
 }
 
@@ -44,63 +45,49 @@ beforeEach(() => {
 });
 
 describe('save refused by the server', () => {
-    it('Conflict → Overwrite: the next save goes without baseVersion', async () => {
-        const server = new FakeServer();
-        const services = servicesFor(server);
-        const save = vi.fn(async () => true);
-        mocked.findOpenTextDocument.mockReturnValue({ save } as any);
+    const refusal = (code: SaveRefusal['code'], message = 'changed'): SaveRefusal => ({ uri: FILE, code, message });
+
+    it('Conflict → Overwrite', async () => {
         mocked.showWarningMessage.mockResolvedValueOnce('Overwrite');
-        const allow = vi.spyOn(services.files, 'allowOverwriteOnce');
-
-        await offerWayOut({ uri: FILE, code: 'Conflict', message: 'changed' }, services.files, new SaveReasons());
-
+        expect(await askAboutRefusal(refusal('Conflict'), new SaveReasons())).toBe('overwrite');
         expect(mocked.showWarningMessage.mock.calls[0].slice(2)).toEqual(['Compare', 'Overwrite']);
-        expect(allow).toHaveBeenCalledWith(FILE);
-        expect(save).toHaveBeenCalledOnce();
     });
 
-    it('Conflict → Compare opens the container\'s copy beside yours, then asks again', async () => {
-        const services = servicesFor(new FakeServer());
+    it("Conflict → Compare opens the container's copy beside yours, then asks again", async () => {
         mocked.showWarningMessage.mockResolvedValueOnce('Compare').mockResolvedValueOnce(undefined);
 
-        await offerWayOut({ uri: FILE, code: 'Conflict', message: 'changed' }, services.files, new SaveReasons());
+        expect(await askAboutRefusal(refusal('Conflict'), new SaveReasons())).toBe('keep');
 
-        const [command, left, right] = mocked.executeCommand.mock.calls[0] as [string, any, any];
-        expect(command).toBe('vscode.diff');
+        const diff = mocked.executeCommand.mock.calls.find(([command]) => command === 'vscode.diff');
+        const [, left, right] = diff as [string, any, any];
         expect([left.scheme, left.authority, left.path]).toEqual(['hotfix-live', 'web', '/usr/src/app/app.py']);
         expect(right).toBe(FILE);
         expect(mocked.showWarningMessage).toHaveBeenCalledTimes(2);
     });
 
-    it('ValidationFailed → Save anyway: the next save is forced', async () => {
-        const services = servicesFor(new FakeServer());
-        const save = vi.fn(async () => true);
-        mocked.findOpenTextDocument.mockReturnValue({ save } as any);
-        mocked.showWarningMessage.mockResolvedValueOnce('Save anyway');
-        const force = vi.spyOn(services.files, 'forceNextWrite');
-
-        await offerWayOut({ uri: FILE, code: 'ValidationFailed', message: 'SyntaxError' }, services.files, new SaveReasons());
-
-        expect(force).toHaveBeenCalledWith(FILE);
-        expect(save).toHaveBeenCalledOnce();
+    it('ValidationFailed / Protected → Save Anyway: force; the message names the file and the plain reason', async () => {
+        mocked.showWarningMessage.mockResolvedValueOnce('Save Anyway').mockResolvedValueOnce(undefined);
+        expect(await askAboutRefusal(refusal('ValidationFailed', 'SyntaxError: line 3'), new SaveReasons())).toBe('force');
+        expect(mocked.showWarningMessage.mock.calls[0][0]).toBe('app.py was not saved: SyntaxError: line 3');
+        expect(mocked.showWarningMessage.mock.calls[0].slice(2)).toEqual(['Save Anyway']);
+        expect(await askAboutRefusal(refusal('Protected', 'web is protected'), new SaveReasons())).toBe('keep');
     });
 
     it('ValidationFailed of an auto save: no prompt (the diagnostics show it)', async () => {
-        const services = servicesFor(new FakeServer());
         const reasons = new SaveReasons();
         reasons.note(FILE, TextDocumentSaveReason.AfterDelay as any);
 
-        await offerWayOut({ uri: FILE, code: 'ValidationFailed', message: 'SyntaxError' }, services.files, reasons);
+        expect(await askAboutRefusal(refusal('ValidationFailed', 'SyntaxError'), reasons)).toBe('keep');
 
         expect(mocked.showWarningMessage).not.toHaveBeenCalled();
     });
 
     it('Conflict of an auto save still asks', async () => {
-        const services = servicesFor(new FakeServer());
         const reasons = new SaveReasons();
         reasons.note(FILE, TextDocumentSaveReason.AfterDelay as any);
+        mocked.showWarningMessage.mockResolvedValueOnce(undefined);
 
-        await offerWayOut({ uri: FILE, code: 'Conflict', message: 'changed' }, services.files, reasons);
+        await askAboutRefusal(refusal('Conflict'), reasons);
 
         expect(mocked.showWarningMessage).toHaveBeenCalledOnce();
     });

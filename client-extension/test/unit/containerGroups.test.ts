@@ -3,6 +3,7 @@ import type { ContainerInfo } from '../../src/server/protocol';
 import {
     containerTooltip,
     describeContainer,
+    shortPorts,
     groupContainers,
     stateLook,
 } from '../../src/views/containerGroups';
@@ -52,11 +53,24 @@ describe('groupContainers', () => {
 });
 
 describe('container descriptions', () => {
-    it('shows the compose service, image, state and health', () => {
+    it('shows the compose service, state and health, published ports, changed files and the last probe', () => {
         expect(describeContainer(container('shop-web-1', { service: 'shop/web', health: 'healthy' }))).toBe(
-            'web · my_prod_service:v1.0.0 · running, healthy',
+            'web · running, healthy',
         );
-        expect(describeContainer(container('x', { state: 'exited' }))).toBe('my_prod_service:v1.0.0 · exited');
+        expect(describeContainer(container('x', { state: 'exited' }))).toBe('exited');
+        expect(
+            describeContainer(container('web', { ports: ['127.0.0.1:8001->8001/tcp', '[::1]:8001->8001/tcp', '9000/tcp'] }), {
+                changedFiles: 2,
+                lastProbe: { healthy: true, seconds: 1.44 },
+            }),
+        ).toBe('running · :8001 · 2 changed · probe ✓ 1.4 s');
+        expect(describeContainer(container('web'), { changedFiles: 0, lastProbe: { healthy: false, seconds: 30 } })).toBe(
+            'running · probe ✗ 30.0 s',
+        );
+    });
+
+    it('shortens published ports to their host port', () => {
+        expect(shortPorts(['0.0.0.0:8080->80/tcp', '127.0.0.1:8443->443/tcp', '53/udp'])).toEqual([':8080', ':8443']);
     });
 
     it('lists ports in the tooltip', () => {

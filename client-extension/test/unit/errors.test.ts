@@ -1,4 +1,5 @@
 import { ResponseError } from 'vscode-jsonrpc';
+import { plainReason } from '../../src/fs/saveRefusal';
 import { describe, expect, it } from 'vitest';
 import { describeServerError, fileSystemErrorKindFor } from '../../src/fs/errors';
 import { toFileSystemError } from '../../src/fs/fileSystemErrors';
@@ -48,5 +49,22 @@ describe('server error code → FileSystemError', () => {
     it('an unreachable server is Unavailable', () => {
         expect(fileSystemErrorKindFor({ message: 'connection closed' })).toBe('Unavailable');
         expect(toFileSystemError(describeServerError(new Error('connection closed'))).code).toBe('Unavailable');
+    });
+});
+
+describe('plainReason', () => {
+    it('drops the CLI wording and hashes, keeps the reason', () => {
+        expect(plainReason('web:/srv/app.py not written: SyntaxError: invalid syntax (line 3) (force to write anyway)')).toBe(
+            'SyntaxError: invalid syntax (line 3)',
+        );
+        expect(plainReason('web is protected (label hotfix.protect=true): refusing to write; --force overrides, and the override is journalled')).toBe(
+            'web is protected (label hotfix.protect=true): refusing to write',
+        );
+        expect(plainReason('web:/srv/app.py changed in the container (sha256:0123456789abcdef0123) after you read it')).toBe(
+            'web:/srv/app.py changed in the container after you read it',
+        );
+        expect(
+            plainReason('web:/srv/app.py changed in the container since you read it (now sha256:0123456789ab, you had sha256:ba9876543210); reload it, or compare and overwrite'),
+        ).toBe('web:/srv/app.py changed in the container since you read it; reload it, or compare and overwrite');
     });
 });

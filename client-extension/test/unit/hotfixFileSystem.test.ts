@@ -2,9 +2,15 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'f
 import { tmpdir } from 'os';
 import * as path from 'path';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { HotfixFileSystemProvider, type SaveRefusal } from '../../src/fs/hotfixFileSystem';
+import {
+    type ContainerWrite,
+    HotfixFileSystemProvider,
+    type RefusalAnswer,
+    type SaveRefusal,
+} from '../../src/fs/hotfixFileSystem';
 import { ReadonlyContainerFileSystem } from '../../src/fs/readonlyFileSystem';
 import { containerNames } from '../../src/fs/containerNames';
+import { ResponseError } from 'vscode-jsonrpc';
 import { FakeServer } from '../fakes/server';
 import { FileChangeType, FileSystemError, Uri } from '../fakes/vscode';
 
@@ -16,6 +22,8 @@ describe('HotfixFileSystemProvider', () => {
     let server: FakeServer;
     let provider: HotfixFileSystemProvider;
     let refusals: SaveRefusal[];
+    let answers: RefusalAnswer[];
+    let writes: ContainerWrite[];
     let fileEvents: { type: number; uri: { path: string } }[];
 
     beforeEach(() => {
@@ -27,7 +35,14 @@ describe('HotfixFileSystemProvider', () => {
         provider = new HotfixFileSystemProvider(server);
         refusals = [];
         fileEvents = [];
-        provider.onDidRefuseSave((refusal) => refusals.push(refusal));
+        answers = [];
+        writes = [];
+        // The user's answers, in order; none left: keep editing.
+        provider.setRefusalHandler(async (refusal) => {
+            refusals.push(refusal);
+            return answers.shift() ?? 'keep';
+        });
+        provider.onDidWrite((write) => writes.push(write));
         provider.onDidChangeFile((events) => fileEvents.push(...(events as any)));
     });
 
@@ -73,15 +88,33 @@ describe('HotfixFileSystemProvider', () => {
         expect(error).toMatchObject({ code: 'FileNotFound', message: 'No such file: /usr/src/app/my app.py' });
     });
 
-    it('on Conflict: fails the save, makes VS Code re-stat, and reports the refusal', async () => {
+    it('on Conflict: asks, and when the user keeps editing fails the save in plain words, making VS Code re-stat', async () => {
         await openInEditor();
-        server.failWith('hotfix/writeFile', 'Conflict', 'changed by someone else');
+        server.failWith('hotfix/writeFile', 'Conflict', 'MyApp:/usr/src/app/my app.py changed (sha 0123456789abcdef)');
         const error = await provider
             .writeFile(FILE, Buffer.from('mine'), { create: false, overwrite: true })
             .catch((e: unknown) => e);
-        expect(error).toMatchObject({ code: 'Unknown', message: 'changed by someone else' });
+        expect(error).toMatchObject({ code: 'Unknown', message: 'MyApp:/usr/src/app/my app.py changed' });
         expect(fileEvents).toEqual([{ type: FileChangeType.Changed, uri: FILE }]);
-        expect(refusals).toEqual([{ uri: FILE, code: 'Conflict', message: 'changed by someone else' }]);
+        expect(refusals).toEqual([{ uri: FILE, code: 'Conflict', message: 'MyApp:/usr/src/app/my app.py changed' }]);
+        expect(writes).toEqual([]);
+    });
+
+    it('on Conflict → Overwrite: the same save goes again without baseVersion, and succeeds', async () => {
+        await openInEditor();
+        let calls = 0;
+        server.on('hotfix/writeFile', () => {
+            if (calls++ === 0) {
+                throw new ResponseError(-32001, 'changed', { code: 'Conflict' });
+            }
+            return { version: 'sha-3', checkpointed: false };
+        });
+        answers = ['overwrite'];
+        await provider.writeFile(FILE, Buffer.from('mine'), { create: false, overwrite: true });
+        const sent = server.callsOf('hotfix/writeFile');
+        expect(sent[0]).toMatchObject({ baseVersion: 'sha-1' });
+        expect(sent[1]).not.toHaveProperty('baseVersion');
+        expect(writes).toEqual([{ uri: FILE, checkpointed: false, forced: false }]);
     });
 
     it('after "Overwrite" the next write goes without baseVersion', async () => {
@@ -89,21 +122,47 @@ describe('HotfixFileSystemProvider', () => {
         provider.allowOverwriteOnce(FILE);
         await provider.writeFile(FILE, Buffer.from('mine'), { create: false, overwrite: true });
         expect(server.callsOf('hotfix/writeFile')[0]).not.toHaveProperty('baseVersion');
+        expect(writes).toEqual([{ uri: FILE, checkpointed: true, forced: false }]);
     });
 
-    it('on ValidationFailed: reports it; "Save anyway" re-sends with force', async () => {
+    it('on ValidationFailed → Save Anyway: the same save goes again forced, and is reported as forced', async () => {
         await openInEditor();
-        server.failWith('hotfix/writeFile', 'ValidationFailed', 'SyntaxError: line 3');
-        await expect(provider.writeFile(FILE, Buffer.from('def ('), { create: false, overwrite: true })).rejects.toThrow(
-            'SyntaxError: line 3',
-        );
-        expect(refusals.map((refusal) => refusal.code)).toEqual(['ValidationFailed']);
-        expect(fileEvents).toEqual([]);
-
-        server.on('hotfix/writeFile', () => ({ version: 'sha-3', checkpointed: false }));
-        provider.forceNextWrite(FILE);
+        let calls = 0;
+        server.on('hotfix/writeFile', () => {
+            if (calls++ === 0) {
+                throw new ResponseError(-32001, 'MyApp:/usr/src/app/my app.py not written: SyntaxError: line 3 (force to write anyway)', {
+                    code: 'ValidationFailed',
+                });
+            }
+            return { version: 'sha-3', checkpointed: true };
+        });
+        answers = ['force'];
         await provider.writeFile(FILE, Buffer.from('def ('), { create: false, overwrite: true });
+        expect(refusals).toEqual([{ uri: FILE, code: 'ValidationFailed', message: 'SyntaxError: line 3' }]);
         expect(server.callsOf('hotfix/writeFile')[1]).toMatchObject({ force: true, baseVersion: 'sha-1' });
+        expect(writes).toEqual([{ uri: FILE, checkpointed: true, forced: true }]);
+        expect(fileEvents).toEqual([]);
+    });
+
+    it('a protected container is a refusal (Save Anyway forces); other NoPermissions are plain failures', async () => {
+        await openInEditor();
+        server.on('hotfix/writeFile', () => {
+            throw new ResponseError(-32001, 'MyApp is protected (label hotfix.protect=true): refusing to write; --force overrides, and the override is journalled', {
+                code: 'NoPermissions',
+                reason: 'protected',
+            });
+        });
+        await expect(provider.writeFile(FILE, Buffer.from('x'), { create: false, overwrite: true })).rejects.toMatchObject({
+            code: 'NoPermissions',
+            message: 'MyApp is protected (label hotfix.protect=true): refusing to write',
+        });
+        expect(refusals.map((refusal) => refusal.code)).toEqual(['Protected']);
+
+        server.failWith('hotfix/writeFile', 'NoPermissions', 'read-only file system');
+        await expect(provider.writeFile(FILE, Buffer.from('x'), { create: false, overwrite: true })).rejects.toMatchObject({
+            code: 'NoPermissions',
+        });
+        expect(refusals).toHaveLength(1);
     });
 
     it('turns hotfix/didChangeFile into onDidChangeFile', () => {

@@ -29,7 +29,7 @@ function servicesFor(server: FakeServer, defaultProbe = ''): Services {
         files: new HotfixFileSystemProvider(server),
         changes: { scheduleRefresh: vi.fn(), refresh: vi.fn(), list: vi.fn(() => []) } as any,
         probes: new ProbeHistory(),
-        settings: () => ({ serverCommand: [], dockerHost: '', defaultProbe, pollInterval: 2 }),
+        settings: () => ({ serverCommand: [], serverPython: '', dockerHost: '', defaultProbe, pollInterval: 2 }),
     };
 }
 

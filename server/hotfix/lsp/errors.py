@@ -9,6 +9,9 @@ Every failure becomes a JSON-RPC error whose ``data.code`` is one of the protoco
   ``InvalidParams``);
 - anything else is a bug or an environment problem: ``Unavailable`` with its message, logged
   with its traceback.
+
+``data.reason`` refines a code where the editor offers a different way out: ``"protected"``
+on ``NoPermissions`` (the container's hotfix.protect label; a forced write overrides it).
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ import logging
 
 from pygls.exceptions import JsonRpcException
 
-from hotfix.core.errors import HotfixError, ValidationFailed
+from hotfix.core.errors import HotfixError, Protected, ValidationFailed
 
 logger = logging.getLogger(__name__)
 
@@ -45,8 +48,11 @@ class HotfixRpcError(JsonRpcException):
 
     CODE = REQUEST_FAILED
 
-    def __init__(self, message: str, code: str, rpc_code: int = REQUEST_FAILED) -> None:
-        super().__init__(message=message, code=rpc_code, data={"code": code})
+    def __init__(
+        self, message: str, code: str, rpc_code: int = REQUEST_FAILED, reason: str | None = None
+    ) -> None:
+        data = {"code": code} | ({"reason": reason} if reason else {})
+        super().__init__(message=message, code=rpc_code, data=data)
         self.protocol_code = code
 
 
@@ -57,8 +63,11 @@ def to_rpc_error(exc: Exception, method: str) -> HotfixRpcError:
     if isinstance(exc, HotfixError):
         code = exc.code if exc.code in CODES else "Unavailable"
         rpc_code = INVALID_PARAMS if isinstance(exc, InvalidParams) else REQUEST_FAILED
-        logger.info("%s: %s: %s", method, code, exc)
-        return HotfixRpcError(str(exc), code, rpc_code)
+        # FileNotFound is the normal answer to the editor's probes (.vscode/settings.json…).
+        level = logging.DEBUG if code == "FileNotFound" else logging.INFO
+        logger.log(level, "%s: %s: %s", method, code, exc)
+        reason = "protected" if isinstance(exc, Protected) else None
+        return HotfixRpcError(str(exc), code, rpc_code, reason)
     logger.error("%s failed unexpectedly", method, exc_info=exc)
     return HotfixRpcError(f"{method} failed: {type(exc).__name__}: {exc}", "Unavailable")
 

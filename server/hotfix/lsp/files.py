@@ -29,8 +29,12 @@ logger = logging.getLogger(__name__)
 
 @request("hotfix/containers")
 async def containers(ls: HotfixLanguageServer, p: Params) -> Result:
-    found = await ls.run(lambda svc: svc.containers(all=True), p.opt_text("engine"))
-    return {"containers": [container_view(c) for c in found]}
+    engine = p.opt_text("engine")
+    found = await ls.run(lambda svc: svc.containers(all=True), engine)
+    views = [container_view(c) for c in found]
+    if engine in (None, DEFAULT_ENGINE):
+        ls.container_feed.saw(views)  # the Containers view is showing: keep it current
+    return {"containers": views}
 
 
 @request("hotfix/stat")

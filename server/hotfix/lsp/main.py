@@ -68,6 +68,7 @@ def create_server(service_factory: ServiceFactory | None = None) -> HotfixLangua
         ls.cancellations.cancel_all()
         ls.watcher.stop()
         ls.lifecycle.stop()
+        ls.container_feed.stop()
 
     return server
 

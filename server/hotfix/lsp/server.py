@@ -46,7 +46,7 @@ from hotfix import __version__
 from hotfix.core.errors import Unavailable, UsageError
 from hotfix.docker.engines import DEFAULT as DEFAULT_ENGINE
 from hotfix.docker.engines import Engines
-from hotfix.lsp import auth, spool, watch, wire
+from hotfix.lsp import auth, containerfeed, spool, watch, wire
 from hotfix.lsp.errors import INVALID_PARAMS
 from hotfix.lsp.lifecyclewatch import LIFECYCLE, EngineLines, LifecycleWatch
 from hotfix.lsp.progress import Cancellations, WorkDone
@@ -54,6 +54,7 @@ from hotfix.lsp.uris import Location
 from hotfix.service.config import DEFAULT_MAX_FILE_SIZE, configured_max_file_size
 from hotfix.service.files import HotfixService
 from hotfix.store.state import StateStore
+from hotfix.views import container_view
 
 logger = logging.getLogger(__name__)
 
@@ -61,6 +62,7 @@ T = TypeVar("T")
 ServiceFactory = Callable[[str], HotfixService]  # engine name → its service
 
 DID_CHANGE_FILE = "hotfix/didChangeFile"
+DID_CHANGE_CONTAINERS = "hotfix/didChangeContainers"
 PARSE_ERROR = -32700
 INVALID_REQUEST = -32600
 PROGRESS_CREATE_TIMEOUT = 5.0
@@ -242,6 +244,9 @@ class HotfixLanguageServer(LanguageServer):
         self.watcher = watch.Watcher(self._read_version, self._notify_changed)
         self._engine_lines = EngineLines()
         self.lifecycle = LifecycleWatch(self._hotfix_lines, self._notify_lifecycle, self.alert)
+        self.container_feed = containerfeed.ContainerFeed(
+            self._list_container_views, self._notify_containers
+        )
         self.spool: spool.Spool | None = None  # when the client asked for bodyTransfer "file"
         self._tcp_token_file: auth.TokenFile | None = None  # served on TCP: who may connect
         self._tcp_client_connected = False
@@ -399,7 +404,13 @@ class HotfixLanguageServer(LanguageServer):
     async def _read_version(self, loc: Location) -> str:
         return (await self.run(lambda svc: svc.read(loc.container, loc.path), loc.engine)).version
 
+    async def _list_container_views(self) -> list[dict[str, Any]]:
+        return [container_view(c) for c in await self.run(lambda svc: svc.containers(all=True))]
+
     # --- to the client (event loop only) ------------------------------------------------
+
+    def _notify_containers(self, views: list[dict[str, Any]]) -> None:
+        self.protocol.notify(DID_CHANGE_CONTAINERS, {"containers": views})
 
     def _notify_changed(self, uri: str) -> None:
         self.protocol.notify(DID_CHANGE_FILE, {"uri": uri})

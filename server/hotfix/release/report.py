@@ -46,12 +46,21 @@ def _seconds(value: object) -> str:
     return f"{float(value):.2f} s" if isinstance(value, int | float) else "?"
 
 
+def _forced_note(detail: dict[str, object]) -> str:
+    """A write forced past a refusal says so, and what it overrode."""
+    if not detail.get("forced"):
+        return ""
+    past = detail.get("forced_past") or ("protection" if detail.get("forced_protected") else "")
+    return f" — **FORCED** past: {past}" if past else " — **FORCED**"
+
+
 def summarize(e: JournalEntry) -> str:
     """One line of what a journal entry did."""
     d = e.detail
     path = e.path or ""
     if e.action in ("write", "revert", "delete"):
-        return f"{e.action} `{path}` ({_short(e.version_before)} → {_short(e.version_after)})"
+        text = f"{e.action} `{path}` ({_short(e.version_before)} → {_short(e.version_after)})"
+        return text + _forced_note(d)
     if e.action in ("mkdir", "checkpoint"):
         return f"{e.action} `{path}`"
     if e.action == "restart":

@@ -170,6 +170,20 @@ class HotfixService(Reverting):
 
     # --- saving -----------------------------------------------------------------------------
 
+    def _refusal_overridden(
+        self, container: ContainerInfo, path: str, data: bytes, force: bool
+    ) -> str | None:
+        """Refuse content that is too big or does not validate, unless forced; a forced
+        write past a refusal returns it, to be marked in its journal row (and the report)."""
+        if not force:
+            self._check_size(f"{container.name}:{path}", len(data))
+        problems = validation.check(path, data)
+        if problems and not force:
+            raise ValidationFailed(
+                f"{container.name}:{path} not written: {problems[0]} (force to write anyway)"
+            )
+        return str(problems[0]) if problems else None
+
     def write(
         self,
         ref: str,
@@ -184,13 +198,7 @@ class HotfixService(Reverting):
         container = self.engine.resolve(ref)
         path = normalize(path)
         forced = guard(container, "write", force)
-        if not force:
-            self._check_size(f"{container.name}:{path}", len(data))
-            problems = validation.check(path, data)
-            if problems:
-                raise ValidationFailed(
-                    f"{container.name}:{path} not written: {problems[0]} (force to write anyway)"
-                )
+        forced_past = self._refusal_overridden(container, path, data, force)
         with self.store.path_lock(container.id, path):
             target, current, settled = self._settled_live(container, path, force=force)
             where = f"{container.name}:{target}"
@@ -232,6 +240,7 @@ class HotfixService(Reverting):
                 mode=mode,
                 forced=forced,
                 version=after,
+                forced_past=forced_past,
             )
         warnings = (
             firstwrite.changed_warning(container, firstwrite.wait_for(changed), target)
@@ -572,9 +581,10 @@ class HotfixService(Reverting):
         forced: bool,
         version: str | None = None,
         extra: dict[str, Any] | None = None,
+        forced_past: str | None = None,
     ) -> None:
-        """Journal and write one file (``version``: of ``data``, when known); the caller
-        holds its path lock.
+        """Journal and write one file (``version``: of ``data``, when known; ``forced_past``:
+        the validation problem a forced write overrode); the caller holds its path lock.
 
         Where the write is not atomic (the archive API extracts in place), the content
         before and after is kept first, so that a write cut short is put back: at once when
@@ -607,6 +617,7 @@ class HotfixService(Reverting):
                 before=previous.version if previous else None,
                 after=version,
                 forced=forced,
+                forced_past=forced_past,
                 intent=(intent, data, previous) if intent else None,
                 extra=extra,
             )
@@ -626,6 +637,7 @@ class HotfixService(Reverting):
         before: str | None,
         after: str | None,
         forced: bool = False,
+        forced_past: str | None = None,
         intent: tuple[recovery.Intent, bytes, FileContent | None] | None = None,
         extra: dict[str, Any] | None = None,
     ) -> None:
@@ -634,6 +646,10 @@ class HotfixService(Reverting):
         fails, the file is settled at once and the error says what was found."""
         detail: dict[str, Any] = {"forced_protected": True} if forced else {}
         detail.update(extra or {})  # e.g. what a revert went back to
+        if forced_past:
+            detail |= {"forced": True, "forced_past": forced_past}
+        elif forced:
+            detail["forced"] = True
         if intent:
             detail["intent"] = intent[0].to_detail()
         record: JournalRecord | None = None

@@ -1,0 +1,67 @@
+"""lsp.containerfeed: the Containers view hears of changes to the engine's list."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from hotfix.core.errors import Unavailable
+from hotfix.lsp.containerfeed import ContainerFeed
+
+WEB = {"id": "a1", "name": "web", "state": "running", "health": "healthy", "ports": []}
+
+
+class Engine:
+    """The list the feed takes; ``down`` makes the listing fail like an unreachable engine."""
+
+    def __init__(self) -> None:
+        self.views: list[dict[str, Any]] = [dict(WEB)]
+        self.down = False
+
+    async def list_views(self) -> list[dict[str, Any]]:
+        if self.down:
+            raise Unavailable("Cannot connect to the Docker daemon")
+        return [dict(view) for view in self.views]
+
+
+async def test_notifies_only_when_what_the_view_shows_changed() -> None:
+    engine, sent = Engine(), []
+    feed = ContainerFeed(engine.list_views, sent.append, interval=0)
+    feed.saw(await engine.list_views())
+    await feed.poll_once()
+    assert sent == []  # nothing changed since the client listed
+
+    engine.views[0]["health"] = "unhealthy"
+    await feed.poll_once()
+    engine.views.append({"id": "b2", "name": "db", "state": "created", "health": None, "ports": []})
+    await feed.poll_once()
+    await feed.poll_once()
+    assert [[(v["name"], v["health"]) for v in views] for views in sent] == [
+        [("web", "unhealthy")],
+        [("web", "unhealthy"), ("db", None)],
+    ]
+
+
+async def test_an_engine_going_away_and_back_is_a_change_each_time() -> None:
+    engine, sent = Engine(), []
+    feed = ContainerFeed(engine.list_views, sent.append, interval=0)
+    feed.saw(await engine.list_views())
+    engine.down = True
+    await feed.poll_once()
+    await feed.poll_once()
+    engine.down = False
+    await feed.poll_once()
+    assert [len(views) for views in sent] == [0, 1]
+
+
+async def test_polls_by_itself_after_the_first_listing_until_stopped() -> None:
+    engine, sent = Engine(), []
+    feed = ContainerFeed(engine.list_views, sent.append, interval=0.01)
+    feed.saw(await engine.list_views())
+    engine.views[0]["state"] = "exited"
+    for _ in range(100):
+        if sent:
+            break
+        await asyncio.sleep(0.01)
+    feed.stop()
+    assert sent and sent[-1][0]["state"] == "exited"
