@@ -215,6 +215,9 @@ class FakeEngine:
     def events_generation(self) -> int | None:
         return None  # not watching events: callers look every time
 
+    def listing_generation(self) -> int | None:
+        return None
+
     def inspect(self, ref: str) -> ContainerDetails:
         self._record("inspect", ref)
         return self._find(ref).details()

@@ -6,7 +6,7 @@ import asyncio
 from typing import Any
 
 from hotfix.core.errors import Unavailable
-from hotfix.lsp.containerfeed import ContainerFeed
+from hotfix.lsp.containerfeed import ContainerFeed, ListingDue
 
 WEB = {"id": "a1", "name": "web", "state": "running", "health": "healthy", "ports": []}
 
@@ -65,3 +65,28 @@ async def test_polls_by_itself_after_the_first_listing_until_stopped() -> None:
         await asyncio.sleep(0.01)
     feed.stop()
     assert sent and sent[-1][0]["state"] == "exited"
+
+
+def test_a_listing_is_due_after_an_event_or_without_events_after_a_while() -> None:
+    now = [100.0]
+    due = ListingDue(fallback=1.0, clock=lambda: now[0])
+    assert due(7)  # never listed
+    due.listing(7)
+    assert not due(7)  # no event since: nothing asked of the engine
+    assert due(8)  # an event the list shows
+    due.listing(None)  # the stream went away: list once a second
+    assert not due(None)
+    now[0] += 1.0
+    assert due(None)
+
+
+async def test_nothing_to_list_is_no_notification() -> None:
+    sent: list[Any] = []
+
+    async def unchanged() -> None:
+        return None
+
+    feed = ContainerFeed(unchanged, sent.append, interval=0)
+    feed.saw([dict(WEB)])
+    await feed.poll_once()
+    assert sent == []

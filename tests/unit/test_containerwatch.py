@@ -127,3 +127,20 @@ def test_nothing_is_kept_before_the_stream_connects_or_after_it_breaks(stream: S
     stream.events.put(END)  # the engine restarts: the stream ends
     wait_for(lambda: stream.opened >= 3)
     assert watch.get("web") is None
+
+
+def test_what_a_list_shows_is_counted_apart_health_included(stream: Stream) -> None:
+    watch = live_watch(stream)
+    listing = watch.listing_generation()
+    stream.feed({"Type": "container", "Action": "exec_start: sh -c true", "id": RUNNING.id})
+    stream.feed({"Type": "container", "Action": "extract-to-dir", "id": RUNNING.id})
+    settle(stream)
+    assert watch.listing_generation() == listing  # no list shows an exec or a copy
+    generation = watch.generation()
+    stream.feed({"Type": "container", "Action": "health_status: unhealthy", "id": RUNNING.id})
+    settle(stream)
+    assert watch.listing_generation() != listing and watch.generation() == generation
+    listing = watch.listing_generation()
+    stream.feed({"Type": "container", "Action": "create", "id": "another"})
+    settle(stream)
+    assert watch.listing_generation() != listing and watch.generation() != generation

@@ -72,6 +72,11 @@ class ContainersMixin:
         None when this engine does not watch its events: then anything may have changed."""
         return self._watch.watched_generation() if self._watch is not None else None
 
+    def listing_generation(self) -> int | None:
+        """A number that changes with every event that may change :meth:`list_containers`'
+        answer (health changes too), or None when this engine does not watch its events."""
+        return self._watch.listing_generation() if self._watch is not None else None
+
     def _ambiguous(self, ref: str) -> AmbiguousContainer:
         matches = [c for c in self.list_containers() if c.id.startswith(ref)]
         names = ", ".join(f"{c.name} ({c.short_id})" for c in matches[:10])

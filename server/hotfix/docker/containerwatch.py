@@ -9,7 +9,8 @@ it stops, dies, is paused, restarted, renamed, updated or removed. So a long-liv
 arrives. Anything doubtful — the stream not yet connected or broken, an event arriving
 while an inspect was in flight — means: inspect again.
 
-Health and published ports are not kept current here: callers that need them inspect.
+Health and published ports are not kept current here: callers that need them inspect. What a
+container *list* shows (health included) is counted apart, for the editor's Containers view.
 """
 
 from __future__ import annotations
@@ -45,6 +46,8 @@ HARMLESS = frozenset(
         "export",
     }
 )
+# Of those, the one a container list shows (its state's "(healthy)").
+LISTED = frozenset({"health_status"})
 RECONNECT_DELAY = 1.0  # seconds between attempts while the stream cannot be opened
 
 EventSource = Callable[[], Iterable[dict[str, Any]]]
@@ -59,6 +62,7 @@ class ContainerWatch:
         self._lock = threading.Lock()
         self._kept: dict[str, ContainerInfo] = {}  # by the reference asked for
         self._generation = 0  # bumped by every event that may change an answer
+        self._listing = 0  # bumped by every event that may change a container list
         self._live = False
         self._thread: threading.Thread | None = None
 
@@ -78,6 +82,13 @@ class ContainerWatch:
         self._start()
         return self.generation()
 
+    def listing_generation(self) -> int | None:
+        """A number that changes with every event that may change a container list (health
+        changes included), watching from now on; None while not watching."""
+        self._start()
+        with self._lock:
+            return self._listing if self._live else None
+
     def keep(self, ref: str, info: ContainerInfo, generation: int | None) -> None:
         """Keep an inspect's answer, unless an event came while it was in flight."""
         with self._lock:
@@ -85,10 +96,14 @@ class ContainerWatch:
                 self._kept[ref] = info
 
     def event(self, event: dict[str, Any]) -> None:
-        action = str(event.get("Action") or event.get("status") or "")
-        if action.split(":", 1)[0].strip() in HARMLESS:
+        action = str(event.get("Action") or event.get("status") or "").split(":", 1)[0].strip()
+        if action in HARMLESS:
+            if action in LISTED:
+                with self._lock:
+                    self._listing += 1
             return
         with self._lock:
+            self._listing += 1
             self._generation += 1
             self._kept.clear()  # events are rare; forgetting everything is simplest and safe
 
@@ -120,5 +135,6 @@ class ContainerWatch:
         with self._lock:
             changed, self._live = self._live != live, live
             self._generation += 1
+            self._listing += 1
             self._kept.clear()
             return changed

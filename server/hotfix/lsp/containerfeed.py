@@ -1,9 +1,11 @@
 """The editor's Containers view kept current without a Refresh.
 
 Once the client has listed the containers (``hotfix/containers``: its view is showing), the
-engine's list is taken again every ``interval`` seconds — one list call, no inspect — and
-``hotfix/didChangeContainers`` goes to the client when anything it shows changed: a
-container created, removed, started, stopped, renamed, its health or its ports.
+feed looks every ``interval`` seconds whether the engine's event stream reported anything a
+list shows (:class:`ListingDue`) and only then lists again — one list call, no inspect;
+without the stream, it lists every ``FALLBACK_INTERVAL``. ``hotfix/didChangeContainers``
+goes to the client when anything it shows changed: a container created, removed, started,
+stopped, renamed, its health or its ports.
 
 Everything but the listing runs on the event loop, so no locks.
 """
@@ -13,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -20,7 +23,8 @@ from hotfix.core.errors import HotfixError
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_INTERVAL = 1.0  # seconds: a change shows within ~1 s, well inside the view's 2 s
+DEFAULT_INTERVAL = 0.25  # seconds between looks at the event count: nothing asked of the engine
+FALLBACK_INTERVAL = 1.0  # seconds between listings when the engine's events are not watched
 
 Views = list[dict[str, Any]]
 
@@ -28,7 +32,7 @@ Views = list[dict[str, Any]]
 class ContainerFeed:
     def __init__(
         self,
-        list_views: Callable[[], Awaitable[Views]],
+        list_views: Callable[[], Awaitable[Views | None]],
         notify: Callable[[Views], None],
         interval: float = DEFAULT_INTERVAL,
     ) -> None:
@@ -51,12 +55,13 @@ class ContainerFeed:
 
     async def poll_once(self) -> None:
         try:
-            views = await self._list_views()
+            listed = await self._list_views()
         except HotfixError as exc:  # the engine is away for now: the view shows it on refresh
-            fingerprint = f"unreachable: {exc}"
-            views = []
+            fingerprint, views = f"unreachable: {exc}", []
         else:
-            fingerprint = _fingerprint(views)
+            if listed is None:  # no event since the last listing: nothing to tell
+                return
+            fingerprint, views = _fingerprint(listed), listed
         if fingerprint != self._last:
             self._last = fingerprint
             self._notify(views)
@@ -68,6 +73,30 @@ class ContainerFeed:
                 await self.poll_once()
             except Exception:  # the feed must survive anything
                 logger.exception("listing containers for the editor failed")
+
+
+class ListingDue:
+    """Whether the container list is worth taking again: the engine's event stream counted
+    an event a list shows since the last listing, or — not watching — a while has passed."""
+
+    def __init__(
+        self,
+        fallback: float = FALLBACK_INTERVAL,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._fallback = fallback
+        self._clock = clock
+        self._generation: int | None = None
+        self._listed_at = -fallback
+
+    def __call__(self, generation: int | None) -> bool:
+        if generation is None:
+            return self._clock() - self._listed_at >= self._fallback
+        return generation != self._generation
+
+    def listing(self, generation: int | None) -> None:
+        """Taken before the listing: an event that comes during it is seen next time."""
+        self._generation, self._listed_at = generation, self._clock()
 
 
 def _fingerprint(views: Views) -> str:

@@ -244,6 +244,7 @@ class HotfixLanguageServer(LanguageServer):
         self.watcher = watch.Watcher(self._read_version, self._notify_changed)
         self._engine_lines = EngineLines()
         self.lifecycle = LifecycleWatch(self._hotfix_lines, self._notify_lifecycle, self.alert)
+        self._listing_due = containerfeed.ListingDue()
         self.container_feed = containerfeed.ContainerFeed(
             self._list_container_views, self._notify_containers
         )
@@ -404,8 +405,18 @@ class HotfixLanguageServer(LanguageServer):
     async def _read_version(self, loc: Location) -> str:
         return (await self.run(lambda svc: svc.read(loc.container, loc.path), loc.engine)).version
 
-    async def _list_container_views(self) -> list[dict[str, Any]]:
-        return [container_view(c) for c in await self.run(lambda svc: svc.containers(all=True))]
+    async def _list_container_views(self) -> list[dict[str, Any]] | None:
+        """The containers as ``hotfix/containers`` shows them, or None when no event since the
+        last time says the list changed (:class:`hotfix.lsp.containerfeed.ListingDue`)."""
+
+        def listing(svc: HotfixService) -> list[dict[str, Any]] | None:
+            generation = svc.engine.listing_generation()
+            if not self._listing_due(generation):
+                return None
+            self._listing_due.listing(generation)
+            return [container_view(c) for c in svc.containers(all=True)]
+
+        return await self.run(listing)
 
     # --- to the client (event loop only) ------------------------------------------------
 
