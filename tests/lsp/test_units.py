@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import collections
+from dataclasses import dataclass
 
 import pytest
 from lsprotocol import types
@@ -22,7 +23,7 @@ from hotfix.lsp import convert
 from hotfix.lsp.errors import INVALID_PARAMS, REQUEST_FAILED, InvalidParams, to_rpc_error
 from hotfix.lsp.main import parse_tcp
 from hotfix.lsp.params import Params
-from hotfix.lsp.uris import parse_uri
+from hotfix.lsp.uris import Location, parse_uri
 from hotfix.lsp.watch import MISSING, Watcher
 
 # --- VS Code numbers --------------------------------------------------------------------------
@@ -78,15 +79,39 @@ def test_diagnostic() -> None:
 # --- params -------------------------------------------------------------------------------------
 
 
-def test_params_read_fields() -> None:
-    p = Params({"uri": "hotfix://c/x", "create": True, "timeout": 5, "paths": ["/a"], "codes": 200})
-    assert p.uri().path == "/x"
-    assert p.flag("create") is True
-    assert p.flag("force", False) is False
-    assert p.opt_number("timeout") == 5.0
-    assert p.texts("paths") == ["/a"]
-    assert p.opt_ints("codes") == [200]
-    assert p.opt_text("baseVersion") is None
+@dataclass(frozen=True, kw_only=True)
+class Sample:
+    uri: Location
+    create: bool
+    overwrite: bool = False
+    timeout: float = 60.0
+    paths: list[str] | None = None
+    codes: list[int] | None = None
+    base_version: str | None = None
+    probe: str | list[str] | None = None
+    map: dict[str, str] | None = None
+    data: bytes | None = None
+
+
+def test_params_read_into_the_declared_fields() -> None:
+    raw = {"uri": "hotfix://c/x", "create": True, "timeout": 5, "paths": ["/a"], "codes": 200}
+    got = Params({**raw, "unknown": 1, "baseVersion": None}).read(Sample)
+    assert got.uri.path == "/x" and got.create is True and got.overwrite is False
+    assert (got.timeout, got.paths, got.codes, got.base_version) == (5.0, ["/a"], [200], None)
+
+
+def test_params_take_the_documented_alternatives() -> None:
+    got = Params(
+        {
+            "uri": "hotfix://c/x",
+            "create": False,
+            "probe": ["a", "b"],
+            "map": ["a=b"],
+            "data": "aGk=",
+        }
+    ).read(Sample)
+    assert (got.probe, got.map, got.data) == (["a", "b"], {"a": "b"}, b"hi")
+    assert Params({"uri": "hotfix://c/x", "create": False, "probe": "a"}).read(Sample).probe == "a"
 
 
 def test_params_accept_pygls_namedtuples() -> None:
@@ -96,26 +121,32 @@ def test_params_accept_pygls_namedtuples() -> None:
     assert p.values == {"uri": "hotfix://c/x", "inner": {"x": [1]}}
 
 
+_OK = {"uri": "hotfix://c/x", "create": True}
+
+
 @pytest.mark.parametrize(
-    ("raw", "read", "message"),
+    ("raw", "message"),
     [
-        ({}, lambda p: p.uri(), "params.uri: required"),
-        ({"uri": 3}, lambda p: p.uri(), "params.uri: expected a non-empty string, got a number"),
-        ({"create": "yes"}, lambda p: p.flag("create"), "params.create: expected true or false"),
-        ({}, lambda p: p.flag("overwrite"), "params.overwrite: required"),
-        ({"timeout": -1}, lambda p: p.opt_number("timeout"), "params.timeout: must be more"),
-        ({"timeout": True}, lambda p: p.opt_number("timeout"), "expected a number, got a bool"),
-        ({"paths": "/a"}, lambda p: p.texts("paths"), "params.paths: expected a list of"),
-        ({"data": "**"}, lambda p: p.data(), "params.data: not valid base64"),
-        ([1, 2], None, "params: expected a JSON object, got an array"),
+        ({"create": True}, "params.uri: required"),
+        ({"uri": 3, "create": True}, "params.uri: expected a non-empty string, got a number"),
+        ({"uri": "file:///x", "create": True}, "params.uri: 'file:///x' is not a container URI"),
+        ({"uri": "hotfix://c/x", "create": "yes"}, "params.create: expected true or false"),
+        ({"uri": "hotfix://c/x"}, "params.create: required"),
+        ({**_OK, "timeout": -1}, "params.timeout: must be more than 0"),
+        ({**_OK, "timeout": True}, "params.timeout: expected a number, got a boolean"),
+        ({**_OK, "paths": "/a"}, "params.paths: expected a list of non-empty strings"),
+        ({**_OK, "codes": ["200"]}, "params.codes: expected a list of integers"),
+        ({**_OK, "probe": 5}, "params.probe: expected a non-empty string, got a number"),
+        ({**_OK, "baseVersion": ""}, "params.baseVersion: expected a non-empty string, got an"),
+        ({**_OK, "map": {"a": 1}}, "params.map: expected an object of non-empty strings"),
+        ({**_OK, "data": "**"}, "params.data: not valid base64"),
+        ([1, 2], "params: expected a JSON object, got an array"),
     ],
 )
-def test_params_errors_name_the_field(raw: object, read: object, message: str) -> None:
+def test_params_errors_name_the_field(raw: object, message: str) -> None:
     with pytest.raises(InvalidParams) as info:
-        p = Params(raw)
-        assert callable(read)
-        read(p)
-    assert message in str(info.value)
+        Params(raw).read(Sample)
+    assert str(info.value).startswith(message)
     assert info.value.code == "ValidationFailed"
 
 

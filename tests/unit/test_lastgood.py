@@ -12,6 +12,7 @@ import pytest
 
 from hotfix.core.errors import Unavailable
 from hotfix.core.model import ContainerInfo
+from hotfix.lsp.commands import RevertArgs
 from hotfix.lsp.errors import InvalidParams
 from hotfix.lsp.params import Params
 from hotfix.service import lastgood
@@ -307,8 +308,7 @@ def test_revert_and_restart_in_one_call(
 
 
 def test_the_to_param_takes_the_two_names_only() -> None:
-    choices = ("checkpoint", "last-good")
-    assert Params({}).choice("to", choices) == "checkpoint"
-    assert Params({"to": "last-good"}).choice("to", choices) == "last-good"
+    assert Params({"container": "web"}).read(RevertArgs).to == "checkpoint"
+    assert Params({"container": "web", "to": "last-good"}).read(RevertArgs).to == "last-good"
     with pytest.raises(InvalidParams, match=r'params\.to: expected "checkpoint" or "last-good"'):
-        Params({"to": "lastgood"}).choice("to", choices)
+        Params({"container": "web", "to": "lastgood"}).read(RevertArgs)

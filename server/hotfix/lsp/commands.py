@@ -1,10 +1,12 @@
 """``workspace/executeCommand`` commands: one JSON object argument mirroring the CLI's options,
 one JSON object result (the CLI's ``--json`` shapes from :mod:`hotfix.views`). Every command
-takes an optional ``engine`` (a docker context name; ``default`` when absent), as ``--engine``."""
+takes an optional ``engine`` (a docker context name; ``default`` when absent), as ``--engine``.
+Each command's argument is declared below as a dataclass, field by field (camelCase on the
+wire: :mod:`hotfix.lsp.params`)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, cast
+from dataclasses import dataclass
 
 from hotfix.core.errors import UsageError
 from hotfix.lsp import uris
@@ -16,7 +18,7 @@ from hotfix.lsp.server import HotfixLanguageServer
 from hotfix.release.harvest import harvest
 from hotfix.release.imaging import commit_image
 from hotfix.release.report import build_report
-from hotfix.service.results import REVERT_TARGETS
+from hotfix.service.results import RevertTarget
 from hotfix.service.twin import TryFile, TryOptions, TwinTrial
 from hotfix.views import (
     checkpoint_view,
@@ -27,20 +29,117 @@ from hotfix.views import (
     try_view,
 )
 
-if TYPE_CHECKING:
-    from hotfix.service.results import RevertTarget
+# --- what each command takes -----------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class OnContainer:
+    container: str
+    engine: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class CheckpointArgs(OnContainer):
+    paths: list[str]
+
+
+@dataclass(frozen=True, kw_only=True)
+class DiffArgs(OnContainer):
+    path: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class ProbeArgs(OnContainer):
+    probe: str | list[str] | None = None  # all must pass
+    timeout: float = 10.0
+    expect_status: list[int] | None = None
+    expect_body: str | None = None
+    expect_body_regex: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class RevertArgs(ProbeArgs):
+    """``to``: what to go back to; ``restart``: then go live and probe, in the same call
+    (the editor's Revert and Restart), the result ending with the final state."""
+
+    path: str | None = None
+    to: RevertTarget = "checkpoint"
+    restart: bool = False
+    timeout: float = 60.0
+    signal: str | None = None
+    force: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class RestartArgs(ProbeArgs):
+    timeout: float = 60.0
+    signal: str | None = None
+    restart: bool = False
+    check: str | None = None
+    no_check: bool = False
+    revert_on_failure: bool = False
+    force: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class HarvestArgs(OnContainer):
+    repo: str
+    map: dict[str, str] | None = None
+    branch: str | None = None
+    message: str | None = None
+    test: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class CommitImageArgs(OnContainer):
+    tag: str | None = None
+    whole_layer: bool = False
+    verify: bool = False
+    probe: str | None = None
+    expect_status: list[int] | None = None
+    timeout: float = 60.0
+
+
+@dataclass(frozen=True, kw_only=True)
+class TryArgs:
+    """The editor's content of a ``hotfix:`` document (saved or not), tried in a twin."""
+
+    uri: uris.Location
+    data: bytes
+    probe: str | list[str] | None = None  # all must pass
+    expect_status: list[int] | None = None
+    expect_body: str | None = None
+    expect_body_regex: str | None = None
+    check: str | None = None
+    network: str = "none"
+    with_volumes: bool = False
+    keep: bool = False
+    timeout: float = 60.0
+    force: bool = False
+    then_apply: bool = False
+    restart: bool = False
+    signal: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReportArgs:
+    container: str | None = None
+    engine: str | None = None
+
+
+# --- the commands ----------------------------------------------------------------------------
 
 
 @command("hotfix.checkpoint")
 async def checkpoint(ls: HotfixLanguageServer, p: Params, progress: WorkDone) -> Result:
-    container, paths, engine = p.text("container"), p.texts("paths"), p.opt_text("engine")
-    taken = await ls.run(lambda svc: svc.checkpoint(container, paths), engine)
+    a = p.read(CheckpointArgs)
+    taken = await ls.run(lambda svc: svc.checkpoint(a.container, a.paths), a.engine)
     return {
         "checkpoints": [
             {
                 **checkpoint_view(cp),
-                "uri": uris.file_uri(container, cp.path, engine),
-                "checkpointUri": uris.checkpoint_uri(container, cp.path, engine),
+                "uri": uris.file_uri(a.container, cp.path, a.engine),
+                "checkpointUri": uris.checkpoint_uri(a.container, cp.path, a.engine),
             }
             for cp in taken
         ]
@@ -49,116 +148,92 @@ async def checkpoint(ls: HotfixLanguageServer, p: Params, progress: WorkDone) ->
 
 @command("hotfix.diff")
 async def diff(ls: HotfixLanguageServer, p: Params, progress: WorkDone) -> Result:
-    container, path = p.text("container"), p.opt_text("path")
-    return {"diff": await ls.run(lambda svc: svc.diff(container, path), p.opt_text("engine"))}
+    a = p.read(DiffArgs)
+    return {"diff": await ls.run(lambda svc: svc.diff(a.container, a.path), a.engine)}
 
 
 @command("hotfix.revert", progress="Reverting")
 async def revert(ls: HotfixLanguageServer, p: Params, progress: WorkDone) -> Result:
-    """``to``: "checkpoint" (default) or "last-good"; ``restart``: then go live and probe, in
-    the same call (the editor's Revert and Restart), the result ending with the final state."""
-    container, path, force = p.text("container"), p.opt_text("path"), p.flag("force", False)
-    to = cast("RevertTarget", p.choice("to", REVERT_TARGETS))
-    if not p.flag("restart", False):
+    a = p.read(RevertArgs)
+    if not a.restart:
         result = await ls.run(
-            lambda svc: svc.revert_files(container, path, to=to, force=force), p.opt_text("engine")
+            lambda svc: svc.revert_files(a.container, a.path, to=a.to, force=a.force), a.engine
         )
         return revert_view(result)
-    probe, signal, timeout = _probes(p), p.opt_text("signal"), p.opt_number("timeout") or 60.0
-    expect = p.opt_ints("expectStatus")
     result = await ls.run(
         lambda svc: svc.revert_and_restart(
-            container,
-            path,
-            to=to,
-            probe=probe,
-            signal=signal,
-            timeout=timeout,
-            expect_status=expect,
-            force=force,
+            a.container,
+            a.path,
+            to=a.to,
+            probe=a.probe,
+            signal=a.signal,
+            timeout=a.timeout,
+            expect_status=a.expect_status,
+            force=a.force,
             progress=progress,
         ),
-        p.opt_text("engine"),
+        a.engine,
     )
     return revert_view(result)
 
 
 @command("hotfix.restart", progress="Restarting")
 async def restart(ls: HotfixLanguageServer, p: Params, progress: WorkDone) -> Result:
-    container, probe, signal = p.text("container"), _probes(p), p.opt_text("signal")
-    timeout, expect = p.opt_number("timeout") or 60.0, p.opt_ints("expectStatus")
-    revert_on_failure, force = p.flag("revertOnFailure", False), p.flag("force", False)
-    restart_always, check, no_check = (
-        p.flag("restart", False),
-        p.opt_text("check"),
-        p.flag("noCheck", False),
-    )
-    body, body_regex = p.opt_text("expectBody"), p.opt_text("expectBodyRegex")
+    a = p.read(RestartArgs)
     result = await ls.run(
         lambda svc: svc.restart(
-            container,
-            probe,
-            signal=signal,
-            restart=restart_always,
-            check=check,
-            no_check=no_check,
-            expect_body=body,
-            expect_body_regex=body_regex,
-            timeout=timeout,
-            revert_on_failure=revert_on_failure,
-            expect_status=expect,
-            force=force,
+            a.container,
+            a.probe,
+            signal=a.signal,
+            restart=a.restart,
+            check=a.check,
+            no_check=a.no_check,
+            expect_body=a.expect_body,
+            expect_body_regex=a.expect_body_regex,
+            timeout=a.timeout,
+            revert_on_failure=a.revert_on_failure,
+            expect_status=a.expect_status,
+            force=a.force,
             progress=progress,
         ),
-        p.opt_text("engine"),
+        a.engine,
     )
     return restart_view(result)
 
 
 @command("hotfix.probe", progress="Probing")
 async def probe(ls: HotfixLanguageServer, p: Params, progress: WorkDone) -> Result:
-    container, probe = p.text("container"), _probes(p)
-    timeout, expect = p.opt_number("timeout") or 10.0, p.opt_ints("expectStatus")
-    body, body_regex = p.opt_text("expectBody"), p.opt_text("expectBodyRegex")
+    a = p.read(ProbeArgs)
     result = await ls.run(
         lambda svc: svc.probe(
-            container,
-            probe,
-            timeout=timeout,
-            expect_status=expect,
-            expect_body=body,
-            expect_body_regex=body_regex,
+            a.container,
+            a.probe,
+            timeout=a.timeout,
+            expect_status=a.expect_status,
+            expect_body=a.expect_body,
+            expect_body_regex=a.expect_body_regex,
             progress=progress,
         ),
-        p.opt_text("engine"),
+        a.engine,
     )
     return restart_view(result)
 
 
-def _probes(p: Params) -> str | list[str] | None:
-    """``probe``: one probe text, or a list of them (all must pass)."""
-    if isinstance(p.values.get("probe"), list):
-        return p.opt_texts("probe")
-    return p.opt_text("probe")
-
-
 @command("hotfix.harvest", progress="Harvesting")
 async def harvest_command(ls: HotfixLanguageServer, p: Params, progress: WorkDone) -> Result:
-    container, repo = p.text("container"), p.text("repo")
-    maps = [f"{src}={dst}" for src, dst in (p.opt_text_map("map") or {}).items()]
-    branch, message, test = p.opt_text("branch"), p.opt_text("message"), p.opt_text("test")
+    a = p.read(HarvestArgs)
     result = await ls.run(
         lambda svc: harvest(
             svc,
-            container,
-            repo,
-            maps=maps,
-            branch=branch,
-            message=message,
-            test=test,
+            a.container,
+            a.repo,
+            maps=[f"{src}={dst}" for src, dst in (a.map or {}).items()],
+            branch=a.branch,
+            message=a.message,
+            test=a.test,
             progress=progress,
         ),
-        p.opt_text("engine"),
+        a.engine,
     )
     for note in result.notes:
         ls.note(note)
@@ -167,25 +242,23 @@ async def harvest_command(ls: HotfixLanguageServer, p: Params, progress: WorkDon
 
 @command("hotfix.commitImage", progress="Committing an image of")
 async def commit_image_command(ls: HotfixLanguageServer, p: Params, progress: WorkDone) -> Result:
-    container, tag, probe = p.text("container"), p.opt_text("tag"), p.opt_text("probe")
-    whole_layer, verify = p.flag("wholeLayer", False), p.flag("verify", False)
-    timeout, expect = p.opt_number("timeout") or 60.0, p.opt_ints("expectStatus")
-    if (probe or expect) and not verify:
+    a = p.read(CommitImageArgs)
+    if (a.probe or a.expect_status) and not a.verify:
         raise UsageError("probe and expectStatus go with verify: true")
     result = await ls.run(
         lambda svc: commit_image(
             svc,
-            container,
-            tag=tag,
-            whole_layer=whole_layer,
-            verify=verify,
-            probe=probe,
-            expect_status=expect,
-            timeout=timeout,
+            a.container,
+            tag=a.tag,
+            whole_layer=a.whole_layer,
+            verify=a.verify,
+            probe=a.probe,
+            expect_status=a.expect_status,
+            timeout=a.timeout,
             progress=progress,
             notify=ls.note_from_thread,
         ),
-        p.opt_text("engine"),
+        a.engine,
     )
     for note in result.notes:
         ls.note(note)
@@ -194,45 +267,39 @@ async def commit_image_command(ls: HotfixLanguageServer, p: Params, progress: Wo
 
 @command("hotfix.report", progress="Writing the report")
 async def report_command(ls: HotfixLanguageServer, p: Params, progress: WorkDone) -> Result:
-    container = p.opt_text("container")
+    a = p.read(ReportArgs)
     return {
         "markdown": await ls.run(
-            lambda svc: build_report(svc, container, report_lines(svc, container)),
-            p.opt_text("engine"),
+            lambda svc: build_report(svc, a.container, report_lines(svc, a.container)), a.engine
         )
     }
 
 
 @command("hotfix.try", progress="Trying in a twin")
 async def try_command(ls: HotfixLanguageServer, p: Params, progress: WorkDone) -> Result:
-    """The editor's (unsaved) content of a ``hotfix:`` document, tried in a twin."""
-    loc, data = p.uri(), p.data()
-    if loc.is_checkpoint:
+    a = p.read(TryArgs)
+    if a.uri.is_checkpoint:
         raise UsageError("a checkpoint cannot be tried: open the container's file")
+    probes = [a.probe] if isinstance(a.probe, str) else list(a.probe or [])
     options = TryOptions(
-        probes=_probes_list(p),
-        expect_status=p.opt_ints("expectStatus"),
-        expect_body=p.opt_text("expectBody"),
-        expect_body_regex=p.opt_text("expectBodyRegex"),
-        check=p.opt_text("check"),
-        network=p.opt_text("network") or "none",
-        with_volumes=p.flag("withVolumes", False),
-        keep=p.flag("keep", False),
-        timeout=p.opt_number("timeout") or 60.0,
-        force=p.flag("force", False),
-        then_apply=p.flag("thenApply", False),
-        restart=p.flag("restart", False),
-        signal=p.opt_text("signal"),
+        probes=probes,
+        expect_status=a.expect_status,
+        expect_body=a.expect_body,
+        expect_body_regex=a.expect_body_regex,
+        check=a.check,
+        network=a.network,
+        with_volumes=a.with_volumes,
+        keep=a.keep,
+        timeout=a.timeout,
+        force=a.force,
+        then_apply=a.then_apply,
+        restart=a.restart,
+        signal=a.signal,
     )
     result = await ls.run(
         lambda svc: TwinTrial(svc).run(
-            loc.container, [TryFile(loc.path, data)], options, progress=progress
+            a.uri.container, [TryFile(a.uri.path, a.data)], options, progress=progress
         ),
-        loc.engine,
+        a.uri.engine,
     )
     return try_view(result)
-
-
-def _probes_list(p: Params) -> list[str]:
-    probes = _probes(p)
-    return [probes] if isinstance(probes, str) else list(probes or [])

@@ -68,17 +68,25 @@ def encode_data_raw(data: bytes) -> Base64Text:
 
 
 def decode_data(text: object, field: str = "data") -> bytes:
+    """Base64 to bytes; a malformed one is ``InvalidParams`` naming ``field``."""
+    try:
+        return decode_base64(text)
+    except ValueError as exc:
+        raise InvalidParams(f"{field}: {exc}") from None
+
+
+def decode_base64(text: object) -> bytes:
     """Base64 (a JSON string, or the raw text :func:`hotfix.lsp.wire.loads` cut out of a
-    big message) to bytes; anything but the base64 alphabet and padding is refused."""
+    big message) to bytes; anything but the base64 alphabet and padding is ``ValueError``."""
     if isinstance(text, Base64Text):
         text = text.raw
     elif not isinstance(text, str):
-        raise InvalidParams(f"{field}: expected base64 text, got {type(text).__name__}")
+        raise ValueError(f"expected base64 text, got {type(text).__name__}")
     try:
         # strict_mode: the C decoder's own check, much faster than validate=True's regex.
         return binascii.a2b_base64(text, strict_mode=True)
     except (binascii.Error, ValueError):
-        raise InvalidParams(f"{field}: not valid base64") from None
+        raise ValueError("not valid base64") from None
 
 
 def diagnostic(problem: Problem) -> types.Diagnostic:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from hotfix.core.errors import FileNotFound, NoPermissions
 from hotfix.docker.engines import DEFAULT as DEFAULT_ENGINE
@@ -27,9 +28,67 @@ from hotfix.views import change_view, container_view
 logger = logging.getLogger(__name__)
 
 
+# --- what each request takes -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OnEngine:
+    engine: str | None = None
+
+
+@dataclass(frozen=True)
+class OnUri:
+    uri: uris.Location
+
+
+@dataclass(frozen=True)
+class WriteFileParams:
+    uri: uris.Location
+    create: bool
+    overwrite: bool
+    base_version: str | None = None
+    force: bool = False
+
+
+@dataclass(frozen=True)
+class Spooled:
+    """writeFile's content as a spool file, read before anything else can fail."""
+
+    data_path: str | None = None
+
+
+@dataclass(frozen=True)
+class Inline:
+    data: bytes
+
+
+@dataclass(frozen=True)
+class ChangeParams:
+    uri: uris.Location
+    force: bool = False
+    recursive: bool = False  # only files can be deleted, so it changes nothing
+
+
+@dataclass(frozen=True)
+class RenameParams:
+    old_uri: uris.Location
+    new_uri: uris.Location
+    overwrite: bool = False
+    force: bool = False
+
+
+@dataclass(frozen=True)
+class ChangesParams:
+    container: str | None = None
+    engine: str | None = None
+
+
+# --- the requests ----------------------------------------------------------------------------
+
+
 @request("hotfix/containers")
 async def containers(ls: HotfixLanguageServer, p: Params) -> Result:
-    engine = p.opt_text("engine")
+    engine = p.read(OnEngine).engine
     found = await ls.run(lambda svc: svc.containers(all=True), engine)
     views = [container_view(c) for c in found]
     if engine in (None, DEFAULT_ENGINE):
@@ -39,7 +98,7 @@ async def containers(ls: HotfixLanguageServer, p: Params) -> Result:
 
 @request("hotfix/stat")
 async def stat(ls: HotfixLanguageServer, p: Params) -> Result:
-    loc = p.uri()
+    loc = p.read(OnUri).uri
     if loc.is_checkpoint:
         return await ls.run(lambda svc: _checkpoint_stat(svc, loc), loc.engine)
     st, is_link = await ls.run(lambda svc: svc.stat(loc.container, loc.path), loc.engine)
@@ -48,7 +107,7 @@ async def stat(ls: HotfixLanguageServer, p: Params) -> Result:
 
 @request("hotfix/readDirectory")
 async def read_directory(ls: HotfixLanguageServer, p: Params) -> Result:
-    loc = p.uri()
+    loc = p.read(OnUri).uri
     if loc.is_checkpoint:
         return {"entries": await ls.run(lambda svc: _checkpoint_entries(svc, loc), loc.engine)}
     return {"entries": await ls.run(lambda svc: _entries(svc, loc), loc.engine)}
@@ -56,7 +115,7 @@ async def read_directory(ls: HotfixLanguageServer, p: Params) -> Result:
 
 @request("hotfix/readFile")
 async def read_file(ls: HotfixLanguageServer, p: Params) -> Result:
-    loc = p.uri()
+    loc = p.read(OnUri).uri
     if loc.is_checkpoint:
         return await _read(ls, loc, lambda svc: _checkpoint_content(svc, loc))
     result = await _read(ls, loc, lambda svc: _live_content(svc, loc))
@@ -67,19 +126,18 @@ async def read_file(ls: HotfixLanguageServer, p: Params) -> Result:
 @request("hotfix/writeFile")
 async def write_file(ls: HotfixLanguageServer, p: Params) -> Result:
     data = await _body(ls, p)  # first: a spool file is taken (removed) whatever else fails
-    loc = _writable(p.uri())
-    base = p.opt_text("baseVersion")
-    create, overwrite, force = p.flag("create"), p.flag("overwrite"), p.flag("force", False)
+    a = p.read(WriteFileParams)
+    loc = _writable(a.uri)
     ls.watcher.writing(loc)
     res = await ls.run(
         lambda svc: svc.write(
             loc.container,
             loc.path,
             data,
-            base_version=base,
-            create=create,
-            overwrite=overwrite,
-            force=force,
+            base_version=a.base_version,
+            create=a.create,
+            overwrite=a.overwrite,
+            force=a.force,
         ),
         loc.engine,
     )
@@ -91,25 +149,26 @@ async def write_file(ls: HotfixLanguageServer, p: Params) -> Result:
 
 @request("hotfix/createDirectory")
 async def create_directory(ls: HotfixLanguageServer, p: Params) -> Result:
-    loc, force = _writable(p.uri()), p.flag("force", False)
-    await ls.run(lambda svc: svc.mkdir(loc.container, loc.path, force=force), loc.engine)
+    a = p.read(ChangeParams)
+    loc = _writable(a.uri)
+    await ls.run(lambda svc: svc.mkdir(loc.container, loc.path, force=a.force), loc.engine)
     return {}
 
 
 @request("hotfix/delete")
 async def delete(ls: HotfixLanguageServer, p: Params) -> Result:
-    loc, force = _writable(p.uri()), p.flag("force", False)
-    p.flag("recursive", False)  # only files can be deleted, so it changes nothing
+    a = p.read(ChangeParams)
+    loc = _writable(a.uri)
     ls.watcher.writing(loc)
-    await ls.run(lambda svc: svc.delete(loc.container, loc.path, force=force), loc.engine)
+    await ls.run(lambda svc: svc.delete(loc.container, loc.path, force=a.force), loc.engine)
     ls.watcher.saw(loc, MISSING)
     return {}
 
 
 @request("hotfix/rename")
 async def rename(ls: HotfixLanguageServer, p: Params) -> Result:
-    old, new = _writable(p.uri("oldUri")), _writable(p.uri("newUri"))
-    overwrite, force = p.flag("overwrite", False), p.flag("force", False)
+    a = p.read(RenameParams)
+    old, new = _writable(a.old_uri), _writable(a.new_uri)
     if (old.container, old.engine or DEFAULT_ENGINE) != (
         new.container,
         new.engine or DEFAULT_ENGINE,
@@ -121,7 +180,9 @@ async def rename(ls: HotfixLanguageServer, p: Params) -> Result:
     ls.watcher.forget(old)
     ls.watcher.forget(new)
     await ls.run(
-        lambda svc: svc.rename(old.container, old.path, new.path, overwrite=overwrite, force=force),
+        lambda svc: svc.rename(
+            old.container, old.path, new.path, overwrite=a.overwrite, force=a.force
+        ),
         old.engine,
     )
     return {}
@@ -129,9 +190,9 @@ async def rename(ls: HotfixLanguageServer, p: Params) -> Result:
 
 @request("hotfix/changes")
 async def changes(ls: HotfixLanguageServer, p: Params) -> Result:
-    container, engine = p.opt_text("container"), p.opt_text("engine")
-    found = await ls.run(lambda svc: svc.changes(container), engine)
-    return {"changes": [change_result(c, engine) for c in found]}
+    a = p.read(ChangesParams)
+    found = await ls.run(lambda svc: svc.changes(a.container), a.engine)
+    return {"changes": [change_result(c, a.engine) for c in found]}
 
 
 # --- helpers ---------------------------------------------------------------------------------
@@ -179,9 +240,9 @@ def _checkpoint_content(svc: HotfixService, loc: uris.Location) -> tuple[bytes, 
 
 async def _body(ls: HotfixLanguageServer, p: Params) -> bytes:
     """writeFile's content: ``data`` (base64) or ``dataPath`` (a spool file), exactly one."""
-    path = p.opt_text("dataPath")
+    path = p.read(Spooled).data_path
     if path is None:
-        return p.data()
+        return p.read(Inline).data
     field = f"{p.where}.dataPath"
     spool = ls.spool
     if spool is None:
@@ -191,7 +252,7 @@ async def _body(ls: HotfixLanguageServer, p: Params) -> bytes:
         )
     limit = wire.FORCED_FACTOR * ls.max_file_size
     data = await asyncio.to_thread(spool.take, path, field, limit)
-    if p.values.get("data") is not None:
+    if "data" in p.values:
         raise InvalidParams(f"{p.where}: both data and dataPath given; send one of them")
     return data
 

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from hotfix.lifecycle.reapply import ReapplyRequest, reapply
 from hotfix.lsp.lifecyclewatch import status_lines
 from hotfix.lsp.params import Params
@@ -12,26 +14,42 @@ from hotfix.lsp.server import HotfixLanguageServer
 from hotfix.views import view
 
 
+@dataclass(frozen=True, kw_only=True)
+class StatusArgs:
+    container: str | None = None
+    engine: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReapplyArgs:
+    old: str
+    to: str | None = None
+    restart: bool = False
+    probe: str | None = None
+    timeout: float = 60.0
+    signal: str | None = None
+    engine: str | None = None
+
+
 @command("hotfix.status")
 async def status_command(ls: HotfixLanguageServer, p: Params, progress: WorkDone) -> Result:
-    container = p.opt_text("container")
-    lines = await ls.run(lambda svc: status_lines(svc, container), p.opt_text("engine"))
+    a = p.read(StatusArgs)
+    lines = await ls.run(lambda svc: status_lines(svc, a.container), a.engine)
     return {"hotfixes": [view(line) for line in lines]}
 
 
 @command("hotfix.reapply", progress="Reapplying the hotfix")
 async def reapply_command(ls: HotfixLanguageServer, p: Params, progress: WorkDone) -> Result:
-    probe = p.opt_text("probe")
+    a = p.read(ReapplyArgs)
     request = ReapplyRequest(
-        p.text("old"),
-        p.opt_text("to"),
-        p.flag("restart", False),
-        [probe] if probe else None,
-        p.opt_number("timeout") or 60.0,
-        signal=p.opt_text("signal"),
+        a.old,
+        a.to,
+        a.restart,
+        [a.probe] if a.probe else None,
+        a.timeout,
+        signal=a.signal,
     )
     result = await ls.run(
-        lambda svc: reapply(svc.store, lambda _: svc, request, progress=progress),
-        p.opt_text("engine"),
+        lambda svc: reapply(svc.store, lambda _: svc, request, progress=progress), a.engine
     )
     return dict(view(result))

@@ -45,13 +45,21 @@ class Location:
 
 def parse_uri(uri: str, field: str = "uri") -> Location:
     """Parse a hotfix URI; a malformed one is ``InvalidParams`` (``ValidationFailed``) naming ``field``."""
+    try:
+        return location_of(uri)
+    except ValueError as exc:
+        raise InvalidParams(f"{field}: {exc}") from None
+
+
+def location_of(uri: object) -> Location:
+    """Parse a hotfix URI; a malformed one is ``ValueError`` saying what is wrong with it."""
     if not isinstance(uri, str) or not uri:
-        raise InvalidParams(f"{field}: expected a hotfix:// URI, got {uri!r}")
+        raise ValueError(f"expected a hotfix:// URI, got {uri!r}")
     scheme, sep, rest = uri.partition("://")
     scheme = scheme.lower()
     if not sep or scheme not in SCHEMES:
-        raise InvalidParams(
-            f"{field}: {uri!r} is not a container URI "
+        raise ValueError(
+            f"{uri!r} is not a container URI "
             "(expected hotfix://CONTAINER/abs/path or hotfix-checkpoint://CONTAINER/abs/path)"
         )
     rest, _, _fragment = rest.partition("#")
@@ -61,15 +69,15 @@ def parse_uri(uri: str, field: str = "uri") -> Location:
         container = urllib.parse.unquote(authority, errors="strict")
         decoded_path = urllib.parse.unquote(raw_path, errors="strict")
     except UnicodeDecodeError:
-        raise InvalidParams(f"{field}: {uri!r} is not percent-encoded UTF-8") from None
+        raise ValueError(f"{uri!r} is not percent-encoded UTF-8") from None
     if not container:
-        raise InvalidParams(f"{field}: {uri!r} names no container (hotfix://CONTAINER/path)")
+        raise ValueError(f"{uri!r} names no container (hotfix://CONTAINER/path)")
     if any(c in container for c in "/:@?#\x00") or container != container.strip():
-        raise InvalidParams(f"{field}: {container!r} in {uri!r} is not a container name or ID")
+        raise ValueError(f"{container!r} in {uri!r} is not a container name or ID")
     try:
         path = normalize("/" + decoded_path if slash else "/")
     except HotfixError as exc:
-        raise InvalidParams(f"{field}: {exc}") from None
+        raise ValueError(str(exc)) from None
     engine = None
     for name, value in urllib.parse.parse_qsl(query, keep_blank_values=True):
         if name == "engine" and value:
