@@ -14,6 +14,16 @@ from tests.reliability.conftest import run_killed
 
 ARCHIVE_PATH = {"HOTFIX_LOCAL_FS": "0"}  # the path that extracts in place, so keeps intents
 INTENT_TEMP = re.compile(r"\.\d+\.new\.(\d+)\.\d+\.tmp")
+KILL_AT_THE_INTENTS_RENAME = """
+from hotfix.store import state as _state
+
+def _replace(source, target, *args, **kwargs):
+    if "/intents/" in str(target):
+        die()
+    return real(source, target, *args, **kwargs)
+
+_state.os.replace = _replace
+"""
 
 
 def test_the_next_run_removes_the_intent_temp_of_a_save_killed_while_writing_it(
@@ -28,9 +38,11 @@ def test_the_next_run_removes_the_intent_temp_of_a_save_killed_while_writing_it(
     assert first.code == 0, first.stderr
     # The second save keeps an intent (the content before is no checkpoint blob); it dies
     # in _write_whole with the intent's temp file written, before its rename.
+    # (Not at the save's first rename: that stores the new content as a blob, for reapply.)
     killed = run_killed(
-        state_dir, ["write", target], at="hotfix.store.state:os.replace",
-        input=b"second, never renamed into place\n", env=ARCHIVE_PATH,
+        state_dir, ["write", target], at="hotfix.store.state:os.replace", when="never",
+        prelude=KILL_AT_THE_INTENTS_RENAME, input=b"second, never renamed into place\n",
+        env=ARCHIVE_PATH,
     )  # fmt: skip
     assert killed.code == -9, killed.stderr
     intents = state_dir / "intents"

@@ -163,6 +163,11 @@ class LoadLoop:
         with self._changed:
             return sum(not a.ok for a in self._answers)
 
+    def failed_since(self, moment: float) -> int:
+        """Failed answers from ``moment`` (monotonic) on: e.g. once the service first answered."""
+        with self._changed:
+            return sum(not a.ok for a in self._answers if a.at >= moment)
+
     def failures(self) -> list[Answer]:
         return [a for a in self.answers if not a.ok]
 
