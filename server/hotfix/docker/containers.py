@@ -8,12 +8,15 @@ from typing import Any, Protocol
 from hotfix.core.errors import AmbiguousContainer, ContainerNotFound, HotfixError
 from hotfix.core.model import ContainerDetails, ContainerInfo
 from hotfix.core.paths import check_utf8
+from hotfix.docker import podman
 from hotfix.docker.answers import details_from_inspect, info_from_summary
 from hotfix.docker.containerwatch import ContainerWatch
 from hotfix.docker.errors import engine_errors
 
 
 class _WithImages(Protocol):
+    @property
+    def is_podman(self) -> bool: ...
     def container_attrs(self, ref: str) -> dict[str, Any]: ...
     def image_attrs(self, ref: str) -> dict[str, Any]: ...
 
@@ -93,6 +96,8 @@ class ContainersMixin:
         except HotfixError:
             image_config = {}
         image_env = set(image_config.get("Env") or [])
+        if self.is_podman:  # what Podman sets in every container is no one's secret
+            image_env |= podman.own_env(str(attrs.get("Id") or container_id))
         return {item.split("=", 1)[1] for item in env if "=" in item and item not in image_env}
 
     def restart(self, container_id: str, stop_timeout: int | None = None) -> None:

@@ -125,11 +125,13 @@ def _client(name: str, source: str, **kwargs: Any) -> docker.DockerClient:
         trust_env = not kwargs.get("tls") and not str(probe.base_url).startswith("http+docker://")
         probe.trust_env = trust_env
         try:
-            version = _api_version(probe)
+            version, libpod = _ping_answer(probe)
         finally:
             probe.close()
         client = docker.DockerClient(version=version, **kwargs)
         client.api.trust_env = trust_env
+        # Read by Engine.is_podman: an engine without Podman's header needs no /version.
+        setattr(client.api, "hotfix_libpod", libpod)  # noqa: B010 (docker-py's type has no such field)
         return client
     except (docker.errors.DockerException, requests.exceptions.RequestException) as exc:
         address = base_url or DEFAULT_UNIX_SOCKET.replace("http+unix://", "unix://")
@@ -185,8 +187,16 @@ def _root_cause(exc: BaseException) -> BaseException:
 def _api_version(probe: docker.APIClient) -> str:
     """The engine's API version, from its /_ping's Api-Version header (engines since API
     1.25 send it), else from /version."""
+    return _ping_answer(probe)[0]
+
+
+def _ping_answer(probe: docker.APIClient) -> tuple[str, bool]:
+    """The engine's API version (see :func:`_api_version`), and whether /_ping's answer has
+    Podman's header."""
     response = probe.get(f"{probe.base_url}/_ping", timeout=probe.timeout)
     response.raise_for_status()
-    return response.headers.get("Api-Version") or str(
+    libpod = "Libpod-Api-Version" in response.headers
+    version = response.headers.get("Api-Version") or str(
         probe.version(api_version=False)["ApiVersion"]
     )
+    return version, libpod

@@ -6,6 +6,7 @@ import time
 import urllib.parse
 from typing import Any
 
+from hotfix.docker import podman
 from hotfix.docker.answers import parse_go_time
 from hotfix.docker.errors import engine_errors
 
@@ -13,6 +14,21 @@ from hotfix.docker.errors import engine_errors
 class InfoMixin:
     api: Any  # docker-py's APIClient
     _info: tuple[dict[str, Any], float, float] | None  # see _daemon_info
+    _podman: bool | None  # see is_podman
+
+    @property
+    def is_podman(self) -> bool:
+        """Whether the engine is Podman (its Docker-compatible API), from ``/version``'s
+        components, asked once — not at all when the connection's ``/_ping`` had no Podman
+        header (``/version`` costs dockerd 10-20 ms). :mod:`hotfix.docker.podman` handles
+        where Podman answers differently."""
+        if self._podman is None:
+            if getattr(self.api, "hotfix_libpod", None) is False:
+                self._podman = False
+            else:
+                with engine_errors():
+                    self._podman = podman.is_podman(self.api.version(api_version=False))
+        return self._podman
 
     @property
     def is_local(self) -> bool:
