@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import replace
 from typing import Any, Protocol
 
@@ -24,6 +25,7 @@ class _WithImages(Protocol):
 class ContainersMixin:
     api: Any  # docker-py's APIClient
     name: str
+    is_podman: bool  # InfoMixin's
     _watch: ContainerWatch | None
 
     def list_containers(self, all: bool = True) -> list[ContainerInfo]:
@@ -39,6 +41,8 @@ class ContainersMixin:
         try:
             with engine_errors():
                 attrs = self.api.inspect_container(ref)
+                if self.is_podman and podman.health_due(attrs, time.time()):
+                    attrs = podman.run_health_check(self.api, attrs)
         except ContainerNotFound:
             # Editors lower-case a URI's authority (RFC 3986 calls it case-insensitive),
             # while container names are not: accept a unique case-insensitive match.
@@ -49,7 +53,7 @@ class ContainersMixin:
                 f"no such container: {ref!r}{'' if self.name == 'default' else f' on engine {self.name}'}"
                 " (see `hotfix ps` for names and IDs)"
             ) from None
-        except HotfixError as exc:
+        except HotfixError as exc:  # dockerd: "multiple IDs found"; Podman: AmbiguousContainer
             if "multiple" in str(exc).lower() or "ambiguous" in str(exc).lower():
                 raise self._ambiguous(ref) from None
             raise

@@ -11,6 +11,7 @@ import requests
 import urllib3
 
 from hotfix.core.errors import (
+    AmbiguousContainer,
     ContainerNotFound,
     FileNotADirectory,
     FileNotFound,
@@ -22,6 +23,7 @@ from hotfix.core.model import ContainerInfo
 
 # Podman's 500 messages for what dockerd answers 404 ("Could not find the file" is dockerd's).
 NOT_FOUND_MESSAGES = ("no such file or directory", "no such container", "no such image")
+AMBIGUOUS_MESSAGE = "more than one result"
 
 
 def reason(exc: BaseException) -> str:
@@ -67,6 +69,8 @@ def _not_found(
     exc: docker.errors.APIError, name: str, where: str, path: str, parent: str
 ) -> HotfixError:
     text = reason(exc)
+    if AMBIGUOUS_MESSAGE in text.lower():  # Podman's 404 for an ID prefix of two containers
+        return AmbiguousContainer(f"container ID prefix {name!r} is ambiguous ({text})")
     if not path or "no such container" in text.lower():
         return ContainerNotFound(f"no such container: {name or text}")
     if parent and "could not find the file" in text.lower():

@@ -30,6 +30,7 @@ from typing import Any
 from hotfix.core.errors import FileNotFound
 from hotfix.core.model import FileStat, OverlayDirs
 from hotfix.core.paths import normalize, split
+from hotfix.docker.answers import parse_go_time
 from hotfix.docker.archive import ArchiveFiles
 from hotfix.docker.localfs import ChangeListing
 
@@ -49,11 +50,10 @@ FILLED_ENV = frozenset({"container=podman", "TERM=xterm"})
 # Podman's names for Docker's event actions.
 DOCKER_ACTIONS = {"died": "die", "exec": "exec_start", "exec_died": "exec_die"}
 
+
 def is_podman(version: dict[str, Any]) -> bool:
     """Whether ``/version``'s answer is Podman's (it lists a "Podman Engine" component)."""
-    return any(
-        str(c.get("Name", "")) == PODMAN_COMPONENT for c in version.get("Components") or []
-    )
+    return any(str(c.get("Name", "")) == PODMAN_COMPONENT for c in version.get("Components") or [])
 
 
 # --- the container diff ---------------------------------------------------------------------
@@ -142,6 +142,40 @@ def _matches(event: dict[str, Any], key: str, wanted: Any) -> bool:
         name = (actor.get("Attributes") or {}).get("name")
         return any(v in (found, name) or (found or "").startswith(v) for v in values)
     return found in values
+
+
+# --- health checks --------------------------------------------------------------------------
+
+LIBPOD_API = "v4.0.0"  # the oldest libpod API Podman 4 serves
+DEFAULT_HEALTH_INTERVAL = 30.0  # seconds, dockerd's and Podman's default
+
+
+def health_due(attrs: dict[str, Any], now: float) -> bool:
+    """Whether a running container's HEALTHCHECK is due by its interval: Podman schedules
+    checks with systemd timers, so without systemd (a container host, this VM) none runs
+    and the health stays "starting" for ever."""
+    state = attrs.get("State") or {}
+    health = state.get("Health") or {}
+    if not health or not state.get("Running"):
+        return False
+    healthcheck = (attrs.get("Config") or {}).get("Healthcheck") or {}
+    interval = (healthcheck.get("Interval") or 0) / 1e9 or DEFAULT_HEALTH_INTERVAL
+    log = health.get("Log") or []
+    last = parse_go_time(str((log[-1] if log else {}).get("End") or state.get("StartedAt") or ""))
+    return now - last >= interval
+
+
+def run_health_check(api: Any, attrs: dict[str, Any]) -> dict[str, Any]:
+    """The inspect answer with the health Podman reports after running the check now
+    (libpod's own endpoint; the compatible API has none). Unchanged when it fails."""
+    url = f"{api.base_url}/{LIBPOD_API}/libpod/containers/{attrs['Id']}/healthcheck"
+    response = api._get(url)
+    if not response.ok:
+        return attrs
+    result = response.json() or {}
+    state = attrs.get("State") or {}
+    health = {**(state.get("Health") or {}), "Status": result.get("Status")}
+    return {**attrs, "State": {**state, "Health": health}}
 
 
 # --- files ----------------------------------------------------------------------------------
