@@ -14,8 +14,11 @@ $(BIN)/.installed: pyproject.toml
 
 venv: $(BIN)/.installed
 
+# Podman too: tests/podman start a private Podman service of their own (installed here so
+# the test run does not install it midway).
 engine:
 	bash scripts/ensure-engine.sh
+	bash scripts/ensure-podman.sh install
 
 images: venv engine
 	$(BIN)/python -m tests.images.build

@@ -10,13 +10,14 @@ from __future__ import annotations
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import docker
 import pytest
 
-from tests.conftest import REPO_ROOT
+from tests.conftest import REPO_ROOT, Running
 from tests.images.build import ensure_images
 
 ENSURE = REPO_ROOT / "scripts" / "ensure-podman.sh"
@@ -81,3 +82,18 @@ def podman_is_the_default(podman: PodmanService, monkeypatch: pytest.MonkeyPatch
     podman's own CLI, where a test uses it, reads the same containers.conf."""
     monkeypatch.setenv("DOCKER_HOST", podman.url)
     monkeypatch.setenv("CONTAINERS_CONF", podman.conf)
+
+
+@pytest.fixture
+def run_container(run_container: Callable[..., Running]) -> Callable[..., Running]:
+    """The root fixture's containers, stopped by SIGKILL unless a test says otherwise: a
+    ``sleep`` or busybox ``httpd`` as PID 1 ignores SIGTERM, and every restart would wait
+    out the 10 s stop timeout (the tool's hint for that is tested on Docker)."""
+
+    def start(
+        image: str, port: int | None = None, wait_http: bool = True, **kwargs: Any
+    ) -> Running:
+        kwargs.setdefault("stop_signal", "SIGKILL")
+        return run_container(image, port, wait_http, **kwargs)
+
+    return start

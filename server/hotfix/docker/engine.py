@@ -16,6 +16,7 @@ is the service's job.
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Iterator
 from typing import Any
@@ -42,6 +43,8 @@ from hotfix.docker.info import InfoMixin
 from hotfix.docker.local import LocalFiles, local_root
 from hotfix.docker.swarm import SwarmMixin
 
+logger = logging.getLogger(__name__)
+
 __all__ = ["MAX_SYMLINK_HOPS", "Engine", "FileBackend", "local_root", "size_refusal"]
 
 
@@ -66,6 +69,7 @@ class Engine(ContainersMixin, ImagesMixin, SwarmMixin, InfoMixin):
         self.name = name
         self._info = None
         self._podman: bool | None = None
+        self._said: set[str] = set()  # one-line notes given once per engine
         # Long-lived processes keep resolved containers while the event stream is quiet.
         self._watch = (
             ContainerWatch(lambda: self.events({"type": "container"}), name) if watch else None
@@ -101,7 +105,17 @@ class Engine(ContainersMixin, ImagesMixin, SwarmMixin, InfoMixin):
         return ArchiveFiles(self.api, container, self.remapped_ids, self.exec)
 
     def _local_root(self, container: ContainerInfo) -> str | None:
-        return local_root(container) if self.local_fs and self.is_local else None
+        if not (self.local_fs and self.is_local):
+            return None
+        root = local_root(container)
+        if root is None and self.is_podman and (why := podman.no_fast_path(container)):
+            self._say_once(f"engine {self.name}: {why}; files go through the archive API")
+        return root
+
+    def _say_once(self, message: str) -> None:
+        if message not in self._said:
+            self._said.add(message)
+            logger.warning("%s", message)
 
     # The file operations of :class:`FileBackend`, by container (what the service calls).
 

@@ -215,7 +215,9 @@ def _ping_answer(probe: docker.APIClient) -> tuple[str, bool]:
     Podman's header."""
     response = probe.get(f"{probe.base_url}/_ping", timeout=probe.timeout)
     response.raise_for_status()
-    libpod = "Libpod-Api-Version" in response.headers
+    from hotfix.docker.podman import is_podman
+
+    libpod = is_podman(response.headers)
     version = response.headers.get("Api-Version") or str(
         probe.version(api_version=False)["ApiVersion"]
     )

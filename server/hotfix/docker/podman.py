@@ -23,18 +23,18 @@ from __future__ import annotations
 import errno
 import os
 import stat as stat_module
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import replace
 from typing import Any
 
 from hotfix.core.errors import FileNotFound
-from hotfix.core.model import FileStat, OverlayDirs
+from hotfix.core.model import ContainerInfo, FileStat, OverlayDirs
 from hotfix.core.paths import normalize, split
 from hotfix.docker.answers import parse_go_time
 from hotfix.docker.archive import ArchiveFiles
 from hotfix.docker.localfs import ChangeListing
 
-PODMAN_COMPONENT = "Podman Engine"
+PODMAN_HEADER = "Libpod-Api-Version"  # in every answer of Podman's service
 
 # Podman writes these into each container's own layer (or mounts them) when it starts it.
 ENGINE_WRITTEN = frozenset(
@@ -51,9 +51,10 @@ FILLED_ENV = frozenset({"container=podman", "TERM=xterm"})
 DOCKER_ACTIONS = {"died": "die", "exec": "exec_start", "exec_died": "exec_die"}
 
 
-def is_podman(version: dict[str, Any]) -> bool:
-    """Whether ``/version``'s answer is Podman's (it lists a "Podman Engine" component)."""
-    return any(str(c.get("Name", "")) == PODMAN_COMPONENT for c in version.get("Components") or [])
+def is_podman(ping_headers: Mapping[str, str]) -> bool:
+    """Whether an engine's ``/_ping`` answer is Podman's (``/version`` lists a "Podman
+    Engine" component too, but costs Podman 0.6 s)."""
+    return PODMAN_HEADER in ping_headers
 
 
 # --- the container diff ---------------------------------------------------------------------
@@ -181,6 +182,35 @@ def run_health_check(api: Any, attrs: dict[str, Any]) -> dict[str, Any]:
 # --- files ----------------------------------------------------------------------------------
 
 
+def no_fast_path(container: ContainerInfo) -> str | None:
+    """Why a running container of a local Podman is not reached through /proc/<pid>/root,
+    when it is Podman's doing: rootless Podman (or ``--userns``) runs it in a user namespace
+    of subordinate ids, and a user who is not root may not enter it."""
+    if container.state != "running" or not container.pid:
+        return None
+    if os.geteuid() != 0:
+        return "not root: /proc/<pid>/root of rootless Podman's containers is not ours to use"
+    try:
+        with open(f"/proc/{container.pid}/uid_map", encoding="utf-8") as fh:
+            mapped = fh.read().split() != ["0", "0", "4294967295"]
+    except OSError:
+        return None
+    return (
+        f"{container.name} runs in a user namespace (rootless Podman or --userns)"
+        if mapped
+        else None
+    )
+
+
+def _ids_are_the_hosts(layers: OverlayDirs) -> bool:
+    """Whether the layers hold the container's own ids: the writable layer's root belongs
+    to root. Rootless Podman (and ``--userns``) keep subordinate ids there instead."""
+    try:
+        return os.stat(layers.upper).st_uid == 0
+    except OSError:
+        return False
+
+
 class PodmanArchiveFiles(ArchiveFiles):
     """The archive API as Podman serves it: owners read from the container's layers when
     they are on this host, and a write into a missing folder refused as dockerd does."""
@@ -193,7 +223,10 @@ class PodmanArchiveFiles(ArchiveFiles):
         overlay = self.container.overlay
         # A mount's files are not in the layers (an image file may lie under it there).
         usable = overlay and self.layers_here and not self.container.mount_at(st.path)
-        owner = layer_owner(overlay, st.path) if overlay and usable else None
+        if overlay and usable and _ids_are_the_hosts(overlay):
+            owner = layer_owner(overlay, st.path)
+        else:
+            owner = None
         return replace(st, uid=owner[0], gid=owner[1]) if owner else super()._container_ids(st)
 
     def write(self, path: str, data: bytes, *, uid: int, gid: int, mode: int) -> float:
