@@ -12,11 +12,12 @@ import docker.errors
 import pytest
 import requests
 
-from hotfix.core.errors import AmbiguousContainer, FileNotFound, NoPermissions
+from hotfix.core.errors import AmbiguousContainer, FileNotFound, NoPermissions, UsageError
 from hotfix.core.model import OverlayDirs
-from hotfix.docker import podman
+from hotfix.docker import engines, podman
 from hotfix.docker.answers import details_from_inspect
 from hotfix.docker.engine import Engine
+from hotfix.docker.engines import Engines
 from hotfix.docker.errors import engine_errors
 from hotfix.docker.localfs import ChangeListing
 
@@ -270,3 +271,20 @@ def test_the_owner_comes_from_the_topmost_layer(layers: OverlayDirs) -> None:
     assert podman.layer_owner(layers, "/srv/missing") is None
     assert podman.layer_owner(layers, "/link/secret") is None  # never followed
     assert podman.layer_owner(layers, "/etc/secret") == (1003, 1003)
+
+
+# --- naming it --------------------------------------------------------------------------------
+
+
+def test_the_podman_engine_is_container_host(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path))  # no docker context of that name
+    monkeypatch.setenv("CONTAINER_HOST", "unix:///tmp/somewhere/podman.sock")
+    assert engines.podman_host() == "unix:///tmp/somewhere/podman.sock"
+    assert engines.PODMAN in Engines().names()
+    monkeypatch.delenv("CONTAINER_HOST")
+    monkeypatch.setattr(engines, "PODMAN_SOCKET", "/nonexistent/podman.sock")
+    assert engines.podman_host() is None
+    with pytest.raises(UsageError, match="CONTAINER_HOST is unset"):
+        engines.connect(engines.PODMAN)

@@ -104,6 +104,11 @@ def connect(name: str) -> docker.DockerClient:
     if context is None and name == PODMAN and (host := podman_host()):
         source = "CONTAINER_HOST" if os.environ.get("CONTAINER_HOST") else "Podman's socket"
         return _client(name, source, base_url=host)
+    if context is None and name == PODMAN:
+        raise UsageError(
+            f"engine {PODMAN!r}: CONTAINER_HOST is unset and {PODMAN_SOCKET} does not exist "
+            "(start `podman system service`, or set CONTAINER_HOST to its socket)"
+        )
     if context is None:
         raise UsageError(
             f"unknown engine {name!r}: use 'default' or a docker context "
