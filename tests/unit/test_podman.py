@@ -80,7 +80,7 @@ def test_other_changes_stay_with_their_folders() -> None:
 def test_what_podman_fills_in_on_commit_is_no_difference() -> None:
     original = {"Env": ["PATH=/bin"], "WorkingDir": "", "Cmd": ["httpd"]}
     committed = {
-        "Env": ["PATH=/bin", "TERM=xterm", "container=podman"],
+        "Env": ["PATH=/bin", "TERM=xterm", "container=podman", "HOSTNAME=0a1b2c3d4e5f"],
         "WorkingDir": "/",
         "Cmd": ["httpd"],
     }

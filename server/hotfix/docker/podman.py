@@ -46,6 +46,9 @@ ENGINE_FOLDERS = frozenset({"/etc", "/run", "/dev", "/proc", "/sys"})
 
 # Set in every container Podman creates, so in every image it commits.
 FILLED_ENV = frozenset({"container=podman", "TERM=xterm"})
+# Set by Podman once it prepares a container (its user's home, its short ID): a commit
+# may take them too.
+FILLED_ENV_NAMES = frozenset({"HOME", "HOSTNAME"})
 
 # Podman's names for Docker's event actions.
 DOCKER_ACTIONS = {"died": "die", "exec": "exec_start", "exec_died": "exec_die"}
@@ -85,7 +88,11 @@ def comparable_config(config: dict[str, Any]) -> dict[str, Any]:
     """An image config with what Podman fills in on commit taken out, so the clean image
     and the original compare equal when only Podman's additions differ."""
     comparable = dict(config)
-    comparable["Env"] = [e for e in config.get("Env") or [] if e not in FILLED_ENV]
+    comparable["Env"] = [
+        e
+        for e in config.get("Env") or []
+        if e not in FILLED_ENV and e.partition("=")[0] not in FILLED_ENV_NAMES
+    ]
     if comparable.get("WorkingDir") == "/":
         comparable["WorkingDir"] = ""
     return comparable
