@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: venv engine images demo test test-python test-extension test-e2e lint bench bench-quick clean
+.PHONY: venv engine podman images demo test test-python test-extension test-e2e lint bench bench-quick clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -14,10 +14,12 @@ $(BIN)/.installed: pyproject.toml
 
 venv: $(BIN)/.installed
 
-# Podman too: tests/podman start a private Podman service of their own (installed here so
-# the test run does not install it midway).
 engine:
 	bash scripts/ensure-engine.sh
+
+# tests/podman start a private Podman service of their own; installed (apt) beside the
+# engine so the test run does not install it midway.
+podman:
 	bash scripts/ensure-podman.sh install
 
 images: venv engine
@@ -33,7 +35,7 @@ lint: venv
 	$(BIN)/lint-imports --no-cache
 	$(BIN)/python scripts/check-function-length.py server
 
-test-python: venv engine
+test-python: venv engine podman
 	$(BIN)/pytest -q
 
 test-extension:
