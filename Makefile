@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: venv engine images demo test test-python test-extension test-e2e lint bench bench-quick clean dist bundle
+.PHONY: venv engine podman images demo test test-python test-extension test-e2e lint bench bench-quick clean dist bundle
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -16,6 +16,11 @@ venv: $(BIN)/.installed
 
 engine:
 	bash scripts/ensure-engine.sh
+
+# tests/podman start a private Podman service of their own; installed (apt) beside the
+# engine so the test run does not install it midway.
+podman:
+	bash scripts/ensure-podman.sh install
 
 images: venv engine
 	$(BIN)/python -m tests.images.build
@@ -30,7 +35,7 @@ lint: venv
 	$(BIN)/lint-imports --no-cache
 	$(BIN)/python scripts/check-function-length.py server
 
-test-python: venv engine
+test-python: venv engine podman
 	$(BIN)/pytest -q
 
 # The wheel and sdist (the CLI alone: `pipx install dist/container_hotfix-*.whl`) and the

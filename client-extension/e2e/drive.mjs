@@ -1,5 +1,6 @@
 // Drives code-server (started by run.sh) in headless Chromium through the incident fix:
-// Open Container File… → edit True→False → Ctrl+S → Restart and Probe → Diff with Checkpoint.
+// Open Container File… → edit True→False → Ctrl+S → Restart and Probe → Compare with Checkpoint
+// (from the Explorer's menu on the workspace's container folder).
 // Environment (set by run.sh): E2E_URL, E2E_CONTAINER, E2E_FILE, E2E_SHOTS, E2E_TOOLS,
 // E2E_PROFILE, E2E_TIMEOUT (s, whole drive), E2E_CHROMIUM (default /usr/bin/chromium).
 import { execFileSync } from 'node:child_process';
@@ -166,6 +167,7 @@ async function main(page) {
     await editorLines(page).filter({ hasText: BEFORE }).waitFor({ timeout: 30000 });
     await checkNoErrorToast(page);
     log(`opened hotfix://${CONTAINER}${FILE} in ${Date.now() - tOpen} ms`);
+    await tabNamesTheContainer(page);
     await shot(page, 'opened');
 
     // 2. Replace True by False with the editor's find/replace widget, then Ctrl+S.
@@ -221,10 +223,9 @@ async function main(page) {
         .first().waitFor({ timeout: 3000 }).catch(() => {});
     await shot(page, 'restarted-healthy');
 
-    // 4. Diff with Checkpoint: checkpoint (True) on the left, the container's file (False) on the right.
+    // 4. Compare with Checkpoint: checkpoint (True) on the left, the container's file (False) on the right.
     const tDiff = Date.now();
-    await focusEditor(page);
-    await runCommand(page, 'Hotfix: Diff with Checkpoint');
+    await compareFromExplorer(page);
     const diff = page.locator('.editor-group-container.active .monaco-diff-editor').first();
     await diff.waitFor({ state: 'visible', timeout: 30000 });
     await diff.locator('.editor.original .view-lines', { hasText: BEFORE }).waitFor({ timeout: 30000 });
@@ -232,10 +233,45 @@ async function main(page) {
     await page.locator('.tabs-container .tab.active', { hasText: 'checkpoint' }).waitFor({ timeout: 15000 });
     await checkNoErrorToast(page);
     log(`diff editor shows "${BEFORE}" (checkpoint) and "${AFTER}" (container) after ${Date.now() - tDiff} ms`);
-    await shot(page, 'diff-with-checkpoint');
+    await shot(page, 'compare-with-checkpoint');
 
     await containerAppearsByItself(page);
     await refusedSaveShowsOneMessage(page);
+}
+
+/** A lone container tab, and the window title, read "app.py (CONTAINER)" (resourceLabelFormatters). */
+async function tabNamesTheContainer(page) {
+    const want = `${BASENAME} (${CONTAINER})`;
+    const tab = page.locator('.tabs-container .tab.active');
+    const label = `${await tab.innerText()} | ${await tab.getAttribute('aria-label')}`;
+    if (!label.includes(want)) throw new Error(`the tab reads "${label}", want "${want}"`);
+    const title = await page.title();
+    if (!title.includes(want)) throw new Error(`the window title reads "${title}", want "${want}"`);
+    log(`tab "${label}", window title "${title}"`);
+}
+
+/** The file's Explorer menu (workspace folder hotfix://CONTAINER/dir): Copy Container Path, then Compare with Checkpoint. */
+async function compareFromExplorer(page) {
+    const explorer = page.locator('.explorer-folders-view');
+    const row = explorer.locator(`.monaco-list-row[aria-label="${BASENAME}"]`).first();
+    if (!(await row.isVisible())) {
+        await explorer.locator('.monaco-list-row[aria-level="1"]', { hasText: new RegExp(`^${CONTAINER}: `, 'i') }).first().click();
+    }
+    const menuItem = (title) => page.locator('.context-view .monaco-menu .action-label', { hasText: new RegExp(`^${title}$`) }).first();
+    const openMenu = async () => {
+        await row.click({ button: 'right' });
+        await menuItem('Compare with Checkpoint').waitFor({ timeout: 15000 });
+        await pause(500); // a click while the menu fades in is lost (measured)
+    };
+    await openMenu();
+    await menuItem('Copy Container Path').click();
+    const copied = await until('the clipboard', () => page.evaluate(() => navigator.clipboard.readText()).catch(() => ''), 5000);
+    if (copied !== `${CONTAINER}:${FILE}`) throw new Error(`Copy Container Path copied "${copied}", want "${CONTAINER}:${FILE}"`);
+    await openMenu();
+    const items = (await page.locator('.context-view .monaco-menu .action-label').allInnerTexts()).filter(Boolean);
+    log(`Explorer menu of ${BASENAME}: ${items.join(' | ')}`);
+    await shot(page, 'explorer-menu');
+    await menuItem('Compare with Checkpoint').click();
 }
 
 const containersView = (page) => page.locator('[id="workbench.view.extension.hotfix"]');
@@ -311,6 +347,7 @@ const context = await chromium.launchPersistentContext(PROFILE, {
     executablePath: env('E2E_CHROMIUM', '/usr/bin/chromium'),
     headless: true,
     viewport: { width: 1400, height: 900 },
+    permissions: ['clipboard-read', 'clipboard-write'], // Copy Container Path
     args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
         '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'],
 });

@@ -5,8 +5,9 @@
 #   cd client-extension && npm run e2e          # or: bash client-extension/e2e/run.sh
 #
 # Flow (drive.mjs): Open Container File… → the incident container → /usr/src/app/app.py,
-# replace `cause_a_problem = True` by `False`, Ctrl+S; Restart and Probe → "healthy … 200";
-# Diff with Checkpoint → a diff editor with both. Then checked from outside: the file's
+# replace `cause_a_problem = True` by `False`, Ctrl+S (the tab reads "app.py (CONTAINER)");
+# Restart and Probe → "healthy … 200"; the Explorer's menu of app.py in the workspace's
+# container folder: Copy Container Path, Compare with Checkpoint → a diff editor with both. Then checked from outside: the file's
 # content, owner and mode (docker exec), and HTTP 200 from the service (curl).
 #
 # Environment:
@@ -242,7 +243,10 @@ say "code-server (pid group $CS_PID) on 127.0.0.1:$CS_PORT: $(since "$t")"
 
 # ---------- 7. drive the UI ----------
 t=$(T)
-E2E_URL="http://127.0.0.1:$CS_PORT/?folder=$RUN/workspace" \
+# A local folder and the container's app folder, as a user's .code-workspace would hold them.
+printf '{"folders": [{"path": "%s"}, {"uri": "hotfix://%s%s", "name": "%s: app"}]}\n' \
+    "$RUN/workspace" "$CONTAINER" "$(dirname "$APP_FILE")" "$CONTAINER" >"$RUN/e2e.code-workspace"
+E2E_URL="http://127.0.0.1:$CS_PORT/?workspace=$RUN/e2e.code-workspace" \
 E2E_CONTAINER="$CONTAINER" E2E_FILE="$APP_FILE" E2E_SHOTS="$ARTIFACTS" E2E_TOOLS="$TOOLS_DIR" \
 E2E_PROFILE="$RUN/chromium-profile" E2E_TIMEOUT="$DRIVE_TIMEOUT" \
 E2E_IMAGE="$IMAGE" \

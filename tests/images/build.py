@@ -293,6 +293,8 @@ def _import_tarball(
             image_id = status
     if image_id is None:
         raise RuntimeError(f"docker import {ref}: no image id in the answer: {result!r}")
+    # Podman's import (4.3) names the image REPOSITORY:latest, whatever the tag asked for.
+    client.images.get(image_id).tag(repository, tag)
     return image_id
 
 

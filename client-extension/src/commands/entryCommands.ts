@@ -8,6 +8,7 @@ import {
     showInputBox,
     showOpenDialog,
     showSaveDialog,
+    statFile,
     writeClipboard,
     writeFileBytes,
 } from '../common/vscodeapi';
@@ -19,6 +20,8 @@ import { baseName, HOTFIX_SCHEME, joinPath, toUriParts } from '../fs/uris';
 export const ENTRY_COMMAND = {
     openAsWorkspaceFolder: 'hotfix.openAsWorkspaceFolder',
     copyPath: 'hotfix.copyPath',
+    /** The Explorer's: beside VS Code's own Copy Path, which copies the label ("/app/app.py (web)"). */
+    copyContainerPath: 'hotfix.copyContainerPath',
     newFile: 'hotfix.newFile',
     download: 'hotfix.download',
 } as const;
@@ -41,6 +44,16 @@ export function entryOf(argument: unknown): Entry | undefined {
         return { uri: argument, isDirectory: false };
     }
     return undefined;
+}
+
+/** As `entryOf`; an Explorer URI says nothing of its kind, so a folder is learnt from a stat. */
+async function statedEntryOf(argument: unknown): Promise<Entry | undefined> {
+    const entry = entryOf(argument);
+    if (entry && argument instanceof Uri) {
+        const stat = await statFile(entry.uri);
+        return { uri: entry.uri, isDirectory: (stat.type & FileType.Directory) !== 0 };
+    }
+    return entry;
 }
 
 /** "web:/usr/src/app/app.py", the form `hotfix cat` takes. */
@@ -89,7 +102,7 @@ export async function newFile(argument: unknown): Promise<void> {
 
 /** Download…: a copy of a container file or folder on this machine. */
 export async function download(argument: unknown): Promise<void> {
-    const entry = entryOf(argument);
+    const entry = await statedEntryOf(argument);
     if (!entry) {
         return;
     }
@@ -112,6 +125,7 @@ export function registerEntryCommands(): Disposable[] {
     const handlers: Record<string, (argument: unknown) => Promise<void>> = {
         [ENTRY_COMMAND.openAsWorkspaceFolder]: openAsWorkspaceFolder,
         [ENTRY_COMMAND.copyPath]: copyPath,
+        [ENTRY_COMMAND.copyContainerPath]: copyPath,
         [ENTRY_COMMAND.newFile]: newFile,
         [ENTRY_COMMAND.download]: download,
     };

@@ -32,7 +32,7 @@ export async function openContainerFile(services: Services, argument?: unknown):
     }
 }
 
-/** Diff with Checkpoint: `vscode.diff` of the checkpoint (left) and the live file (right). */
+/** Compare with Checkpoint (`hotfix.diffWithCheckpoint`): `vscode.diff` of the checkpoint (left) and the live file (right). */
 export async function diffWithCheckpoint(services: Services, argument?: unknown): Promise<void> {
     const target = targetOrActiveEditor(argument);
     if (!target?.path) {

@@ -9,6 +9,7 @@ vi.mock('../../src/common/vscodeapi', () => ({
     showInputBox: vi.fn(async () => undefined),
     showOpenDialog: vi.fn(async () => undefined),
     showSaveDialog: vi.fn(async () => undefined),
+    statFile: vi.fn(async () => ({ type: 2 })),
     writeClipboard: vi.fn(async () => undefined),
     writeFileBytes: vi.fn(async () => undefined),
 }));
@@ -61,5 +62,24 @@ describe('folder and file rows', () => {
         await download(folder);
         const [source, into] = mocked.copyResource.mock.calls[1] as [any, any];
         expect([source, into.path]).toEqual([folder.uri, '/home/me/app']);
+    });
+
+    it('from the Explorer (a bare URI), Download… asks the container whether it is a folder', async () => {
+        mocked.statFile.mockResolvedValueOnce({ type: FileType.Directory } as any);
+        mocked.showOpenDialog.mockResolvedValueOnce([Uri.file('/home/me')] as any);
+        await download(folder.uri);
+        expect(mocked.statFile).toHaveBeenCalledWith(folder.uri);
+        expect((mocked.copyResource.mock.calls[0] as [any, any])[1].path).toBe('/home/me/app');
+
+        mocked.statFile.mockResolvedValueOnce({ type: FileType.File } as any);
+        mocked.showSaveDialog.mockResolvedValueOnce(Uri.file('/home/me/app.py') as any);
+        await download(file.uri);
+        expect(mocked.copyResource).toHaveBeenLastCalledWith(file.uri, Uri.file('/home/me/app.py'));
+        expect(mocked.showOpenDialog).toHaveBeenCalledTimes(1);
+    });
+
+    it('Copy Container Path (Explorer) copies the container:path form of a bare URI', async () => {
+        await copyPath(folder.uri);
+        expect(mocked.writeClipboard).toHaveBeenCalledWith('web:/usr/src/app');
     });
 });

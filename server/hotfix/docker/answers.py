@@ -86,7 +86,8 @@ def _published_ports(attrs: dict[str, Any]) -> list[tuple[str, int, str]]:
 def _overlay_dirs(attrs: dict[str, Any]) -> OverlayDirs | None:
     driver = attrs.get("GraphDriver") or {}
     data = driver.get("Data") or {}
-    if driver.get("Name") != "overlay2" or not data.get("UpperDir"):
+    # Podman names the same layout "overlay".
+    if driver.get("Name") not in ("overlay2", "overlay") or not data.get("UpperDir"):
         return None
     lowers = tuple(p for p in str(data.get("LowerDir") or "").split(":") if p)
     return OverlayDirs(str(data["UpperDir"]), lowers)

@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import replace
 from typing import Any, Protocol
 
 from hotfix.core.errors import AmbiguousContainer, ContainerNotFound, HotfixError
 from hotfix.core.model import ContainerDetails, ContainerInfo
 from hotfix.core.paths import check_utf8
+from hotfix.docker import podman
 from hotfix.docker.answers import details_from_inspect, info_from_summary
 from hotfix.docker.containerwatch import ContainerWatch
 from hotfix.docker.errors import engine_errors
 
 
 class _WithImages(Protocol):
+    @property
+    def is_podman(self) -> bool: ...
     def container_attrs(self, ref: str) -> dict[str, Any]: ...
     def image_attrs(self, ref: str) -> dict[str, Any]: ...
 
@@ -21,6 +25,7 @@ class _WithImages(Protocol):
 class ContainersMixin:
     api: Any  # docker-py's APIClient
     name: str
+    is_podman: bool  # InfoMixin's
     _watch: ContainerWatch | None
 
     def list_containers(self, all: bool = True) -> list[ContainerInfo]:
@@ -36,6 +41,8 @@ class ContainersMixin:
         try:
             with engine_errors():
                 attrs = self.api.inspect_container(ref)
+                if self.is_podman and podman.health_due(attrs, time.time()):
+                    attrs = podman.run_health_check(self.api, attrs)
         except ContainerNotFound:
             # Editors lower-case a URI's authority (RFC 3986 calls it case-insensitive),
             # while container names are not: accept a unique case-insensitive match.
@@ -46,7 +53,7 @@ class ContainersMixin:
                 f"no such container: {ref!r}{'' if self.name == 'default' else f' on engine {self.name}'}"
                 " (see `hotfix ps` for names and IDs)"
             ) from None
-        except HotfixError as exc:
+        except HotfixError as exc:  # dockerd: "multiple IDs found"; Podman: AmbiguousContainer
             if "multiple" in str(exc).lower() or "ambiguous" in str(exc).lower():
                 raise self._ambiguous(ref) from None
             raise
@@ -103,6 +110,8 @@ class ContainersMixin:
         except HotfixError:
             image_config = {}
         image_env = set(image_config.get("Env") or [])
+        if self.is_podman:  # what Podman sets in every container is no one's secret
+            image_env |= podman.own_env(str(attrs.get("Id") or container_id))
         return {item.split("=", 1)[1] for item in env if "=" in item and item not in image_env}
 
     def restart(self, container_id: str, stop_timeout: int | None = None) -> None:

@@ -17,7 +17,9 @@ is the service's job.
 
 from __future__ import annotations
 
+import logging
 import os
+from collections.abc import Iterator
 from typing import Any
 
 import docker
@@ -25,6 +27,7 @@ import docker.errors
 
 from hotfix.core.errors import Unavailable
 from hotfix.core.model import ContainerInfo, DirEntry, FileContent, FileStat
+from hotfix.docker import podman
 from hotfix.docker.archive import ArchiveFiles
 from hotfix.docker.containers import ContainersMixin
 from hotfix.docker.containerwatch import ContainerWatch
@@ -41,6 +44,8 @@ from hotfix.docker.info import InfoMixin
 from hotfix.docker.local import LocalFiles, local_root
 from hotfix.docker.swarm import SwarmMixin
 from hotfix.docker.twins import TwinsMixin
+
+logger = logging.getLogger(__name__)
 
 __all__ = ["MAX_SYMLINK_HOPS", "Engine", "FileBackend", "local_root", "size_refusal"]
 
@@ -65,13 +70,11 @@ class Engine(ContainersMixin, ImagesMixin, SwarmMixin, InfoMixin, TwinsMixin):
         )
         self.name = name
         self._info = None
+        self._podman: bool | None = None
+        self._said: set[str] = set()  # one-line notes given once per engine
         # Long-lived processes keep resolved containers while the event stream is quiet.
         self._watch = (
-            ContainerWatch(
-                lambda: self.api.events(decode=True, filters={"type": "container"}), name
-            )
-            if watch
-            else None
+            ContainerWatch(lambda: self.events({"type": "container"}), name) if watch else None
         )
 
     @classmethod
@@ -82,16 +85,39 @@ class Engine(ContainersMixin, ImagesMixin, SwarmMixin, InfoMixin, TwinsMixin):
             raise Unavailable(f"cannot reach the Docker engine: {reason(exc)}") from exc
         return cls(client)
 
+    def events(self, filters: dict[str, Any]) -> Iterator[dict[str, Any]]:
+        """The Engine's event stream (decoded), with Docker's names and filter semantics."""
+        if self.is_podman:
+            return podman.events(lambda sent: self.api.events(decode=True, filters=sent), filters)
+        return iter(self.api.events(decode=True, filters=filters))
+
     # --- files ------------------------------------------------------------------------------
 
     def files(self, container: ContainerInfo) -> FileBackend:
         """The container's files: the local fast path where it applies, else the archive API."""
-        archive = ArchiveFiles(self.api, container, self.remapped_ids, self.exec)
+        archive = self._archive(container)
         root = self._local_root(container)
         return LocalFiles(container, root, archive) if root else archive
 
+    def _archive(self, container: ContainerInfo) -> ArchiveFiles:
+        if self.is_podman:
+            return podman.PodmanArchiveFiles(
+                self.api, container, self.remapped_ids, self.exec, layers_here=self.is_local
+            )
+        return ArchiveFiles(self.api, container, self.remapped_ids, self.exec)
+
     def _local_root(self, container: ContainerInfo) -> str | None:
-        return local_root(container) if self.local_fs and self.is_local else None
+        if not (self.local_fs and self.is_local):
+            return None
+        root = local_root(container)
+        if root is None and self.is_podman and (why := podman.no_fast_path(container)):
+            self._say_once(f"engine {self.name}: {why}; files go through the archive API")
+        return root
+
+    def _say_once(self, message: str) -> None:
+        if message not in self._said:
+            self._said.add(message)
+            logger.warning("%s", message)
 
     # The file operations of :class:`FileBackend`, by container (what the service calls).
 
@@ -124,7 +150,8 @@ class Engine(ContainersMixin, ImagesMixin, SwarmMixin, InfoMixin, TwinsMixin):
     def container_diff(
         self, container: ContainerInfo, limit: WalkLimit | None = None
     ) -> ChangeListing:
-        return self.files(container).changes(limit)
+        listing = self.files(container).changes(limit)
+        return podman.without_engine_files(listing) if self.is_podman else listing
 
     def changed_paths(self, container: ContainerInfo) -> list[str]:
         """Every path of the container's diff against its image (no limit)."""

@@ -5,6 +5,9 @@ and ``DOCKER_CERT_PATH``) when set, else the current docker context, else the lo
 socket. Any other name is a docker context (``docker context create NAME --docker
 host=…``): unix sockets, TCP with TLS, and ``ssh://`` (through the ``ssh`` binary).
 Contexts are read through docker-py's ContextAPI, which honours ``DOCKER_CONFIG``.
+
+``podman`` (unless a docker context has that name) is Podman's service where Podman's own
+tools look for it: ``CONTAINER_HOST``, else its rootful socket ``/run/podman/podman.sock``.
 """
 
 from __future__ import annotations
@@ -24,6 +27,8 @@ if TYPE_CHECKING:
     from hotfix.docker.engine import Engine
 
 DEFAULT = "default"
+PODMAN = "podman"
+PODMAN_SOCKET = "/run/podman/podman.sock"  # `podman system service`'s default, rootful
 MAX_POOL_SIZE = 32  # connections per engine: apply writes to up to 16 replicas at once
 
 
@@ -45,6 +50,8 @@ class Engines:
             contexts = [c.Name for c in ContextAPI.contexts() if c.Name != DEFAULT]
         except docker.errors.DockerException:
             contexts = []
+        if PODMAN not in contexts and podman_host():
+            contexts.append(PODMAN)
         return [DEFAULT, *sorted(contexts)]
 
     def get(self, name: str | None = None) -> Engine:
@@ -94,6 +101,14 @@ def connect(name: str) -> docker.DockerClient:
         context = ContextAPI.get_context(name)
     except docker.errors.DockerException as exc:
         raise Unavailable(f"engine {name!r}: {exc}") from exc
+    if context is None and name == PODMAN and (host := podman_host()):
+        source = "CONTAINER_HOST" if os.environ.get("CONTAINER_HOST") else "Podman's socket"
+        return _client(name, source, base_url=host)
+    if context is None and name == PODMAN:
+        raise UsageError(
+            f"engine {PODMAN!r}: CONTAINER_HOST is unset and {PODMAN_SOCKET} does not exist "
+            "(start `podman system service`, or set CONTAINER_HOST to its socket)"
+        )
     if context is None:
         raise UsageError(
             f"unknown engine {name!r}: use 'default' or a docker context "
@@ -102,6 +117,15 @@ def connect(name: str) -> docker.DockerClient:
     return _client(
         name, f"docker context {name!r}", base_url=context.Host, tls=context.TLSConfig or False
     )
+
+
+def podman_host() -> str | None:
+    """Where the engine named ``podman`` is: ``CONTAINER_HOST`` (Podman's own setting),
+    else Podman's rootful socket when it exists."""
+    host = os.environ.get("CONTAINER_HOST", "").strip()
+    if host:
+        return host
+    return f"unix://{PODMAN_SOCKET}" if os.path.exists(PODMAN_SOCKET) else None
 
 
 def _client(name: str, source: str, **kwargs: Any) -> docker.DockerClient:
@@ -125,11 +149,13 @@ def _client(name: str, source: str, **kwargs: Any) -> docker.DockerClient:
         trust_env = not kwargs.get("tls") and not str(probe.base_url).startswith("http+docker://")
         probe.trust_env = trust_env
         try:
-            version = _api_version(probe)
+            version, libpod = _ping_answer(probe)
         finally:
             probe.close()
         client = docker.DockerClient(version=version, **kwargs)
         client.api.trust_env = trust_env
+        # Read by Engine.is_podman: an engine without Podman's header needs no /version.
+        setattr(client.api, "hotfix_libpod", libpod)  # noqa: B010 (docker-py's type has no such field)
         return client
     except (docker.errors.DockerException, requests.exceptions.RequestException) as exc:
         address = base_url or DEFAULT_UNIX_SOCKET.replace("http+unix://", "unix://")
@@ -146,7 +172,8 @@ def unreachable_message(name: str, address: str, source: str, exc: BaseException
     if source == "the default socket":
         check = "is dockerd running? (DOCKER_HOST is unset and the docker context is 'default')"
     else:
-        check = f"is dockerd running, and does {source} point at it?"
+        daemon = "`podman system service`" if name == PODMAN else "dockerd"
+        check = f"is {daemon} running, and does {source} point at it?"
     if address.lower().startswith("ssh://") and isinstance(cause, OSError):
         import urllib.parse
 
@@ -185,8 +212,18 @@ def _root_cause(exc: BaseException) -> BaseException:
 def _api_version(probe: docker.APIClient) -> str:
     """The engine's API version, from its /_ping's Api-Version header (engines since API
     1.25 send it), else from /version."""
+    return _ping_answer(probe)[0]
+
+
+def _ping_answer(probe: docker.APIClient) -> tuple[str, bool]:
+    """The engine's API version (see :func:`_api_version`), and whether /_ping's answer has
+    Podman's header."""
     response = probe.get(f"{probe.base_url}/_ping", timeout=probe.timeout)
     response.raise_for_status()
-    return response.headers.get("Api-Version") or str(
+    from hotfix.docker.podman import is_podman
+
+    libpod = is_podman(response.headers)
+    version = response.headers.get("Api-Version") or str(
         probe.version(api_version=False)["ApiVersion"]
     )
+    return version, libpod

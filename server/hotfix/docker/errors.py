@@ -11,6 +11,7 @@ import requests
 import urllib3
 
 from hotfix.core.errors import (
+    AmbiguousContainer,
     ContainerNotFound,
     FileNotADirectory,
     FileNotFound,
@@ -19,6 +20,10 @@ from hotfix.core.errors import (
     Unavailable,
 )
 from hotfix.core.model import ContainerInfo
+
+# Podman's 500 messages for what dockerd answers 404 ("Could not find the file" is dockerd's).
+NOT_FOUND_MESSAGES = ("no such file or directory", "no such container", "no such image")
+AMBIGUOUS_MESSAGE = "more than one result"
 
 
 def reason(exc: BaseException) -> str:
@@ -45,6 +50,8 @@ def engine_errors(
     except docker.errors.NotFound as exc:
         raise _not_found(exc, name, where, path, parent) from exc
     except docker.errors.APIError as exc:
+        if _is_not_found(exc):
+            raise _not_found(exc, name, where, path, parent) from exc
         raise _refused(reason(exc), name, where, parent) from exc
     except (requests.exceptions.RequestException, docker.errors.DockerException) as exc:
         raise Unavailable(f"cannot reach the Docker engine: {reason(exc)}") from exc
@@ -53,10 +60,17 @@ def engine_errors(
         raise Unavailable(f"{where}: reading the engine's archive failed: {exc}") from exc
 
 
+def _is_not_found(exc: docker.errors.APIError) -> bool:
+    """Podman answers 500 where dockerd answers 404: its message says so."""
+    return exc.status_code == 500 and any(m in reason(exc).lower() for m in NOT_FOUND_MESSAGES)
+
+
 def _not_found(
-    exc: docker.errors.NotFound, name: str, where: str, path: str, parent: str
+    exc: docker.errors.APIError, name: str, where: str, path: str, parent: str
 ) -> HotfixError:
     text = reason(exc)
+    if AMBIGUOUS_MESSAGE in text.lower():  # Podman's 404 for an ID prefix of two containers
+        return AmbiguousContainer(f"container ID prefix {name!r} is ambiguous ({text})")
     if not path or "no such container" in text.lower():
         return ContainerNotFound(f"no such container: {name or text}")
     if parent and "could not find the file" in text.lower():
@@ -76,6 +90,6 @@ def _refused(text: str, name: str, where: str, parent: str) -> HotfixError:
         return ContainerNotFound(f"no such container: {name}")
     if "is paused" in low:
         return Unavailable(f"{where}: the container is paused ({text})")
-    if "permission denied" in low:
+    if "permission denied" in low or "operation not permitted" in low:  # Podman: 500, not 403
         return NoPermissions(f"{where}: permission denied ({text})")
     return Unavailable(f"{where}: the engine refused: {text}")

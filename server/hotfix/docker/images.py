@@ -14,6 +14,7 @@ from hotfix.core.errors import ContainerNotFound, FileNotFound, Unavailable
 from hotfix.core.model import ContainerDetails, FileContent
 from hotfix.core.paths import normalize
 from hotfix.core.processes import orphaned_name
+from hotfix.docker import podman
 from hotfix.docker.errors import engine_errors
 
 
@@ -25,6 +26,12 @@ class _WithInspect(Protocol):
 
 class ImagesMixin:
     api: Any  # docker-py's APIClient
+    is_podman: bool  # InfoMixin's
+
+    def comparable_config(self, config: dict[str, Any]) -> dict[str, Any]:
+        """An image's config as a commit's outcome is compared with the original's: what
+        the engine itself fills in on commit taken out (Podman's; dockerd fills nothing)."""
+        return podman.comparable_config(config) if self.is_podman else config
 
     def image_attrs(self, ref: str) -> dict[str, Any]:
         with engine_errors():
@@ -55,6 +62,8 @@ class ImagesMixin:
         ``conf`` (a container config) replaces the container's config in the image; without
         it the image takes the container's runtime config, as ``docker commit`` does.
         """
+        if conf and self.is_podman:  # it ignores conf: labels go as changes
+            changes = [*(changes or []), *podman.label_changes(conf)]
         with engine_errors(container_id):
             result = self.api.commit(
                 container_id,

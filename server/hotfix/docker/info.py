@@ -6,6 +6,7 @@ import time
 import urllib.parse
 from typing import Any
 
+from hotfix.docker import podman
 from hotfix.docker.answers import parse_go_time
 from hotfix.docker.errors import engine_errors
 
@@ -13,6 +14,24 @@ from hotfix.docker.errors import engine_errors
 class InfoMixin:
     api: Any  # docker-py's APIClient
     _info: tuple[dict[str, Any], float, float] | None  # see _daemon_info
+    _podman: bool | None  # see is_podman
+
+    @property
+    def is_podman(self) -> bool:
+        """Whether the engine is Podman (its Docker-compatible API): its ``/_ping`` answer
+        has Podman's header — read when the connection was made (see ``engines``), else
+        asked once. Not ``/version``'s components, which say the same but cost Podman
+        0.6 s (it runs conmon and the OCI runtime to report their versions).
+        :mod:`hotfix.docker.podman` handles where Podman answers differently."""
+        if self._podman is None:
+            known = getattr(self.api, "hotfix_libpod", None)
+            if isinstance(known, bool):
+                self._podman = known
+            else:
+                with engine_errors():
+                    response = self.api._get(self.api.base_url + "/_ping")
+                    self._podman = podman.is_podman(response.headers)
+        return self._podman
 
     @property
     def is_local(self) -> bool:

@@ -629,7 +629,10 @@ def _clean_commit(
     finally:
         engine.remove_container(throwaway)
     new_config = engine.image_attrs(image_id).get("Config") or {}
-    differs = config_differences(base_config, new_config)
+    # What the engine fills in on every commit (Podman: Env, WorkingDir) is no difference.
+    differs = config_differences(
+        engine.comparable_config(base_config), engine.comparable_config(new_config)
+    )
     if differs:
         engine.remove_image(image_id)
         raise HotfixError(
