@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import time
 from pathlib import Path
 from types import SimpleNamespace
@@ -14,6 +15,7 @@ import requests
 
 from hotfix.core.errors import AmbiguousContainer, FileNotFound, NoPermissions, UsageError
 from hotfix.core.model import OverlayDirs
+from hotfix.core.processes import throwaway_name
 from hotfix.docker import engines, podman
 from hotfix.docker.answers import details_from_inspect
 from hotfix.docker.engine import Engine
@@ -288,3 +290,29 @@ def test_the_podman_engine_is_container_host(
     assert engines.podman_host() is None
     with pytest.raises(UsageError, match="CONTAINER_HOST is unset"):
         engines.connect(engines.PODMAN)
+
+
+class NameFilterApi:
+    """Containers listed the way an engine applies a ``name`` filter: dockerd matches the
+    regex against ``/name``, Podman against ``name``; both list ``/name`` back."""
+
+    def __init__(self, names: list[str], slash: bool) -> None:
+        self.names, self.slash = names, slash
+        self.removed: list[str] = []
+
+    def containers(self, all: bool, filters: dict[str, str]) -> list[dict[str, Any]]:
+        matched = [n for n in self.names if re.search(filters["name"], "/" * self.slash + n)]
+        return [{"Id": n, "Names": ["/" + n]} for n in matched]
+
+    def remove_container(self, container: str, **kwargs: Any) -> None:
+        self.removed.append(container)
+
+
+@pytest.mark.parametrize("slash", [True, False], ids=["dockerd", "podman"])
+def test_a_dead_runs_twin_is_found_by_name_on_either_engine(slash: bool) -> None:
+    dead = throwaway_name("hotfix-twin", "web").replace(f"-p{os.getpid()}-", "-p999999999-")
+    api = NameFilterApi([dead, throwaway_name("hotfix-twin", "web"), "web-hotfix-twin-x"], slash)
+    engine = Engine(SimpleNamespace(api=api))  # type: ignore[arg-type]
+    engine._podman = not slash
+    assert engine.remove_orphaned_throwaways("hotfix-twin") == [dead]
+    assert api.removed == [dead]
