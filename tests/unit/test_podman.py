@@ -13,6 +13,7 @@ import docker.errors
 import pytest
 import requests
 
+from hotfix.cli.parser import build_parser
 from hotfix.core.errors import AmbiguousContainer, FileNotFound, NoPermissions, UsageError
 from hotfix.core.model import OverlayDirs
 from hotfix.core.processes import throwaway_name
@@ -328,3 +329,22 @@ def test_a_dead_runs_twin_is_found_by_name_on_either_engine(slash: bool) -> None
     engine._podman = not slash
     assert engine.remove_orphaned_throwaways("hotfix-twin") == [dead]
     assert api.removed == [dead]
+
+
+@pytest.mark.parametrize(
+    ("headers", "podmans"), [({"Libpod-Api-Version": "4.3.1"}, True), ({}, False)]
+)
+def test_the_environment_the_engine_sets_is_podmans_only(
+    headers: dict[str, str], podmans: bool
+) -> None:
+    engine = Engine(SimpleNamespace(api=CommitApi(headers)))  # type: ignore[arg-type]
+    own = engine.engine_env({"Id": "0123456789abcdef", "Config": {"Env": ["HOME=/root"]}})
+    expected = {"HOME=/root", "HOSTNAME=0123456789ab", "TERM=xterm", "container=podman"}
+    assert own == (expected if podmans else set())
+
+
+def test_the_engine_option_names_podman() -> None:
+    parser = build_parser()
+    assert "'podman'" in parser.format_help()
+    ps = parser._subparsers._group_actions[0].choices["ps"]  # type: ignore[union-attr]
+    assert "'podman' (CONTAINER_HOST" in " ".join(ps.format_help().split())
