@@ -102,9 +102,10 @@ def run_container(run_container: Callable[..., Running]) -> Callable[..., Runnin
 
 @pytest.fixture(scope="session")
 def service_images(docker_client: docker.DockerClient) -> dict[str, str]:
-    """The gunicorn + Flask server of tests/live in Podman's storage (the cached Debian root
-    imported, then its two-line Dockerfile built): only it, to keep the added time small."""
+    """gunicorn + Flask and Node.js (non-root) of tests/live in Podman's storage: the cached
+    Debian root imported once (17 s), then each short Dockerfile built (2 s); not nginx, to
+    keep the added time small."""
     log: list[str] = []
-    refs = ensure_service_images(docker_client, log=log.append, names=("gunicorn",))
+    refs = ensure_service_images(docker_client, log=log.append, names=("gunicorn", "node"))
     print("\n".join(log))  # the build's timings, shown with -s
     return {name: qualified(docker_client, ref) for name, ref in refs.items()}

@@ -1,6 +1,9 @@
-"""`hotfix try` on Podman (tests/twin/test_try_demo.py, unchanged): a healthy verdict with
-production untouched and the twin removed; a killed run's twin removed by the next run's
-sweep. The isolation check is Podman's own: a twin of network ``none`` is in no network
+"""`hotfix try` on Podman (tests/twin, unchanged): a healthy verdict with production
+untouched and the twin removed; a killed run's twin removed by the next run's sweep; the
+container's diff (read from Podman's overlay directories, and from its diff API) with its
+deletions as whiteouts in the twin; a no-shell image; a non-root image (Node.js) whose
+file keeps its owner and mode; gunicorn tried, then applied with its
+reload. The isolation check is Podman's own: a twin of network ``none`` is in no network
 there (dockerd lists one named "none"), so its namespace is checked to hold only ``lo``."""
 
 from __future__ import annotations
@@ -13,12 +16,19 @@ import pytest
 
 from tests.conftest import CliResult, Running
 from tests.twin.conftest import no_daemon  # noqa: F401 (a fixture of the tests below)
+from tests.twin.test_engine_twins import test_the_diff_reaches_the_twin  # noqa: F401
 from tests.twin.test_try_demo import (  # noqa: F401 (the tests and their fixture)
     FIXED,
     _try,
     prod,
     test_good_fix_is_healthy_in_the_twin_and_production_is_untouched,
     test_sigkill_during_a_try_the_next_run_removes_the_twin,
+)
+from tests.twin.test_try_services import (  # noqa: F401
+    test_a_no_shell_image,
+    test_a_non_root_user_image,
+    test_gunicorn_then_apply_with_its_reload,
+    test_the_containers_changes_and_deletions_reach_the_twin,
 )
 
 pytestmark = pytest.mark.usefixtures("no_daemon")
