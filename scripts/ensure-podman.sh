@@ -18,18 +18,21 @@ TIMEOUT=${HOTFIX_PODMAN_TIMEOUT:-60}
 say() { echo "podman: $*" >&2; }
 
 install_podman() {
-    if command -v podman >/dev/null 2>&1 && command -v runc >/dev/null 2>&1; then
+    # catatonit: the init process of `run --init` (recommended by the package, so not
+    # installed with --no-install-recommends).
+    if command -v podman >/dev/null 2>&1 && command -v runc >/dev/null 2>&1 &&
+        [[ -x /usr/libexec/podman/catatonit ]]; then
         return 0
     fi
     if [[ ! -f /etc/debian_version || "$(id -u)" != 0 ]]; then
-        say "podman is missing; install it (Debian/Ubuntu: apt-get install podman runc)"
+        say "podman is missing; install it (Debian/Ubuntu: apt-get install podman runc catatonit)"
         exit 1
     fi
     local t0=$EPOCHREALTIME
-    say "installing podman + runc with apt-get"
+    say "installing podman + runc + catatonit with apt-get"
     apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-        podman runc >/dev/null
+        podman runc catatonit >/dev/null
     say "installed in $(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN{printf "%.1f", b-a}') s"
 }
 

@@ -621,24 +621,27 @@ def _ensure_services_base(client: docker.DockerClient, log: Log) -> str:
 
 
 def ensure_service_images(
-    client: docker.DockerClient | None = None, log: Log = print
+    client: docker.DockerClient | None = None,
+    log: Log = print,
+    names: Sequence[str] = tuple(SERVICE_REFS),
 ) -> dict[str, str]:
     """The real servers (built on demand: a first build debootstraps for about a minute).
 
     Names: ``nginx`` (nginx-light on 80), ``gunicorn`` (gunicorn + Flask, 2 workers, on 8000),
     ``node`` (Node.js as user ``app``, on 3000). Each ``/`` answers ``hotfix-test NAME v1``.
+    ``names``: only those (the Podman tests build one).
     """
     client = client or docker.from_env()
     t0 = time.monotonic()
     with _build_lock(log):
         base_recipe = _ensure_services_base(client, log)
-        for name, ref in SERVICE_REFS.items():
-            context = SERVICES_DIR / name
+        for name in names:
+            ref, context = SERVICE_REFS[name], SERVICES_DIR / name
             files = {f.name: _sha256_file(f) for f in sorted(context.iterdir()) if f.is_file()}
             recipe = _recipe_hash({"base": base_recipe, "files": files})
             _docker_build(client, context, ref, recipe, log)
     log(f"[images] service images ready in {time.monotonic() - t0:.2f} s")
-    return dict(SERVICE_REFS)
+    return {name: SERVICE_REFS[name] for name in names}
 
 
 def ensure_images(client: docker.DockerClient | None = None, log: Log = print) -> dict[str, str]:

@@ -18,7 +18,8 @@ import docker
 import pytest
 
 from tests.conftest import REPO_ROOT, Running
-from tests.images.build import ensure_images
+from tests.images.build import ensure_images, ensure_service_images
+from tests.live.conftest import live_service  # noqa: F401 (the going-live tests' fixture)
 
 ENSURE = REPO_ROOT / "scripts" / "ensure-podman.sh"
 
@@ -97,3 +98,14 @@ def run_container(run_container: Callable[..., Running]) -> Callable[..., Runnin
         return run_container(image, port, wait_http, **kwargs)
 
     return start
+
+
+@pytest.fixture(scope="session")
+def service_images(docker_client: docker.DockerClient) -> dict[str, str]:
+    """gunicorn + Flask and Node.js (non-root) of tests/live in Podman's storage: the cached
+    Debian root imported once (17 s), then each short Dockerfile built (2 s); not nginx, to
+    keep the added time small."""
+    log: list[str] = []
+    refs = ensure_service_images(docker_client, log=log.append, names=("gunicorn", "node"))
+    print("\n".join(log))  # the build's timings, shown with -s
+    return {name: qualified(docker_client, ref) for name, ref in refs.items()}

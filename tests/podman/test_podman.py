@@ -145,3 +145,20 @@ def git_repo(path: Path, app_source: str) -> Path:
     for argv in (["init", "-q"], ["add", "."], [*ident, "commit", "-qm", "the service"]):
         subprocess.run(["git", *argv], cwd=path, check=True)
     return path
+
+
+def test_whole_layer_lists_only_the_run_time_variables_podman_did_not_set(
+    images: dict[str, str], run_container: Callable[..., Running], hotfix: Hotfix
+) -> None:
+    """Podman sets HOME, HOSTNAME, TERM and container in every container: no one's run-time
+    variable, unlike one given with -e (also a TERM of another value)."""
+    given = run_container(images["prod"], port=8001, environment=["API_TOKEN=s3cret", "TERM=dumb"])
+    fix(hotfix, given.name)
+    committed = hotfix("commit", given.name, "--whole-layer", "--json")
+    assert committed.code == 0, committed.stdout + committed.stderr
+    result = committed.json()
+    try:
+        assert result["runtimeEnv"] == ["API_TOKEN", "TERM"]
+        assert "environment variables set at run time: API_TOKEN, TERM" in committed.stderr
+    finally:
+        given.container.client.images.remove(result["imageId"], force=True)

@@ -282,6 +282,9 @@ class FakeEngine:
     def image_attrs(self, ref: str) -> dict[str, Any]:
         return {"Id": ref, "Config": {"Env": []}}
 
+    def engine_env(self, attrs: dict[str, Any]) -> frozenset[str]:
+        return frozenset()  # dockerd's: it sets none
+
     def runtime_env_values(self, container_id: str) -> set[str]:
         try:
             fc = self._find(container_id)

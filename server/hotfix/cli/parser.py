@@ -54,7 +54,7 @@ def build_parser(
         "--engine",
         metavar="NAME",
         default=os.environ.get("HOTFIX_ENGINE") or DEFAULT_ENGINE,
-        help="the engine (a docker context name, or 'default'); also after the command",
+        help="the engine (a docker context name, 'podman' or 'default'); also after the command",
     )
     common = _common_options()
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -77,8 +77,9 @@ def _common_options() -> argparse.ArgumentParser:
         "--engine",
         metavar="NAME",
         default=argparse.SUPPRESS,
-        help="the engine: 'default' (DOCKER_HOST or the current docker context) or a docker "
-        "context name (default: $HOTFIX_ENGINE, else 'default')",
+        help="the engine: 'default' (DOCKER_HOST or the current docker context), a docker "
+        "context name, or 'podman' (CONTAINER_HOST, else /run/podman/podman.sock) "
+        "(default: $HOTFIX_ENGINE, else 'default')",
     )
     return common
 

@@ -20,6 +20,7 @@ class _WithImages(Protocol):
     def is_podman(self) -> bool: ...
     def container_attrs(self, ref: str) -> dict[str, Any]: ...
     def image_attrs(self, ref: str) -> dict[str, Any]: ...
+    def engine_env(self, attrs: dict[str, Any]) -> frozenset[str]: ...
 
 
 class ContainersMixin:
@@ -110,9 +111,13 @@ class ContainersMixin:
         except HotfixError:
             image_config = {}
         image_env = set(image_config.get("Env") or [])
-        if self.is_podman:  # what Podman sets in every container is no one's secret
-            image_env |= podman.own_env(str(attrs.get("Id") or container_id))
+        image_env |= self.engine_env(attrs)  # what the engine sets is no one's secret
         return {item.split("=", 1)[1] for item in env if "=" in item and item not in image_env}
+
+    def engine_env(self: _WithImages, attrs: dict[str, Any]) -> frozenset[str]:
+        """The environment entries the engine itself sets in a container (its inspect
+        ``attrs``): Podman's, none for dockerd. Not given at run time."""
+        return podman.own_env(str(attrs.get("Id") or "")) if self.is_podman else frozenset()
 
     def restart(self, container_id: str, stop_timeout: int | None = None) -> None:
         with engine_errors(container_id):

@@ -152,8 +152,9 @@ class ImagesMixin:
         died — killed mid-commit — are removed. Returns their names."""
         orphans = []
         for prefix in prefixes:
+            # dockerd matches the name with its leading "/", Podman without it.
             with engine_errors():
-                rows = self.api.containers(all=True, filters={"name": f"^/{prefix}-"})
+                rows = self.api.containers(all=True, filters={"name": f"^/?{prefix}-"})
             orphans += [r for r in rows if orphaned_name((r.get("Names") or [""])[0])]
         for row in orphans:
             self.remove_container(row["Id"])

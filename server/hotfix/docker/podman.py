@@ -8,7 +8,7 @@ the Engine would otherwise take Podman's answer for Docker's. Measured against P
 - **Commit** ignores the config a commit is given and takes the container's, to which
   Podman adds ``container=podman`` and ``TERM=xterm``, a ``WorkingDir`` of ``/`` and an
   empty ``Entrypoint``: labels go as ``changes=``, and the filled-in fields are not
-  differences.
+  differences. It writes ``Env`` in a random order: compared by name and value.
 - **Archive GET** reports every owner as root: the owner comes from the container's
   layers on this host. **Archive PUT** creates a missing destination folder (dockerd
   answers 404): the folder is checked first.
@@ -88,11 +88,14 @@ def comparable_config(config: dict[str, Any]) -> dict[str, Any]:
     """An image config with what Podman fills in on commit taken out, so the clean image
     and the original compare equal when only Podman's additions differ."""
     comparable = dict(config)
-    comparable["Env"] = [
+    kept = [
         e
         for e in config.get("Env") or []
         if e not in FILLED_ENV and e.partition("=")[0] not in FILLED_ENV_NAMES
     ]
+    # Podman's commit keeps the environment in a map: its order is random from one commit
+    # to the next (a flaky "differs in Env"). Each name's value counts; the last one wins.
+    comparable["Env"] = sorted({e.partition("=")[0]: e for e in kept}.values())
     if comparable.get("WorkingDir") == "/":
         comparable["WorkingDir"] = ""
     return comparable

@@ -592,6 +592,8 @@ def _whole_layer_preview(
     extra = [p for p in leaves(changed) if p not in hotfix and p not in parents]
     attrs = engine.container_attrs(container.id)
     runtime = list((attrs.get("Config") or {}).get("Env") or [])
+    set_by_engine = engine.engine_env(attrs)  # Podman's HOME, HOSTNAME, TERM, container
+    runtime = [e for e in runtime if e not in set_by_engine]
     return extra, env_names_added(runtime, list(base_config.get("Env") or []))
 
 
