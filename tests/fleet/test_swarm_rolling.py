@@ -20,6 +20,25 @@ pytestmark = pytest.mark.engine
 __all__ = ["service_images"]  # the fixture, for the tests of this module
 
 
+def answering_tasks(service: Any, count: int, timeout: float = 60.0) -> list[str]:
+    """The tasks' URLs once ``count`` tasks answer HTTP 200: a task converged is running, not
+    yet serving (gunicorn boots its workers), and Swarm may replace one that failed to start."""
+    deadline = time.monotonic() + timeout
+    while True:
+        urls = service.urls()
+        if len(urls) == count and all(answers_200(url) for url in urls):
+            return list(urls)
+        assert time.monotonic() < deadline, f"tasks not answering: {urls}"
+        time.sleep(0.2)
+
+
+def answers_200(url: str) -> bool:
+    try:
+        return http_get(url, timeout=1.0)[0] == 200
+    except OSError:  # refused or reset while it starts
+        return False
+
+
 def pids(container: Any) -> list[int]:
     return sorted(int(row[1]) for row in container.top()["Processes"])
 
@@ -28,9 +47,8 @@ def test_rolling_apply_over_swarm_tasks_fails_no_request_and_is_idempotent(
     swarm: Any, service_images: dict[str, str], hotfix: Any
 ) -> None:
     service = swarm.service(service_images["gunicorn"], 3, publish=8000)
+    urls = answering_tasks(service, 3)
     source, *targets = sorted(service.containers(), key=lambda c: c.name)
-    urls = service.urls()
-    assert len(urls) == 3
     fixed = hotfix("cat", f"{source.name}:{APP}").stdout.replace(OLD_BODY, NEW_BODY)
     assert hotfix("write", f"{source.name}:{APP}", input=fixed.encode()).code == 0
 
