@@ -33,7 +33,7 @@ export async function activate(context: ExtensionContext): Promise<void> {
     const live = new ReadonlyContainerFileSystem(server, (uri) => withScheme(uri, HOTFIX_SCHEME));
     const changes = new ChangeTracker(server, log);
     const probes = new ProbeHistory(context.workspaceState);
-    const lifecycle = new LifecycleTracker(server);
+    const lifecycle = new LifecycleTracker(server, undefined, server.onNotification);
     const containers = new ContainersTreeProvider(server, (container) => ({
         changedFiles: changes.list(container).length,
         lastProbe: probes.last(container),

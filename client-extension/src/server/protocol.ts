@@ -93,6 +93,8 @@ export interface DidChangeFileParams {
  * stopped, health). No params the client relies on: it lists them again.
  */
 export const DID_CHANGE_CONTAINERS = 'hotfix/didChangeContainers';
+/** Server → client: a hotfix became lost (docs/protocol.md). */
+export const LIFECYCLE = 'hotfix/lifecycle';
 
 export interface ProbeAnswer {
     ok: boolean;

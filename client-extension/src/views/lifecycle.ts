@@ -9,7 +9,7 @@ import {
 } from 'vscode';
 import { executeCommand, showErrorMessage, showInformationMessage, showQuickPick, withProgress } from '../common/vscodeapi';
 import type { HotfixServer } from '../server/hotfixServer';
-import type { HotfixLine, HotfixStage } from '../server/protocol';
+import { DID_CHANGE_CONTAINERS, LIFECYCLE, type HotfixLine, type HotfixStage } from '../server/protocol';
 
 /** A live hotfix not harvested after this long is debt (the CLI's HOTFIX_UNHARVESTED_AFTER default). */
 export const UNHARVESTED_AFTER_SECONDS = 4 * 3600;
@@ -93,17 +93,28 @@ export class LifecycleTracker implements Disposable {
     readonly onDidChange: Event<void> = this.changes.event;
     private readonly timer: ReturnType<typeof setInterval> | undefined;
 
+    private readonly listening: Disposable | undefined;
+
+    /** ``notifications``: the server's; a hotfix that became lost, or a container created or
+     * removed, is asked about at once instead of at the next ``refreshMs``. */
     constructor(
         private readonly server: HotfixServer,
         refreshMs = LIFECYCLE_REFRESH_MS,
+        notifications?: Event<{ method: string; params: unknown }>,
     ) {
         this.timer = refreshMs > 0 ? setInterval(() => void this.refresh(), refreshMs) : undefined;
+        this.listening = notifications?.(({ method }) => {
+            if (method === LIFECYCLE || method === DID_CHANGE_CONTAINERS) {
+                void this.refresh();
+            }
+        });
     }
 
     dispose(): void {
         if (this.timer) {
             clearInterval(this.timer);
         }
+        this.listening?.dispose();
         this.changes.dispose();
     }
 

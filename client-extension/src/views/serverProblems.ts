@@ -1,9 +1,9 @@
 import { COMMAND } from '../commands/services';
 import { executeCommand, showErrorMessage } from '../common/vscodeapi';
-import { DID_CHANGE_CONTAINERS } from '../server/protocol';
+import { DID_CHANGE_CONTAINERS, LIFECYCLE } from '../server/protocol';
 
 /** Server → client notifications the extension subscribes to besides hotfix/didChangeFile. */
-export const SERVER_NOTIFICATIONS = [DID_CHANGE_CONTAINERS] as const;
+export const SERVER_NOTIFICATIONS = [DID_CHANGE_CONTAINERS, LIFECYCLE] as const;
 
 const SHOW_LOG = 'Show Log';
 const OPEN_SETTINGS = 'Open Settings';

@@ -1,4 +1,5 @@
-import { describe, expect, it } from 'vitest';
+import { EventEmitter } from 'vscode';
+import { describe, expect, it, vi } from 'vitest';
 import type { HotfixLine } from '../../src/server/protocol';
 import {
     badgeText,
@@ -102,5 +103,21 @@ describe('LifecycleTracker', () => {
         server.failWith('hotfix.status', 'Unavailable', 'down');
         await tracker.refresh();
         expect(tracker.stageOf('web-2')).toBe('lost');
+    });
+});
+
+describe('LifecycleTracker and the server notifications', () => {
+    it('asks again at once when a hotfix became lost or a container came or went', async () => {
+        const server = new FakeServer().on('hotfix.status', () => ({ hotfixes: [lost] }));
+        const notifications = new EventEmitter<{ method: string; params: unknown }>();
+        const tracker = new LifecycleTracker(server, 0, notifications.event);
+        notifications.fire({ method: 'hotfix/lifecycle', params: { lost: [lost], hotfixes: [lost] } });
+        await vi.waitFor(() => expect(tracker.stageOf('web-2')).toBe('lost'));
+        notifications.fire({ method: 'hotfix/didChangeContainers', params: { containers: [] } });
+        notifications.fire({ method: 'hotfix/somethingElse', params: {} });
+        await vi.waitFor(() => expect(server.callsOf('hotfix.status')).toHaveLength(2));
+        tracker.dispose();
+        notifications.fire({ method: 'hotfix/lifecycle', params: {} });
+        expect(server.callsOf('hotfix.status')).toHaveLength(2);
     });
 });
