@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -59,6 +60,11 @@ def test_without_children_files_every_process_is_scanned(tmp_path: Path) -> None
 def test_the_real_proc_lists_a_child_of_ours() -> None:
     with subprocess.Popen(["sleep", "30"]) as child:
         try:
+            # Popen returns once the child exists; its exec may not have set argv yet.
+            cmdline = Path(f"/proc/{child.pid}/cmdline")
+            deadline = time.monotonic() + 5
+            while cmdline.read_bytes() != b"sleep\x0030\x00" and time.monotonic() < deadline:
+                time.sleep(0.01)
             walked = {p.pid: p for p in host_processes(os.getpid())}
         finally:
             child.kill()
